@@ -1,0 +1,71 @@
+"""Sentiment models: the protocol, and an explicit registry of shipped models.
+
+>>> from nlp.models import get_model
+>>> get_model().score(["奶茶很好喝"])  # doctest: +SKIP
+
+Models are built lazily on first use and cached per process (each worker process
+builds its own).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+from nlp.errors import UnknownModel
+from nlp.models.base import (
+    NEGATIVE,
+    NEUTRAL,
+    NEUTRAL_HIGH,
+    NEUTRAL_LOW,
+    POSITIVE,
+    SentimentModel,
+    label_for,
+    labeller,
+)
+
+
+def _snownlp() -> SentimentModel:
+    from nlp.models.snownlp_model import SnowNLPModel
+
+    return SnowNLPModel()
+
+
+#: name -> factory. Explicit: adding a model means adding a line here.
+REGISTRY: dict[str, Callable[[], SentimentModel]] = {
+    "snownlp": _snownlp,
+}
+
+DEFAULT_MODEL = "snownlp"
+
+
+def available_models() -> list[str]:
+    """Names of every shipped model, default first."""
+    return [DEFAULT_MODEL] + sorted(n for n in REGISTRY if n != DEFAULT_MODEL)
+
+
+@lru_cache(maxsize=None)
+def get_model(name: str | None = None) -> SentimentModel:
+    """The model registered as ``name`` (default: :data:`DEFAULT_MODEL`), built once."""
+    key = name or DEFAULT_MODEL
+    try:
+        factory = REGISTRY[key]
+    except KeyError:
+        raise UnknownModel(f"unknown sentiment model {key!r}; available: {', '.join(available_models())}") from None
+    return factory()
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "NEGATIVE",
+    "NEUTRAL",
+    "NEUTRAL_HIGH",
+    "NEUTRAL_LOW",
+    "POSITIVE",
+    "REGISTRY",
+    "SentimentModel",
+    "available_models",
+    "get_model",
+    "label_for",
+    "labeller",
+]

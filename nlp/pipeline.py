@@ -1,0 +1,263 @@
+"""The scoring stage: pending mentions in, ``MentionAnalysis`` rows out.
+
+A mention is pending while it has no ``MentionAnalysis`` row. :func:`score_pending`
+takes pending mentions in id order, batch by batch; each batch is analysed in memory
+(:func:`analyse`, pure) and written in one transaction together with its
+``MentionTouchpoint`` rows and the ``RollupDirty`` days it touches, so a crash loses at
+most the batch in flight and a re-run continues where it stopped. :func:`rescore`
+replaces existing analyses, for a model upgrade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from storage import Database
+from storage.models import (
+    Brand,
+    Mention,
+    MentionAnalysis,
+    MentionTouchpoint,
+    Product,
+    RollupDirty,
+    Source,
+    Store,
+)
+
+from nlp import segment, text as textmod, touchpoints as tp, urgent
+from nlp.linking import Catalog, Evidence, LinkResult, link
+from nlp.models import SentimentModel, get_model, labeller
+
+MAX_KEYWORDS = 8
+
+
+@dataclass(frozen=True)
+class MentionInput:
+    """What the analysis needs from a mention and its source."""
+
+    id: int
+    text: str
+    title: str | None
+    published_at: datetime
+    platform: str
+    duplicate_of: int | None = None
+    evidence: Evidence = field(default_factory=Evidence)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The analysis of one mention, ready to be written."""
+
+    row: MentionAnalysis
+    touchpoints: list[MentionTouchpoint]
+
+
+def load_catalog(session: Session) -> Catalog:
+    """The catalog as stored in the database."""
+    return Catalog.from_rows(
+        session.exec(select(Brand)).all(),
+        session.exec(select(Store)).all(),
+        session.exec(select(Product)).all(),
+    )
+
+
+def _inputs(rows: Iterable[tuple[Mention, Source | None]]) -> list[MentionInput]:
+    out = []
+    for m, s in rows:
+        out.append(MentionInput(
+            id=m.id,
+            text=m.text or "",
+            title=m.title,
+            published_at=m.published_at,
+            platform=m.platform or (s.platform if s else ""),
+            duplicate_of=m.duplicate_of,
+            evidence=Evidence(
+                brand_id=s.brand_id if s else None,
+                store_id=s.store_id if s else None,
+                product_id=s.product_id if s else None,
+                brand_hint=m.brand_hint,
+                store_hint=m.store_hint,
+                product_hint=m.product_hint,
+            ),
+        ))
+    return out
+
+
+def _full_text(m: MentionInput) -> str:
+    body = textmod.clean(m.text)
+    title = textmod.clean(m.title) if m.title else ""
+    if title and title not in body:
+        return f"{title} {body}".strip()
+    return body
+
+
+def analyse(mentions: Sequence[MentionInput], catalog: Catalog, model: SentimentModel,
+            now: datetime) -> list[Analysis]:
+    """Analyse a batch in memory: clean, link, score, touchpoints, urgent terms, keywords.
+
+    All sentiment calls go to the model in two batched calls (whole texts, then clauses).
+    """
+    label = labeller(model)
+    texts = [_full_text(m) for m in mentions]
+    links = [link(t, catalog, m.evidence) for t, m in zip(texts, mentions)]
+    extra = {"product": [n for e in catalog.products.values() for n in (e.name, *e.aliases) if n]}
+    assigned = [tp.assign(t, extra) for t in texts]
+    clause_texts = [c.text for a in assigned for c, _ in a]
+    scores = model.score(texts) if texts else []
+    clause_scores = model.score(clause_texts) if clause_texts else []
+    names = catalog.names()
+    out, k = [], 0
+    for m, t, lk, a, p in zip(mentions, texts, links, assigned, scores):
+        hits = tp.touchpoints(a, clause_scores[k:k + len(a)], label)
+        k += len(a)
+        terms = urgent.urgent_terms(t)
+        row = _row(m, lk, model, float(p), label(float(p)), terms, _keywords(t, names), now)
+        out.append(Analysis(row, [
+            MentionTouchpoint(mention_id=m.id, touchpoint=h.touchpoint, polarity=h.polarity, score=h.score,
+                              evidence=h.evidence, start=h.start, end=h.end)
+            for h in hits
+        ]))
+    return out
+
+
+def _keywords(text: str, names: Sequence[str]) -> list[str]:
+    seen: list[str] = []
+    for w in segment.content_words(text, names):
+        if w not in seen and len(w) >= 2:
+            seen.append(w)
+        if len(seen) == MAX_KEYWORDS:
+            break
+    return seen
+
+
+def _row(m: MentionInput, lk: LinkResult, model: SentimentModel, p: float, label: str,
+         terms: list[str], keywords: list[str], now: datetime) -> MentionAnalysis:
+    return MentionAnalysis(
+        mention_id=m.id,
+        published_at=m.published_at,
+        platform=m.platform,
+        brand_id=lk.brand_id,
+        region_id=lk.region_id,
+        store_id=lk.store_id,
+        product_id=lk.product_id,
+        link_confidence=round(lk.confidence, 3),
+        links=[x.as_dict() for x in lk.links],
+        model=model.name,
+        model_version=model.version,
+        score=round(p, 6),
+        label=label,
+        urgent=bool(terms),
+        urgent_terms=terms,
+        keywords=keywords,
+        counted=m.duplicate_of is None,
+        scored_at=now,
+    )
+
+
+def utc_day(ts: datetime) -> date:
+    """The UTC calendar date of an aware timestamp."""
+    return ts.astimezone(timezone.utc).date()
+
+
+def mark_dirty(session: Session, days: Iterable[date]) -> None:
+    """Insert each day into ``rollup_dirty`` unless present (idempotent, SQLite and PostgreSQL)."""
+    values = [{"day": d} for d in sorted(set(days))]
+    if not values:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        session.execute(insert(RollupDirty).values(values).on_conflict_do_nothing(index_elements=["day"]))
+        return
+    have = set(session.exec(select(RollupDirty.day).where(RollupDirty.day.in_([v["day"] for v in values]))).all())
+    for v in values:
+        if v["day"] not in have:
+            session.add(RollupDirty(day=v["day"]))
+
+
+def _write(session: Session, analyses: Sequence[Analysis]) -> None:
+    for a in analyses:
+        session.add(a.row)
+    session.flush()
+    for a in analyses:
+        session.add_all(a.touchpoints)
+    mark_dirty(session, (utc_day(a.row.published_at) for a in analyses))
+
+
+def _pending_query(after_id: int, batch_size: int) -> Any:
+    return (
+        select(Mention, Source)
+        .join(Source, Source.id == Mention.source_id, isouter=True)
+        .join(MentionAnalysis, MentionAnalysis.mention_id == Mention.id, isouter=True)
+        .where(MentionAnalysis.mention_id.is_(None), Mention.id > after_id)
+        .order_by(Mention.id)
+        .limit(batch_size)
+    )
+
+
+def score_pending(db: Database, *, model: SentimentModel | None = None, batch_size: int = 500,
+                  limit: int | None = None, now: datetime | None = None) -> int:
+    """Analyse every mention that has no analysis yet (at most ``limit``); the number scored.
+
+    Re-runnable: a second run finds nothing pending and writes nothing.
+    """
+    model = model or get_model()
+    now = now or datetime.now(timezone.utc)
+    with db.session() as session:
+        catalog = load_catalog(session)
+    done, after = 0, 0
+    while limit is None or done < limit:
+        size = batch_size if limit is None else min(batch_size, limit - done)
+        with db.session() as session:
+            rows = session.exec(_pending_query(after, size)).all()
+            if not rows:
+                break
+            after = rows[-1][0].id
+            analyses = analyse(_inputs(rows), catalog, model, now)
+            _write(session, analyses)
+        done += len(analyses)
+    return done
+
+
+def rescore(db: Database, model: SentimentModel, since: datetime | None = None, *,
+            batch_size: int = 500, now: datetime | None = None) -> int:
+    """Replace the analyses of mentions published at or after ``since`` (all when None).
+
+    Each batch deletes the old rows and writes the new ones in one transaction, so a
+    mention is never seen as pending half-way; the days touched are marked dirty.
+    Mentions never scored are left to :func:`score_pending`. Returns the number rescored.
+    """
+    now = now or datetime.now(timezone.utc)
+    with db.session() as session:
+        catalog = load_catalog(session)
+    done, after = 0, 0
+    while True:
+        with db.session() as session:
+            q = (
+                select(Mention, Source)
+                .join(Source, Source.id == Mention.source_id, isouter=True)
+                .join(MentionAnalysis, MentionAnalysis.mention_id == Mention.id)
+                .where(Mention.id > after)
+                .order_by(Mention.id)
+                .limit(batch_size)
+            )
+            if since is not None:
+                q = q.where(MentionAnalysis.published_at >= since)
+            rows = session.exec(q).all()
+            if not rows:
+                break
+            after = rows[-1][0].id
+            ids = [m.id for m, _ in rows]
+            session.execute(sa.delete(MentionTouchpoint).where(MentionTouchpoint.mention_id.in_(ids)))
+            session.execute(sa.delete(MentionAnalysis).where(MentionAnalysis.mention_id.in_(ids)))
+            _write(session, analyse(_inputs(rows), catalog, model, now))
+        done += len(rows)
+    return done

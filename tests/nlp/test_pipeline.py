@@ -1,0 +1,117 @@
+"""score_pending / rescore against a real database (every backend of the ``db`` fixture)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlmodel import select
+
+from nlp.pipeline import mark_dirty, rescore, score_pending
+from storage.models import Brand, Mention, MentionAnalysis, MentionTouchpoint, Product, RollupDirty, Source, Store
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+
+
+class FakeModel:
+    """Deterministic and fast: positive unless the text has a negative word."""
+
+    name = "fake"
+    version = "1"
+    metadata = {"neutral_low": 0.4, "neutral_high": 0.6}
+
+    def score(self, texts):
+        return [0.1 if any(w in t for w in ("差", "慢", "难喝", "头发")) else 0.9 for t in texts]
+
+
+def _seed(db) -> None:
+    with db.session() as s:
+        s.add(Brand(id="xc", name="喜茶", aliases=["heytea"], exclude=[]))
+        s.add(Store(id="s1", brand_id="xc", name="喜茶万象城店", aliases=["万象城店"], region_id="south",
+                    platform_ids={"dianping": "H123"}))
+        s.add(Store(id="s2", brand_id="xc", name="喜茶海岸城店", aliases=["海岸城店"], region_id="south"))
+        s.add(Product(id="p1", brand_id="xc", name="多肉葡萄", aliases=["葡萄"]))
+        s.add(Source(id="dp-s2", type="file", platform="dianping", store_id="s2"))
+        s.add(Source(id="wb", type="feed", platform="weibo"))
+        s.flush()
+        rows = [
+            ("dp-s2", "1", "奶茶很好喝但是店员态度太差", None, datetime(2026, 11, 20, 23, 30, tzinfo=timezone.utc)),
+            ("wb", "2", "#喜茶# 万象城店的多肉葡萄太好喝了😍 //@某人:转发", None, datetime(2026, 11, 21, 1, 0, tzinfo=timezone.utc)),
+            ("wb", "3", "喝到一根头发，要去12315投诉", "H123", datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)),
+            ("wb", "4", "今天天气不错", None, datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)),
+        ]
+        for src, ext, text, hint, ts in rows:
+            s.add(Mention(source_id=src, external_id=ext, platform="", text=text, store_hint=hint,
+                          published_at=ts, collected_at=ts, content_hash=ext))
+        s.flush()
+        first = s.exec(select(Mention).where(Mention.external_id == "2")).one()
+        s.add(Mention(source_id="wb", external_id="5", text=first.text, published_at=first.published_at,
+                      collected_at=first.published_at, content_hash="2", duplicate_of=first.id))
+
+
+def _snapshot(db):
+    with db.session() as s:
+        analyses = [a.model_dump(exclude={"scored_at"}) for a in s.exec(select(MentionAnalysis).order_by(MentionAnalysis.mention_id))]
+        tps = [(t.mention_id, t.touchpoint, t.polarity, t.evidence) for t in s.exec(select(MentionTouchpoint).order_by(MentionTouchpoint.id))]
+        days = [d.day for d in s.exec(select(RollupDirty).order_by(RollupDirty.day))]
+    return analyses, tps, days
+
+
+def test_score_pending_links_scores_and_is_idempotent(db):
+    _seed(db)
+    assert score_pending(db, model=FakeModel(), batch_size=2, now=NOW) == 5
+    first = _snapshot(db)
+    assert score_pending(db, model=FakeModel(), now=NOW) == 0
+    assert _snapshot(db) == first
+
+    analyses, tps, days = first
+    by_id = {a["mention_id"]: a for a in analyses}
+    bound = by_id[1]
+    assert (bound["store_id"], bound["brand_id"], bound["region_id"]) == ("s2", "xc", "south")
+    assert bound["link_confidence"] == 1.0 and bound["platform"] == "dianping"
+    assert {(t[1], t[2]) for t in tps if t[0] == 1} == {("product", "positive"), ("service", "negative")}
+
+    social = by_id[2]
+    assert (social["store_id"], social["product_id"], social["label"]) == ("s1", "p1", "positive")
+    assert social["counted"] is True and by_id[5]["counted"] is False
+
+    hinted = by_id[3]
+    assert hinted["store_id"] == "s1" and hinted["urgent"] is True
+    assert hinted["urgent_terms"] == ["头发", "12315", "投诉"]
+
+    unlinked = by_id[4]
+    assert unlinked["brand_id"] == "xc" and unlinked["store_id"] is None  # brand-level, not dropped
+
+    assert days == [date(2026, 11, 20), date(2026, 11, 21)]
+    assert all(a["model"] == "fake" and a["model_version"] == "1" for a in analyses)
+
+
+def test_limit_and_rescore_replace_rows(db):
+    _seed(db)
+    assert score_pending(db, model=FakeModel(), limit=2, now=NOW) == 2
+    assert score_pending(db, model=FakeModel(), now=NOW) == 3
+
+    class Gloomy(FakeModel):
+        name, version = "gloomy", "2"
+
+        def score(self, texts):
+            return [0.05 for _ in texts]
+
+    with db.session() as s:
+        s.exec(select(RollupDirty)).all()
+        for d in s.exec(select(RollupDirty)).all():
+            s.delete(d)
+    since = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    assert rescore(db, Gloomy(), since=since, now=NOW) == 4
+    analyses, tps, days = _snapshot(db)
+    assert [a["model"] for a in analyses] == ["fake", "gloomy", "gloomy", "gloomy", "gloomy"]
+    assert days == [date(2026, 11, 21)]
+    assert len([t for t in tps if t[0] == 1]) == 2  # untouched
+
+
+def test_mark_dirty_is_idempotent(db):
+    with db.session() as s:
+        mark_dirty(s, [date(2026, 1, 1), date(2026, 1, 1)])
+    with db.session() as s:
+        mark_dirty(s, [date(2026, 1, 1), date(2026, 1, 2)])
+    with db.session() as s:
+        assert [d.day for d in s.exec(select(RollupDirty).order_by(RollupDirty.day))] == [date(2026, 1, 1), date(2026, 1, 2)]
