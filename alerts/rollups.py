@@ -1,0 +1,195 @@
+"""Hourly and daily rollups per scope, rebuilt for the days scoring marked dirty.
+
+``update_rollups(db)`` takes every ``RollupDirty`` day, widens it to whole business
+days (Asia/Shanghai by default: a dirty UTC date and a dirty local date are both
+covered), and in one transaction deletes and re-inserts the ``hour`` and ``day``
+``Rollup`` rows of that range for every scope type, then clears the dirty rows. The
+counting is done by ``GROUP BY`` in the database; Python only sees one row per
+(hour, scope). Re-running it changes nothing; a late or re-scored mention lands in its
+own bucket because the whole range is recomputed from ``mention_analysis``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.db import Database
+from storage.models import MentionAnalysis, MentionTouchpoint, Rollup, RollupDirty
+
+HOUR = timedelta(hours=1)
+_ROLLUP = Rollup.__table__
+_MA = MentionAnalysis.__table__
+_TP = MentionTouchpoint.__table__
+_DIRTY = RollupDirty.__table__
+
+
+def day_range(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """UTC [start, end) of the business days covering both the UTC and the local ``day``."""
+    utc_start = datetime.combine(day, time(), timezone.utc)
+    local_start = datetime.combine(day, time(), tz)
+    lo = min(utc_start, local_start.astimezone(timezone.utc))
+    hi = max(utc_start + timedelta(days=1), (local_start + timedelta(days=1)).astimezone(timezone.utc))
+    return local_day_start(lo, tz), local_day_start(hi - timedelta(microseconds=1), tz) + timedelta(days=1)
+
+
+def local_day_start(instant: datetime, tz: ZoneInfo) -> datetime:
+    """The UTC instant of local midnight starting the business day that contains ``instant``."""
+    local = instant.astimezone(tz)
+    return datetime.combine(local.date(), time(), tz).astimezone(timezone.utc)
+
+
+def merge_ranges(ranges: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Sorted, non-overlapping union of half-open ranges."""
+    out: list[list[datetime]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(lo, hi) for lo, hi in out]
+
+
+def _hour_expr(db: Database, column: Any) -> ColumnElement:
+    """SQL for the UTC hour a timestamp falls in (text on SQLite, timestamp on PG)."""
+    if db.dialect == "sqlite":
+        return sa.func.substr(column, 1, 13)
+    return sa.func.date_trunc("hour", sa.func.timezone("UTC", column))
+
+
+def _parse_hour(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return datetime.strptime(str(value)[:13], "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+
+
+def _concat(*parts: ColumnElement) -> ColumnElement:
+    expr = parts[0]
+    for part in parts[1:]:
+        expr = expr.op("||")(sa.literal("|")).op("||")(part)
+    return expr
+
+
+def _mention_scopes() -> dict[str, tuple[ColumnElement, list[ColumnElement]]]:
+    """scope type -> (scope id expression, columns that must be non-null)."""
+    c = _MA.c
+    return {
+        "brand": (c.brand_id, [c.brand_id]),
+        "region": (c.region_id, [c.region_id]),
+        "store": (c.store_id, [c.store_id]),
+        "product": (c.product_id, [c.product_id]),
+        "store_product": (_concat(c.store_id, c.product_id), [c.store_id, c.product_id]),
+        "platform": (c.platform, [c.platform]),
+    }
+
+
+def _counts(label_col: ColumnElement) -> list[ColumnElement]:
+    return [
+        sa.func.count().label("total"),
+        sa.func.sum(sa.case((label_col == "positive", 1), else_=0)).label("positive"),
+        sa.func.sum(sa.case((label_col == "neutral", 1), else_=0)).label("neutral"),
+        sa.func.sum(sa.case((label_col == "negative", 1), else_=0)).label("negative"),
+    ]
+
+
+def _hourly_queries(db: Database, lo: datetime, hi: datetime) -> list[tuple[str, sa.Select]]:
+    """One aggregate query per scope type over [lo, hi)."""
+    c = _MA.c
+    in_range = sa.and_(c.published_at >= lo, c.published_at < hi, c.counted.is_(True))
+    hour = _hour_expr(db, c.published_at).label("hour")
+    queries = []
+    for scope_type, (scope_id, required) in _mention_scopes().items():
+        conds = [in_range] + [col.isnot(None) for col in required] + [col != "" for col in required]
+        q = (
+            sa.select(hour, scope_id.label("scope_id"), *_counts(c.label),
+                      sa.func.sum(c.score).label("score_sum"),
+                      sa.func.sum(sa.case((c.urgent.is_(True), 1), else_=0)).label("urgent"))
+            .where(*conds)
+            .group_by(sa.literal_column("1"), sa.literal_column("2"))
+        )
+        queries.append((scope_type, q))
+    t = _TP.c
+    joined = _TP.join(_MA, _MA.c.mention_id == t.mention_id)
+    for scope_type, scope_id, extra in (
+        ("touchpoint", t.touchpoint, []),
+        ("store_touchpoint", _concat(c.store_id, t.touchpoint), [c.store_id.isnot(None), c.store_id != ""]),
+    ):
+        q = (
+            sa.select(hour, scope_id.label("scope_id"), *_counts(t.polarity),
+                      sa.func.sum(t.score).label("score_sum"),
+                      sa.func.sum(sa.case((c.urgent.is_(True), 1), else_=0)).label("urgent"))
+            .select_from(joined)
+            .where(in_range, *extra)
+            .group_by(sa.literal_column("1"), sa.literal_column("2"))
+        )
+        queries.append((scope_type, q))
+    return queries
+
+
+_FIELDS = ("total", "positive", "neutral", "negative", "score_sum", "urgent")
+
+
+def _rebuild_range(conn: sa.Connection, db: Database, lo: datetime, hi: datetime, tz: ZoneInfo) -> int:
+    """Delete and re-insert hour and day rollups for [lo, hi); returns rows written."""
+    hourly: list[dict[str, Any]] = []
+    daily: dict[tuple[datetime, str, str], dict[str, Any]] = defaultdict(lambda: dict.fromkeys(_FIELDS, 0))
+    for scope_type, query in _hourly_queries(db, lo, hi):
+        for row in conn.execute(query):
+            bucket = _parse_hour(row.hour)
+            values = {f: (float(getattr(row, f) or 0) if f == "score_sum" else int(getattr(row, f) or 0)) for f in _FIELDS}
+            hourly.append({"grain": "hour", "bucket": bucket, "scope_type": scope_type, "scope_id": row.scope_id, **values})
+            day = daily[(local_day_start(bucket, tz), scope_type, row.scope_id)]
+            for f in _FIELDS:
+                day[f] += values[f]
+    rows = hourly + [
+        {"grain": "day", "bucket": b, "scope_type": st, "scope_id": sid, **v} for (b, st, sid), v in daily.items()
+    ]
+    conn.execute(_ROLLUP.delete().where(_ROLLUP.c.bucket >= lo, _ROLLUP.c.bucket < hi))
+    if rows:
+        conn.execute(_ROLLUP.insert(), rows)
+    return len(rows)
+
+
+def update_rollups(db: Database, tz: str = "Asia/Shanghai") -> int:
+    """Recompute the rollups of every dirty day; returns the number of rollup rows written.
+
+    One transaction: the dirty rows are claimed (deleted) first, so a day marked dirty
+    again by a concurrent scorer after that point stays dirty for the next run.
+    """
+    zone = ZoneInfo(tz)
+    written = 0
+    with db.engine.begin() as conn:
+        claim = sa.select(_DIRTY.c.day)
+        if db.dialect == "postgresql":
+            claim = claim.with_for_update(skip_locked=True)
+        days = [r.day for r in conn.execute(claim)]
+        if not days:
+            return 0
+        conn.execute(_DIRTY.delete().where(_DIRTY.c.day.in_(days)))
+        for lo, hi in merge_ranges(day_range(d, zone) for d in days):
+            written += _rebuild_range(conn, db, lo, hi, zone)
+    return written
+
+
+def mark_all_dirty(db: Database) -> int:
+    """Mark every UTC day that has analysed mentions dirty (for a full rebuild); returns days marked."""
+    with db.engine.begin() as conn:
+        lo, hi = conn.execute(sa.select(sa.func.min(_MA.c.published_at), sa.func.max(_MA.c.published_at))).one()
+        if lo is None:
+            return 0
+        lo, hi = _parse_hour(lo), _parse_hour(hi)
+        existing = {r.day for r in conn.execute(sa.select(_DIRTY.c.day))}
+        days = []
+        d = lo.date()
+        while d <= hi.date():
+            if d not in existing:
+                days.append({"day": d})
+            d += timedelta(days=1)
+        if days:
+            conn.execute(_DIRTY.insert(), days)
+        return len(days)
