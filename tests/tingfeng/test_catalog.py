@@ -1,0 +1,141 @@
+"""Catalog validation (file, key path, reason — all problems at once) and sync."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from storage.models import Brand, Recipient, Source, Store
+from tingfeng.catalog import load_catalog, parse_catalog, sync_catalog
+from tingfeng.cli import app
+from tingfeng.errors import CatalogError
+from tingfeng.example import EXAMPLE_CATALOG
+
+GOOD = """
+[[brands]]
+id = "b"
+name = "青禾茶事"
+[[regions]]
+id = "sh"
+name = "上海"
+[[stores]]
+id = "s1"
+name = "万象城店"
+region = "sh"
+[[sources]]
+id = "feed1"
+type = "feed"
+store = "s1"
+options = { url = "http://127.0.0.1:1/feed.xml" }
+[[recipients]]
+name = "王店长"
+email = "wang@example.com"
+stores = ["s1"]
+"""
+
+
+def test_example_catalog_is_valid() -> None:
+    cat = parse_catalog(EXAMPLE_CATALOG)
+    assert cat.brands[0].exclude and cat.sources and cat.recipients
+
+
+def test_good_catalog_parses_with_defaults() -> None:
+    cat = parse_catalog(GOOD)
+    assert cat.timezone == "Asia/Shanghai"
+    assert cat.recipient_id(cat.recipients[0]) == "王店长"
+    assert cat.schedule.digest == "0 9 * * mon"
+
+
+def test_every_problem_is_reported_with_key_path() -> None:
+    bad = GOOD.replace('region = "sh"', 'region = "bj"').replace('store = "s1"', 'store = "nope"')
+    bad += '\n[[stores]]\nid = "s1"\nname = "重复"\n[schedule]\nprocess = "every five minutes"\n'
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(bad, file="cat.toml")
+    text = str(err.value)
+    assert err.value.file == "cat.toml"
+    # pydantic-level problems come first; the schedule typo is one of them
+    assert any(p.startswith("schedule.process:") and "cron" in p for p in err.value.problems), text
+
+
+def test_cross_reference_problems_are_all_listed() -> None:
+    bad = GOOD.replace('region = "sh"', 'region = "bj"').replace('store = "s1"', 'store = "nope"')
+    bad += '\n[[stores]]\nid = "s1"\nname = "重复"\n'
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(bad)
+    problems = err.value.problems
+    assert "stores[0].region: unknown region 'bj' (known: sh)" in problems
+    assert any(p.startswith("sources[0].store: unknown store 'nope'") for p in problems)
+    assert "stores[1].id: duplicate id 's1'" in problems
+
+
+def test_unknown_key_and_wrong_type_are_refused() -> None:
+    bad = GOOD.replace('name = "万象城店"', 'name = "万象城店"\nadress = "typo"\nplatform_ids = 5')
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(bad)
+    joined = "\n".join(err.value.problems)
+    assert "stores[0].adress: Extra inputs are not permitted" in joined
+    assert "stores[0].platform_ids:" in joined
+
+
+def test_toml_syntax_error_names_line() -> None:
+    with pytest.raises(CatalogError, match=r"not valid TOML: .*line 2"):
+        parse_catalog('[[brands]]\nid = "b\n', file="x.toml")
+
+
+def test_recipient_without_channel_and_bad_email() -> None:
+    bad = GOOD.replace('email = "wang@example.com"', 'email = "not-an-email"')
+    bad += '\n[[recipients]]\nname = "nobody"\n'
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(bad)
+    joined = "\n".join(err.value.problems)
+    assert "recipients[0].email" in joined
+
+
+def test_missing_file_suggests_init(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="tingfeng init"):
+        load_catalog(tmp_path / "missing.toml")
+
+
+def test_check_config_cli_prints_all_and_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace('region = "sh"', 'region = "bj"').replace('store = "s1"', 'store = "x"'), "utf-8")
+    result = CliRunner().invoke(app, ["check-config", "-c", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}: stores[0].region: unknown region 'bj'" in result.output
+    assert f"{path}: sources[0].store: unknown store 'x'" in result.output
+    good = tmp_path / "good.toml"
+    good.write_text(GOOD, "utf-8")
+    ok = CliRunner().invoke(app, ["check-config", "-c", str(good)])
+    assert ok.exit_code == 0 and "1 store(s)" in ok.output
+
+
+def test_init_writes_a_valid_catalog(tmp_path: Path) -> None:
+    path = tmp_path / "tingfeng.toml"
+    assert CliRunner().invoke(app, ["init", str(path)]).exit_code == 0
+    assert load_catalog(path).stores
+    assert CliRunner().invoke(app, ["init", str(path)]).exit_code == 1  # no silent overwrite
+
+
+def test_sync_is_idempotent_and_disables_removed_sources(db) -> None:
+    cat = parse_catalog(GOOD)
+    sync_catalog(db, cat)
+    sync_catalog(db, cat)
+    with db.session() as s:
+        assert [b.name for b in s.exec(select(Brand))] == ["青禾茶事"]
+        store = s.exec(select(Store)).one()
+        assert store.brand_id == "b" and store.region_id == "sh"
+        src = s.exec(select(Source)).one()
+        src.state = {"etag": "abc"}
+        s.add(src)
+        assert s.exec(select(Recipient)).one().stores == ["s1"]
+    # the source's collector state survives a re-sync; removing it disables it
+    sync_catalog(db, cat)
+    with db.session() as s:
+        assert s.exec(select(Source)).one().state == {"etag": "abc"}
+    without = parse_catalog(GOOD.split("[[sources]]")[0] + "[[recipients]]" + GOOD.split("[[recipients]]")[1])
+    sync_catalog(db, without)
+    with db.session() as s:
+        assert s.exec(select(Source)).one().enabled is False

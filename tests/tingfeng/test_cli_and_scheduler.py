@@ -1,0 +1,72 @@
+"""The CLI's database commands, the refusal to run un-migrated, and the scheduler."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tingfeng.cli import app
+from tingfeng.example import EXAMPLE_CATALOG
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(TINGFENG_DATA_DIR=str(tmp_path / "var"), TINGFENG_CATALOG=str(tmp_path / "tingfeng.toml"), **extra)
+    return env
+
+
+def test_jobs_refuse_an_unmigrated_database(tmp_path: Path) -> None:
+    (tmp_path / "tingfeng.toml").write_text(EXAMPLE_CATALOG, "utf-8")
+    result = CliRunner().invoke(app, ["score"], env=_env(tmp_path))
+    assert result.exit_code == 2
+    assert "has no tingfeng schema" in result.output and "tingfeng db upgrade" in result.output
+
+
+def test_db_upgrade_then_current(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    up = CliRunner().invoke(app, ["db", "upgrade"], env=env)
+    assert up.exit_code == 0, up.output
+    assert (tmp_path / "var" / "tingfeng.db").exists()
+    cur = CliRunner().invoke(app, ["db", "current"], env=env)
+    assert "database 0001, code 0001" in cur.output
+
+
+def test_scheduler_plans_every_job_and_stops_on_sigterm(tmp_path: Path) -> None:
+    (tmp_path / "tingfeng.toml").write_text(EXAMPLE_CATALOG, "utf-8")
+    env = _env(tmp_path)
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+
+    from tingfeng.jobs import Context
+    from tingfeng.scheduler import build_scheduler
+    from tingfeng.settings import Settings
+
+    os.environ.update({k: env[k] for k in ("TINGFENG_DATA_DIR", "TINGFENG_CATALOG")})
+    try:
+        ctx = Context.from_settings(Settings())
+    finally:
+        for k in ("TINGFENG_DATA_DIR", "TINGFENG_CATALOG"):
+            os.environ.pop(k)
+    ids = {job.id for job in build_scheduler(ctx).get_jobs()}
+    assert ids == {"collect:weibo-keyword", "collect:dianping-sh-wxc", "process", "deliver", "digest"}
+    ctx.db.dispose()
+
+    proc = subprocess.Popen([sys.executable, "-m", "tingfeng.cli", "run"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    lines = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "scheduler started" in line:
+            break
+    assert any("scheduler started with 5 jobs" in line for line in lines), "".join(lines)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "scheduler stopped" in out

@@ -1,0 +1,235 @@
+"""The ``tingfeng`` command line (Typer).
+
+Every stage can be run once from here; ``tingfeng run`` runs them all on schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from storage import Database, DatabaseNotMigrated, DatabaseUnavailable
+from tingfeng.errors import CatalogError
+from tingfeng.settings import Settings
+
+app = typer.Typer(help="听风 tingfeng — brand, store and product mention monitoring.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings(catalog: Optional[Path]) -> Settings:
+    settings = Settings()
+    if catalog is not None:
+        settings = settings.model_copy(update={"catalog": catalog})
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+CatalogOpt = typer.Option(None, "--config", "-c", help="catalog TOML (default: $TINGFENG_CATALOG or tingfeng.toml)")
+
+
+def _context(catalog: Optional[Path]):  # noqa: ANN202 - returns jobs.Context
+    from tingfeng.jobs import Context
+
+    try:
+        return Context.from_settings(_settings(catalog))
+    except CatalogError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    except (DatabaseNotMigrated, DatabaseUnavailable) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def init(path: Path = typer.Argument(Path("tingfeng.toml")), force: bool = typer.Option(False, "--force")) -> None:
+    """Write a commented example catalog."""
+    from tingfeng.example import EXAMPLE_CATALOG
+
+    if path.exists() and not force:
+        typer.echo(f"{path} exists; use --force to overwrite", err=True)
+        raise typer.Exit(1)
+    path.write_text(EXAMPLE_CATALOG, encoding="utf-8")
+    typer.echo(f"wrote {path}; edit it, then `tingfeng check-config -c {path}`")
+
+
+@app.command("check-config")
+def check_config(config: Optional[Path] = CatalogOpt) -> None:
+    """Validate the catalog and print every problem at once (exit 1 if any)."""
+    from tingfeng.catalog import load_catalog
+
+    settings = _settings(config)
+    try:
+        cat = load_catalog(settings.catalog)
+    except CatalogError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"{settings.catalog}: ok — {len(cat.brands)} brand(s), {len(cat.stores)} store(s), "
+        f"{len(cat.products)} product(s), {len(cat.sources)} source(s), {len(cat.recipients)} recipient(s)"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply schema migrations (creates the SQLite file when needed)."""
+    settings = _settings(None)
+    db = Database(settings.db_url)
+    db.upgrade(revision)
+    typer.echo(f"{db.safe_url}: at revision {db.current_revision()}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and of this code."""
+    settings = _settings(None)
+    db = Database(settings.db_url)
+    typer.echo(f"{db.safe_url}: database {db.current_revision() or '(not migrated)'}, code {db.head_revision()}")
+
+
+@app.command()
+def sync(config: Optional[Path] = CatalogOpt) -> None:
+    """Write the catalog into the database (jobs do this too)."""
+    ctx = _context(config)
+    typer.echo(f"catalog synced into {ctx.db.safe_url}")
+
+
+@app.command()
+def collect(
+    source: Optional[str] = typer.Argument(None, help="source id; all enabled sources when omitted"),
+    config: Optional[Path] = CatalogOpt,
+) -> None:
+    """Collect one source, or all enabled sources, once."""
+    from tingfeng import jobs
+
+    ctx = _context(config)
+    results = {source: jobs.collect(ctx, source)} if source else jobs.collect_all(ctx)
+    failed = 0
+    for sid, run in results.items():
+        if isinstance(run, Exception):
+            failed += 1
+            typer.echo(f"{sid}: FAILED {run}")
+        else:
+            typer.echo(f"{sid}: {run.status} pages={run.pages} new={run.items_new} dup={run.items_duplicate} errors={len(run.errors)}")
+    raise typer.Exit(1 if failed else 0)
+
+
+def _job(name: str):  # noqa: ANN202
+    def command(config: Optional[Path] = CatalogOpt) -> None:
+        from tingfeng import jobs
+
+        ctx = _context(config)
+        result = getattr(jobs, name)(ctx)
+        typer.echo(f"{name}: {jobs._summary(result)}")
+
+    command.__doc__ = f"Run the {name.replace('_', ' ')} job once."
+    return command
+
+
+for _cmd, _fn in (
+    ("score", "score_pending"),
+    ("rollups", "update_rollups"),
+    ("detect", "detect_alerts"),
+    ("notify", "enqueue_notifications"),
+    ("deliver", "deliver_notifications"),
+    ("process", "process"),
+):
+    app.command(_cmd)(_job(_fn))
+
+
+@app.command("send-digest")
+def send_digest(
+    week: Optional[str] = typer.Option(None, help="ISO week such as 2026-W47; default: the week that just ended"),
+    config: Optional[Path] = CatalogOpt,
+) -> None:
+    """Queue the weekly digest (once per recipient and week); `deliver` sends it."""
+    from tingfeng import jobs
+
+    ctx = _context(config)
+    typer.echo(f"digest: {jobs._summary(jobs.send_weekly_digest(ctx, week))}")
+
+
+@app.command()
+def run(config: Optional[Path] = CatalogOpt) -> None:
+    """Run every job on the catalog's schedules until SIGTERM (embedded mode)."""
+    from tingfeng.scheduler import run_forever
+
+    run_forever(_context(config))
+
+
+def dashboard_command(settings: Settings, *, port: int, address: str = "127.0.0.1") -> list[str]:
+    """The streamlit command line that serves the dashboard."""
+    app_path = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    return [
+        sys.executable, "-m", "streamlit", "run", str(app_path),
+        "--server.address", address, "--server.port", str(port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]
+
+
+def dashboard_env(settings: Settings) -> dict[str, str]:
+    """Environment handed to the dashboard process."""
+    env = dict(os.environ)
+    env["DATABASE_URL"] = settings.db_url
+    env["TINGFENG_SECRET_KEY"] = settings.secret_key.get_secret_value()
+    env["TINGFENG_TIMEZONE"] = settings.timezone
+    return env
+
+
+@app.command()
+def dashboard(
+    port: int = typer.Option(8501),
+    address: str = typer.Option("127.0.0.1", help="bind address; expose beyond localhost only with login configured"),
+) -> None:
+    """Serve the Streamlit dashboard."""
+    settings = _settings(None)
+    Database(settings.db_url).require_migrated()
+    raise typer.Exit(subprocess.call(dashboard_command(settings, port=port, address=address), env=dashboard_env(settings)))
+
+
+@app.command()
+def demo(
+    no_dashboard: bool = typer.Option(False, "--no-dashboard", help="stop after the summary"),
+    data_dir: Path = typer.Option(Path("var/demo"), help="where the demo database, catalog and mail go"),
+    port: int = typer.Option(8501, help="dashboard port"),
+    days: int = typer.Option(60, help="days of history to generate"),
+) -> None:
+    """Generate a tea-drink chain, serve its reviews locally, run every stage, show the result."""
+    from tingfeng.demo.run import run_demo
+
+    logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+    settings = run_demo(data_dir=data_dir, days=days, echo=typer.echo)
+    if no_dashboard:
+        return
+    typer.echo(f"\n仪表盘 dashboard: http://localhost:{port}  (Ctrl+C to stop)")
+    try:
+        subprocess.call(dashboard_command(settings, port=port), env=dashboard_env(settings))
+    except KeyboardInterrupt:
+        pass
+
+
+def _register_subcommands() -> None:
+    """Sub-apps owned by the stage packages' command modules."""
+    import importlib
+
+    for name in ("nlp", "alerts", "digest", "worker"):
+        try:
+            module = importlib.import_module(f"tingfeng.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tingfeng.commands.{name}":
+                raise
+            continue
+        if hasattr(module, "app"):
+            app.add_typer(module.app, name=name)
+
+
+_register_subcommands()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,218 @@
+"""The jobs: one function per stage, each reading its input from the database and
+writing its output there, idempotent and safe to re-run.
+
+The same functions serve the CLI (run once), the embedded APScheduler process and the
+distributed workers; a :class:`Context` carries the settings, the database and the
+validated catalog, built once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Callable
+
+from storage import Database
+from storage.models import JobRun, Source, utcnow
+from tingfeng.catalog import Catalog, load_catalog, sync_catalog
+from tingfeng.settings import Settings
+
+log = logging.getLogger("tingfeng.jobs")
+
+
+@dataclass
+class Context:
+    """Everything a job needs, built once and passed down."""
+
+    settings: Settings
+    db: Database
+    catalog: Catalog
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, sync: bool = True) -> "Context":
+        """Load the catalog, check the schema, and (by default) sync the catalog in."""
+        catalog = load_catalog(settings.catalog)
+        db = Database(settings.db_url)
+        db.require_migrated()
+        ctx = cls(settings=settings, db=db, catalog=catalog)
+        if sync:
+            sync_catalog(db, catalog)
+        return ctx
+
+    @cached_property
+    def policy(self) -> Any:
+        """The alert policy from the catalog's ``[alerts]`` table."""
+        from alerts.policy import AlertPolicy
+
+        return AlertPolicy.model_validate({"timezone": self.catalog.timezone, **self.catalog.alerts})
+
+    @cached_property
+    def http(self) -> Any:
+        """Polite HTTP defaults for collectors."""
+        from collectors.http import HttpSettings
+
+        s = self.settings
+        return HttpSettings(
+            user_agent=s.http_user_agent,
+            per_host_concurrency=s.http_per_host_concurrency,
+            min_delay=s.http_min_delay,
+            respect_robots=s.respect_robots,
+        )
+
+    @cached_property
+    def channels(self) -> Any:
+        """Delivery channel settings (SMTP and chat webhooks)."""
+        from alerts.channels.base import ChannelSettings
+
+        s = self.settings
+        return ChannelSettings(
+            smtp_host=s.smtp_host,
+            smtp_port=s.smtp_port,
+            smtp_user=s.smtp_user,
+            smtp_password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            smtp_starttls=s.smtp_starttls,
+            smtp_ssl=s.smtp_ssl,
+            smtp_from=s.smtp_from,
+            smtp_timeout=s.smtp_timeout,
+        )
+
+    @cached_property
+    def links(self) -> Any:
+        """How alert emails link back to the dashboard (signed action links)."""
+        from alerts.outbox import LinkSettings
+
+        return LinkSettings(
+            dashboard_url=self.settings.dashboard_url,
+            secret_key=self.settings.secret_key.get_secret_value(),
+        )
+
+    @cached_property
+    def model(self) -> Any:
+        """The sentiment model in use (lazy: loading it costs time)."""
+        from nlp.models import get_model
+
+        return get_model(self.settings.sentiment_model)
+
+
+def _logged(name: str, fn: Callable[[], Any], ctx: Context, **detail: Any) -> Any:
+    """Run ``fn`` as job ``name``, recording a JobRun row and a log line."""
+    with ctx.db.session() as session:
+        run = JobRun(job=name, started_at=utcnow(), detail=dict(detail))
+        session.add(run)
+    t0 = time.perf_counter()
+    try:
+        result = fn()
+    except Exception as exc:
+        with ctx.db.session() as session:
+            run.status, run.finished_at = "failed", utcnow()
+            run.detail = {**run.detail, "error": f"{type(exc).__name__}: {exc}"}
+            session.add(run)
+        log.exception("job %s failed", name)
+        raise
+    with ctx.db.session() as session:
+        run.status, run.finished_at = "ok", utcnow()
+        run.detail = {**run.detail, "result": _summary(result), "seconds": round(time.perf_counter() - t0, 3)}
+        session.add(run)
+    log.info("job %s ok in %.2fs: %s", name, time.perf_counter() - t0, _summary(result))
+    return result
+
+
+def _summary(result: Any) -> Any:
+    if result is None or isinstance(result, (int, float, str, bool)):
+        return result
+    if hasattr(result, "model_dump"):
+        return result.model_dump(mode="json")
+    if isinstance(result, dict):
+        return {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool, type(None)))}
+    if hasattr(result, "__dict__"):
+        return {k: v for k, v in vars(result).items() if isinstance(v, (int, float, str, bool, type(None)))}
+    return str(result)
+
+
+def collect(ctx: Context, source_id: str) -> Any:
+    """Fetch one source (incrementally) into ``mentions``."""
+    from collectors.run import collect_source
+
+    return _logged(
+        "collect", lambda: collect_source(ctx.db, source_id, http=ctx.http, now=ctx.clock()), ctx, source=source_id
+    )
+
+
+def enabled_sources(ctx: Context) -> list[Source]:
+    """Sources that are switched on in the catalog."""
+    from sqlmodel import select
+
+    with ctx.db.session() as session:
+        return list(session.exec(select(Source).where(Source.enabled == True).order_by(Source.id)))  # noqa: E712
+
+
+def collect_all(ctx: Context) -> dict[str, Any]:
+    """Collect every enabled source once; one failing source does not stop the others."""
+    results: dict[str, Any] = {}
+    for source in enabled_sources(ctx):
+        try:
+            results[source.id] = collect(ctx, source.id)
+        except Exception as exc:  # logged by _logged; the run goes on with the next source
+            results[source.id] = exc
+    return results
+
+
+def score_pending(ctx: Context) -> int:
+    """Score every mention that has no analysis yet."""
+    from nlp.pipeline import score_pending as run
+
+    return _logged("score_pending", lambda: run(ctx.db, model=ctx.model, now=ctx.clock()), ctx)
+
+
+def update_rollups(ctx: Context) -> int:
+    """Recompute the hourly/daily rollups of every day that changed."""
+    from alerts.rollups import update_rollups as run
+
+    return _logged("update_rollups", lambda: run(ctx.db), ctx)
+
+
+def detect_alerts(ctx: Context) -> Any:
+    """Open, update and resolve alerts from the rollups and urgent mentions."""
+    from alerts.detect import detect_alerts as run
+
+    return _logged("detect_alerts", lambda: run(ctx.db, ctx.policy, now=ctx.clock()), ctx)
+
+
+def enqueue_notifications(ctx: Context) -> int:
+    """Write a notification per recipient and channel for alerts not yet pushed."""
+    from alerts.outbox import enqueue_alert_notifications
+
+    return _logged(
+        "enqueue_notifications",
+        lambda: enqueue_alert_notifications(ctx.db, ctx.policy, links=ctx.links, now=ctx.clock()),
+        ctx,
+    )
+
+
+def deliver_notifications(ctx: Context) -> Any:
+    """Send what is due in the outbox, with retries."""
+    from alerts.outbox import deliver_notifications as run
+
+    return _logged("deliver_notifications", lambda: run(ctx.db, ctx.channels, now=ctx.clock()), ctx)
+
+
+def send_weekly_digest(ctx: Context, week: str | None = None) -> Any:
+    """Queue the weekly digest for every recipient (once per recipient and week)."""
+    from alerts.digest import DigestSettings, send_weekly_digest as run
+
+    settings = DigestSettings(links=ctx.links, timezone=ctx.catalog.timezone)
+    return _logged("send_weekly_digest", lambda: run(ctx.db, settings, week=week, now=ctx.clock()), ctx, week=week)
+
+
+def process(ctx: Context) -> dict[str, Any]:
+    """The processing chain after collection: score → rollups → detect → enqueue."""
+    return {
+        "scored": score_pending(ctx),
+        "rollup_days": update_rollups(ctx),
+        "detect": detect_alerts(ctx),
+        "queued": enqueue_notifications(ctx),
+    }

@@ -1,0 +1,63 @@
+"""Process settings from the environment (and an optional ``.env``), built once.
+
+Secrets (SMTP password, webhook secrets, the signing key) only ever come from here or
+from environment variables the catalog names, never from committed files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.db import make_url_for_path
+
+
+class Settings(BaseSettings):
+    """Everything a tingfeng process needs to know about its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="TINGFENG_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="where the SQLite file, captured mail and exports live")
+    catalog: Path = Field(Path("tingfeng.toml"), description="the catalog TOML file")
+    database_url: str | None = Field(
+        None,
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy / libpq URL; unset means SQLite in data_dir",
+    )
+    timezone: str = "Asia/Shanghai"
+    secret_key: SecretStr = Field(
+        SecretStr("dev-only-insecure-key"),
+        description="signs acknowledge/resolve links in emails; set it in production",
+    )
+    dashboard_url: str = "http://localhost:8501"
+    log_level: str = "INFO"
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_from: str = "听风舆情 <tingfeng@localhost>"
+    smtp_timeout: float = 20.0
+
+    http_user_agent: str = "tingfeng/0.1 (+brand monitoring; polite)"
+    http_per_host_concurrency: int = 2
+    http_min_delay: float = 1.0
+    respect_robots: bool = True
+
+    sentiment_model: str | None = Field(None, description="name of the sentiment model; unset = default")
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in effect."""
+        if self.database_url:
+            return self.database_url
+        return make_url_for_path(self.data_dir / "tingfeng.db")
+
+    @property
+    def outbox_capture_dir(self) -> Path:
+        """Where the demo's SMTP sink writes .eml files."""
+        return self.data_dir / "mail"
