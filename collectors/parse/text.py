@@ -1,0 +1,69 @@
+"""Text helpers: untrusted HTML to plain text, normalisation and the repost hash."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import lxml.html
+from lxml import etree
+
+_BLOCK_TAGS = {
+    "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+    "blockquote", "section", "article", "header", "footer", "pre", "hr",
+}
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "head")
+_URL_RE = re.compile(r"https?://\S+")
+_SPACES_RE = re.compile(r"[ \t\u3000\xa0]+")
+_BLANK_LINES_RE = re.compile(r"\n\s*\n+")
+
+
+def collapse_whitespace(text: str) -> str:
+    """Collapse runs of spaces, keep single line breaks, strip the ends."""
+    text = _SPACES_RE.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return _BLANK_LINES_RE.sub("\n", text).strip()
+
+
+def element_text(el: etree._Element) -> str:
+    """Visible text of an lxml element: block elements and ``<br>`` become line breaks."""
+    for bad in list(el.iter(*_DROP_TAGS)):
+        if bad.getparent() is not None:
+            bad.getparent().remove(bad)
+    for node in el.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if node.tag.lower() in _BLOCK_TAGS:
+            node.tail = "\n" + (node.tail or "")
+    return collapse_whitespace(el.text_content() if hasattr(el, "text_content") else "".join(el.itertext()))
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Plain text of an HTML fragment (e.g. an RSS ``description``); never executes anything.
+
+    Text that is not markup is returned collapsed; broken markup is read as far as it goes.
+    """
+    if not fragment:
+        return ""
+    if "<" not in fragment and "&" not in fragment:
+        return collapse_whitespace(fragment)
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return collapse_whitespace(re.sub(r"<[^>]*>", " ", fragment))
+    return element_text(root)
+
+
+def normalise_for_hash(text: str) -> str:
+    """The text reduced to what identifies a repost: NFKC, case-folded, no URLs,
+    no whitespace, punctuation or symbols (so "转发: 好喝！" and "好喝" differ but
+    "好喝!!" and "好喝！" do not)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _URL_RE.sub("", text)
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PSZC")
+
+
+def content_hash(text: str) -> str:
+    """sha1 hex of :func:`normalise_for_hash` — equal for near-identical reposts."""
+    return hashlib.sha1(normalise_for_hash(text).encode("utf-8")).hexdigest()

@@ -1,0 +1,1 @@
+"""One module per source type; each exposes a collector class listed in ``collectors.registry``."""

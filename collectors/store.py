@@ -1,0 +1,117 @@
+"""Writing items as Mention rows: insert-or-ignore on (source_id, external_id) and
+linking reposts by content hash — identical on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from collectors.base import Item
+from collectors.parse.text import content_hash, normalise_for_hash
+from storage.models import Mention
+
+MIN_LINK_CHARS = 8  # shorter texts ("好喝", "默认好评") are not treated as reposts
+_TABLE = Mention.__table__
+
+
+def _insert(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+    if dialect == "sqlite":
+        return sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+    return sa.insert(_TABLE)
+
+
+def _chunks(values: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def store_items(session: Session, *, source_id: str, platform: str, items: list[Item],
+                collected_at: datetime) -> tuple[int, int]:
+    """Insert the items not yet stored for this source; returns (new, duplicate).
+
+    A new item whose normalised text (≥ MIN_LINK_CHARS) equals an earlier mention's —
+    of another source or external id — gets ``duplicate_of`` = that mention's id.
+    """
+    if not items:
+        return 0, 0
+    existing: set[str] = set()
+    for chunk in _chunks([item.external_id for item in items]):
+        existing.update(session.exec(
+            select(Mention.external_id).where(Mention.source_id == source_id, Mention.external_id.in_(chunk))
+        ).all())
+    fresh: list[tuple[Item, str, bool]] = []
+    for item in items:
+        if item.external_id in existing:
+            continue
+        existing.add(item.external_id)
+        fresh.append((item, content_hash(item.text), len(normalise_for_hash(item.text)) >= MIN_LINK_CHARS))
+    duplicates = len(items) - len(fresh)
+    if not fresh:
+        return 0, duplicates
+    linkable = sorted({h for _, h, ok in fresh if ok})
+    earliest: dict[str, int] = {}
+    for chunk in _chunks(linkable):
+        rows = session.exec(
+            select(Mention.content_hash, sa.func.min(Mention.id)).where(Mention.content_hash.in_(chunk))
+            .group_by(Mention.content_hash)
+        ).all()
+        earliest.update({h: i for h, i in rows})
+    leaders: list[dict[str, Any]] = []
+    followers: list[tuple[dict[str, Any], str]] = []
+    leader_hashes: set[str] = set()
+    for item, digest, ok in fresh:
+        row = _row(item, source_id, platform, digest, collected_at)
+        if ok and digest in earliest:
+            row["duplicate_of"] = earliest[digest]
+            leaders.append(row)
+        elif ok and digest in leader_hashes:
+            followers.append((row, digest))
+        else:
+            leader_hashes.add(digest)
+            leaders.append(row)
+    dialect = session.get_bind().dialect.name
+    inserted = 0
+    for chunk in _chunks(leaders):
+        result = session.execute(_insert(dialect).values(chunk).returning(_TABLE.c.id, _TABLE.c.content_hash))
+        for mention_id, digest in result.all():
+            inserted += 1
+            if digest not in earliest or mention_id < earliest[digest]:
+                earliest.setdefault(digest, mention_id)
+    if followers:
+        rows = []
+        for row, digest in followers:
+            row["duplicate_of"] = earliest.get(digest)
+            rows.append(row)
+        for chunk in _chunks(rows):
+            result = session.execute(_insert(dialect).values(chunk).returning(_TABLE.c.id))
+            inserted += len(result.all())
+    return inserted, duplicates + (len(fresh) - inserted)
+
+
+def _row(item: Item, source_id: str, platform: str, digest: str, collected_at: datetime) -> dict[str, Any]:
+    return {
+        "source_id": source_id,
+        "external_id": item.external_id,
+        "platform": platform,
+        "kind": item.kind,
+        "url": item.url,
+        "author": item.author,
+        "title": item.title,
+        "text": item.text,
+        "rating": item.rating,
+        "published_at": item.published_at,
+        "collected_at": collected_at,
+        "brand_hint": item.brand_hint,
+        "store_hint": item.store_hint,
+        "product_hint": item.product_hint,
+        "likes": item.likes,
+        "content_hash": digest,
+        "duplicate_of": None,
+        "extra": item.extra,
+    }
