@@ -1,0 +1,58 @@
+"""Who is looking, and which stores they may see.
+
+Roles: ``admin`` (everything), ``marketing`` (all stores, read, acknowledge),
+``manager`` (only the stores of their catalog scope: the stores, regions and brands of
+the :class:`storage.models.Recipient` linked to their account or e-mail). The query
+layer filters every read by :meth:`Access.store_ids`, so hiding pages is not the only
+protection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+
+#: Recipient.role → dashboard role.
+RECIPIENT_ROLES = {"admin": "admin", "marketing": "marketing", "hq": "marketing",
+                   "area_manager": "manager", "manager": "manager"}
+
+
+@dataclass(frozen=True)
+class Access:
+    """A viewer's identity, role and store scope (``stores=None`` means every store)."""
+
+    user: str
+    role: str
+    stores: frozenset[str] | None = None
+    regions: frozenset[str] = frozenset()  # whole regions in scope (for region-level alerts)
+    brands: frozenset[str] = frozenset()  # whole brands in scope (for brand/product-level alerts)
+
+    @property
+    def restricted(self) -> bool:
+        """True when the viewer may only see some stores."""
+        return self.stores is not None
+
+    @property
+    def can_acknowledge(self) -> bool:
+        """Every role may acknowledge alerts it can see."""
+        return self.role in {"admin", "marketing", "manager"}
+
+    @property
+    def can_resolve(self) -> bool:
+        """Admins and managers resolve; marketing only reads and acknowledges."""
+        return self.role in {"admin", "manager"}
+
+    def allows_store(self, store_id: str | None) -> bool:
+        """Whether this viewer may see data of ``store_id``."""
+        return self.stores is None or (store_id is not None and store_id in self.stores)
+
+
+def local_admin() -> Access:
+    """The viewer when no login is configured (the app then listens on localhost only)."""
+    return Access(user="本机用户", role="admin")
+
+
+def hash_password(password: str) -> str:
+    """An argon2 hash for an :class:`Account` row."""
+    return PasswordHasher().hash(password)

@@ -1,0 +1,74 @@
+"""听风 dashboard entry point: ``streamlit run dashboard/app.py`` (via ``tingfeng dashboard``).
+
+Builds the settings once, checks the database, runs the login gate, renders the global
+filter bar and hands a :class:`dashboard.context.Context` to the selected page.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+if __package__ in (None, ""):  # `streamlit run dashboard/app.py` runs this file as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dashboard import cache  # noqa: E402
+from dashboard.auth import gate, sidebar_identity  # noqa: E402
+from dashboard.context import Context, publish  # noqa: E402
+from dashboard.filters import filter_bar  # noqa: E402
+from dashboard.scope import Scope  # noqa: E402
+from dashboard.settings import DashboardSettings  # noqa: E402
+from storage import DatabaseNotMigrated, DatabaseUnavailable  # noqa: E402
+
+PAGES_DIR = Path(__file__).parent / "pages"
+
+
+@st.cache_resource(show_spinner=False)
+def load_settings() -> DashboardSettings:
+    """The settings, read from the environment once per process."""
+    return DashboardSettings()
+
+
+def _check_database(settings: DashboardSettings) -> None:
+    db = cache.database(settings.db_url)
+    try:
+        db.require_migrated()
+    except DatabaseUnavailable as exc:
+        st.error(f"无法连接数据库：{exc}\n\n请检查 `DATABASE_URL`。")
+        st.stop()
+    except DatabaseNotMigrated as exc:
+        st.error(f"数据库尚未初始化或版本过旧：{exc}")
+        st.stop()
+
+
+def main() -> None:
+    """Render one run of the app."""
+    st.set_page_config(page_title="听风 · 舆情看板", page_icon="🎐", layout="wide")
+    settings = load_settings()
+    _check_database(settings)
+    db = cache.database(settings.db_url)
+    access = gate(settings, db)
+    st.sidebar.title("🎐 听风")
+    sidebar_identity(settings, access)
+    options = cache.q(settings.db_url, "filter_options", access)
+    last_day = cache.q(settings.db_url, "latest_day", settings.timezone) or date.today()
+    pages = [
+        st.Page(PAGES_DIR / "overview.py", title="总览", icon="📊", url_path="overview", default=True),
+        st.Page(PAGES_DIR / "stores.py", title="门店", icon="🏬", url_path="stores"),
+        st.Page(PAGES_DIR / "products.py", title="产品", icon="🧋", url_path="products"),
+        st.Page(PAGES_DIR / "mentions.py", title="声量明细", icon="💬", url_path="mentions"),
+        st.Page(PAGES_DIR / "alerts.py", title="预警", icon="🚨", url_path="alerts"),
+        st.Page(PAGES_DIR / "sources.py", title="数据源", icon="🛰️", url_path="sources"),
+    ]
+    page = st.navigation(pages)
+    filters = filter_bar(options, last_day)
+    names = {kind: dict(options[kind]) for kind in ("brands", "regions", "stores", "products")}
+    publish(Context(settings=settings, db_url=settings.db_url, access=access,
+                    scope=Scope(filters, access, settings.timezone), names=names))
+    page.run()
+
+
+main()

@@ -1,0 +1,54 @@
+"""Chinese display labels for stored keys (touchpoints, sentiment, platforms, states)."""
+
+from __future__ import annotations
+
+TOUCHPOINTS: dict[str, str] = {
+    "product": "出品/商品",
+    "service": "服务",
+    "environment": "环境",
+    "price": "价格",
+    "delivery": "配送",
+    "digital": "数字渠道",
+}
+
+SENTIMENTS: dict[str, str] = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+
+PLATFORMS: dict[str, str] = {
+    "dianping": "大众点评",
+    "meituan": "美团",
+    "meituan_waimai": "美团外卖",
+    "eleme": "饿了么",
+    "weibo": "微博",
+    "xhs": "小红书",
+    "xiaohongshu": "小红书",
+    "douyin": "抖音",
+    "bilibili": "B站",
+    "zhihu": "知乎",
+    "tieba": "贴吧",
+    "taobao": "淘宝",
+    "tmall": "天猫",
+    "jd": "京东",
+    "miniprogram": "小程序",
+    "cs": "客服",
+}
+
+ALERT_STATUS: dict[str, str] = {"open": "待处理", "acknowledged": "已确认", "resolved": "已解决"}
+SEVERITY: dict[str, str] = {"info": "提示", "warning": "警告", "critical": "严重"}
+ALERT_KIND: dict[str, str] = {"spike": "负面激增", "urgent": "紧急词", "source_health": "数据源异常"}
+SOURCE_HEALTH: dict[str, str] = {"ok": "正常", "failing": "失败", "blocked": "被拦截", "stale": "无新数据"}
+RUN_STATUS: dict[str, str] = {
+    "running": "运行中",
+    "ok": "成功",
+    "partial": "部分成功",
+    "failed": "失败",
+    "blocked": "被拦截",
+    "not_modified": "无变化",
+}
+ROLES: dict[str, str] = {"admin": "管理员", "marketing": "市场部", "manager": "店长/区域经理"}
+
+
+def label(mapping: dict[str, str], key: str | None) -> str:
+    """The Chinese label of ``key``, or the key itself when unknown."""
+    if not key:
+        return "—"
+    return mapping.get(key, key)

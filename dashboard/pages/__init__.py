@@ -1,0 +1,1 @@
+"""One module per dashboard page; layout only (data comes from ``dashboard.queries``)."""
