@@ -1,0 +1,436 @@
+"""The notification outbox: alerts become ``Notification`` rows, a delivery job sends them.
+
+Two stage functions, both safe to re-run and to run in several processes:
+
+- :func:`enqueue_alert_notifications` — for every unresolved alert whose severity is
+  above what was already pushed (``notified_severity``), one row per (recipient,
+  channel) with a deterministic ``idempotency_key`` (unique in the table), rendered once
+  (email: text + HTML + chart PNG; bots: markdown); escalations for alerts left
+  unacknowledged. One transaction per run.
+- :func:`deliver_notifications` — claims due rows (``pending``/``failed``, or ``sending``
+  whose lease expired because a sender crashed), sends them through the channel's
+  notifier, marks them ``sent`` with the provider's answer, or schedules a retry with
+  exponential backoff, ``dead`` after ``max_attempts`` or a permanent error. Chat bots
+  are rate limited per bot URL: pending messages for one bot are merged into one
+  markdown message, and what is over the limit waits for the window instead of being
+  dropped.
+
+Delivery is at-least-once: a process killed after the provider accepted a message but
+before it was marked re-sends it after the lease; email then carries the same
+Message-ID (derived from the idempotency key) and webhooks the same
+``X-Tingfeng-Idempotency-Key``, so the duplicate is recognisable.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from alerts.channels import ChannelSettings, Notifier, OutgoingMessage, make_notifiers
+from alerts.channels.base import merge_markdown
+from alerts.errors import ChannelError, DeliveryError, RateLimited
+from alerts.render.alert import (
+    PLATFORM_LABELS, TOUCHPOINT_LABELS, MentionView, build_alert_view, local_time, mention_ids,
+    render_alert_email, render_alert_markdown,
+)
+from alerts.render.charts import to_png, volume_chart
+from alerts.render.links import LinkSettings, alert_links
+from alerts.routing import (
+    Catalog, Route, escalation_due, escalation_targets, recipients_for_alert, routes_for, send_at, severity_rank,
+)
+from storage.models import (
+    Alert, Brand, Mention, MentionAnalysis, Notification, Product, Recipient, Region, Rollup, Store, utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+CLAIMABLE = ("pending", "failed", "sending")
+KNOWN_CHANNELS = ("email", "wecom", "dingtalk", "feishu", "webhook")
+LABELS_ZH = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+
+__all__ = ["ChannelSettings", "DeliverySummary", "LinkSettings", "deliver_notifications", "enqueue_alert_notifications"]
+
+
+# ============================================================================ enqueue
+def alert_key(alert_id: int, tag: str, recipient_id: str, channel: str) -> str:
+    """The idempotency key of one alert push: ``alert:{id}:{severity|escalation}:{recipient}:{channel}``."""
+    return f"alert:{alert_id}:{tag}:{recipient_id}:{channel}"
+
+
+def load_catalog(session: Session) -> Catalog:
+    """Stores, products and regions by id, for routing."""
+    return Catalog(
+        stores={s.id: s for s in session.exec(select(Store))},
+        products={p.id: p for p in session.exec(select(Product))},
+        regions={r.id: r for r in session.exec(select(Region))},
+    )
+
+
+def scope_name(session: Session, catalog: Catalog, scope_type: str, scope_id: str) -> str:
+    """The display name of a scope (``静安寺店 × 杨枝甘露``), falling back to its id."""
+    def one(kind: str, value: str) -> str:
+        if kind == "store":
+            return catalog.stores[value].name if value in catalog.stores else value
+        if kind == "product":
+            return catalog.products[value].name if value in catalog.products else value
+        if kind == "region":
+            return catalog.regions[value].name if value in catalog.regions else value
+        if kind == "brand":
+            brand = session.get(Brand, value)
+            return brand.name if brand else value
+        if kind == "touchpoint":
+            return TOUCHPOINT_LABELS.get(value, value)
+        if kind == "platform":
+            return PLATFORM_LABELS.get(value, value)
+        return value
+
+    kinds = {"store_product": ("store", "product"), "store_touchpoint": ("store", "touchpoint")}.get(scope_type, (scope_type,))
+    parts = scope_id.split("|")
+    return " × ".join(one(k, v) for k, v in zip(kinds, parts)) if len(parts) == len(kinds) else scope_id
+
+
+def representative_mentions(session: Session, alert: Alert, tz: str, limit: int = 5) -> list[MentionView]:
+    """The mentions named in the evidence, else the scope's latest negative ones in the window."""
+    ids = mention_ids(alert.evidence or {})[:limit]
+    query = select(Mention, MentionAnalysis).join(MentionAnalysis, MentionAnalysis.mention_id == Mention.id)
+    if ids:
+        rows = {m.id: (m, a) for m, a in session.exec(query.where(Mention.id.in_(ids)))}
+        ordered = [rows[i] for i in ids if i in rows]
+    elif alert.scope_type in ("store", "store_product", "store_touchpoint", "product", "brand", "region"):
+        col = {"brand": MentionAnalysis.brand_id, "region": MentionAnalysis.region_id,
+               "product": MentionAnalysis.product_id}.get(alert.scope_type, MentionAnalysis.store_id)
+        query = query.where(col == alert.scope_id.split("|")[0], MentionAnalysis.label == "negative")
+        if alert.window_start:
+            query = query.where(MentionAnalysis.published_at >= alert.window_start)
+        ordered = list(session.exec(query.order_by(MentionAnalysis.published_at.desc()).limit(limit)))
+    else:
+        ordered = []
+    return [
+        MentionView(text=m.text, url=m.url, platform=PLATFORM_LABELS.get(m.platform, m.platform),
+                    published=local_time(m.published_at, tz), label=LABELS_ZH.get(a.label, a.label))
+        for m, a in ordered
+    ]
+
+
+def alert_chart_png(session: Session, alert: Alert, tz: str, now: datetime) -> bytes | None:
+    """Hourly mentions by sentiment for the alert's scope over the 48 h before its window end."""
+    end = alert.window_end or now
+    start = end - timedelta(hours=48)
+    rows = session.exec(
+        select(Rollup).where(
+            Rollup.grain == "hour", Rollup.scope_type == alert.scope_type, Rollup.scope_id == alert.scope_id,
+            Rollup.bucket >= start, Rollup.bucket <= end,
+        ).order_by(Rollup.bucket)
+    ).all()
+    if not rows:
+        return None
+    data = []
+    for r in rows:
+        label = local_time(r.bucket, tz)[5:13] + "时"
+        for zh, n in (("负面", r.negative), ("中性", r.neutral), ("正面", r.positive)):
+            data.append({"时间": label, "情感": zh, "数量": n})
+    try:
+        return to_png(volume_chart(data, title="近 48 小时提及（按小时）"))
+    except Exception:  # a chart is a nicety: never block an alert on it
+        log.exception("chart for alert %s failed", alert.id)
+        return None
+
+
+@dataclass
+class _AlertContext:
+    """Per-alert rendering inputs, computed once and shared by every recipient."""
+
+    alert: Alert
+    scope: str
+    mentions: list[MentionView]
+    chart: bytes | None = None
+
+
+def _render(ctx: _AlertContext, route: Route, links: LinkSettings, tz: str, escalation: bool) -> dict[str, Any]:
+    """The Notification fields for one route (pure given the context)."""
+    alert = ctx.alert
+    link_map = alert_links(links, alert.id, route.recipient_id)
+    chart_cid = f"chart-alert-{alert.id}" if (route.channel == "email" and ctx.chart) else None
+    view = build_alert_view(alert, scope_name=ctx.scope, mentions=ctx.mentions, links=link_map, tz=tz,
+                            chart_cid=chart_cid, escalation=escalation)
+    secret = {"secret_env": route.config["secret_env"]} if route.config.get("secret_env") else {}
+    if route.channel == "email":
+        subject, text, html = render_alert_email(view)
+        payload: dict[str, Any] = {}
+        if chart_cid:
+            payload["images"] = [{"cid": chart_cid, "mime": "image/png", "filename": "chart.png",
+                                  "b64": base64.b64encode(ctx.chart).decode("ascii")}]
+        return {"subject": subject, "body_text": text, "body_html": html, "payload": payload}
+    title, markdown = render_alert_markdown(view)
+    payload = {"title": title, "severity": alert.severity, **secret}
+    if route.channel == "webhook":
+        subject, text, _ = render_alert_email(view)
+        payload["data"] = {
+            "alert_id": alert.id, "kind": alert.kind, "severity": alert.severity, "status": alert.status,
+            "scope_type": alert.scope_type, "scope_id": alert.scope_id, "scope_name": ctx.scope,
+            "title": alert.title, "reason": alert.reason, "escalation": escalation,
+            "opened_at": alert.opened_at.isoformat(), "evidence": alert.evidence, "links": link_map,
+        }
+        return {"subject": subject, "body_text": text, "payload": payload}
+    return {"subject": title, "body_text": markdown, "payload": payload}
+
+
+def enqueue_alert_notifications(db: Any, policy: Any, *, links: LinkSettings, now: datetime | None = None) -> int:
+    """Write outbox rows for alerts that need a push; returns how many rows were written.
+
+    A push is needed when an unresolved alert's severity is above its
+    ``notified_severity`` (then ``notified_severity`` is raised), or when an open alert
+    has gone unacknowledged for ``policy.escalate_after_minutes`` (then ``escalated_at``
+    is set and the routed recipients' ``escalates_to`` are notified). Chat pushes of
+    non-critical alerts during ``policy.quiet_hours`` are scheduled for the end of them.
+    Idempotent: keys already in the outbox are skipped, so a re-run writes nothing.
+    """
+    now = now or utcnow()
+    tz = getattr(policy, "timezone", None) or "Asia/Shanghai"
+    written = 0
+    with db.session() as session:
+        alerts = session.exec(select(Alert).where(Alert.status.in_(("open", "acknowledged"))).order_by(Alert.id)).all()
+        todo = [a for a in alerts if severity_rank(a.severity) > severity_rank(a.notified_severity) or escalation_due(a, policy, now)]
+        if not todo:
+            return 0
+        recipients = list(session.exec(select(Recipient).order_by(Recipient.id)))
+        catalog = load_catalog(session)
+        for alert in todo:
+            routed = recipients_for_alert(alert, recipients, catalog)
+            plans: list[tuple[Recipient, str, bool]] = []  # (recipient, key tag, escalation?)
+            if severity_rank(alert.severity) > severity_rank(alert.notified_severity):
+                plans += [(r, alert.severity, False) for r in routed]
+                alert.notified_severity = alert.severity
+            if escalation_due(alert, policy, now):
+                plans += [(r, "escalation", True) for r in escalation_targets(routed, recipients)]
+                alert.escalated_at = now
+            session.add(alert)
+            written += _enqueue_plans(session, alert, plans, catalog, links=links, policy=policy, tz=tz, now=now)
+    return written
+
+
+def _enqueue_plans(session: Session, alert: Alert, plans: list[tuple[Recipient, str, bool]], catalog: Catalog, *,
+                   links: LinkSettings, policy: Any, tz: str, now: datetime) -> int:
+    if not plans:
+        return 0
+    candidates: list[tuple[Route, str, bool]] = []
+    seen_addresses: set[tuple[str, str, str]] = set()
+    for recipient, tag, escalation in plans:
+        for route in routes_for(recipient, KNOWN_CHANNELS):
+            group = (tag, route.channel, route.address)
+            if route.channel != "email" and group in seen_addresses:
+                continue  # one group bot shared by several recipients gets the alert once
+            seen_addresses.add(group)
+            candidates.append((route, alert_key(alert.id, tag, route.recipient_id, route.channel), escalation))
+    keys = [k for _, k, _ in candidates]
+    existing = set(session.exec(select(Notification.idempotency_key).where(Notification.idempotency_key.in_(keys))))
+    ctx = _AlertContext(alert, scope_name(session, catalog, alert.scope_type, alert.scope_id),
+                        representative_mentions(session, alert, tz))
+    if any(r.channel == "email" for r, k, _ in candidates if k not in existing):
+        ctx.chart = alert_chart_png(session, alert, tz, now)
+    written = 0
+    for route, key, escalation in candidates:
+        if key in existing:
+            continue
+        fields = _render(ctx, route, links, tz, escalation)
+        session.add(Notification(
+            idempotency_key=key, channel=route.channel, recipient_id=route.recipient_id, address=route.address,
+            alert_id=alert.id, status="pending", attempts=0, created_at=now,
+            next_attempt_at=send_at(now, route.channel, "critical" if escalation else alert.severity, policy),
+            **fields,
+        ))
+        written += 1
+    return written
+
+
+# ============================================================================ deliver
+@dataclass
+class DeliverySummary:
+    """What one delivery run did (counts of notification rows)."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    deferred: int = 0  # over a bot's rate limit: left pending for the next window
+    messages: int = 0  # messages actually handed to providers (merged bot batches count once)
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int, settings: ChannelSettings) -> timedelta:
+    """Delay before retry number ``attempts`` (1, 2, 4 … × base, capped)."""
+    seconds = settings.backoff_base_seconds * (2 ** max(0, attempts - 1))
+    return timedelta(seconds=min(seconds, settings.backoff_max_seconds))
+
+
+def _claim(db: Any, now: datetime, lease_until: datetime, limit: int) -> list[Notification]:
+    """Mark up to ``limit`` due rows ``sending`` with a lease and return them (committed)."""
+    with db.session() as session:
+        query = (
+            select(Notification.id, Notification.attempts)
+            .where(Notification.status.in_(CLAIMABLE), Notification.next_attempt_at <= now)
+            .order_by(Notification.next_attempt_at, Notification.id)
+            .limit(limit)
+        )
+        if db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        claimed = []
+        for row_id, attempts in session.exec(query).all():
+            # optimistic: another sender that claimed the row first has bumped attempts
+            result = session.execute(
+                sa.update(Notification)
+                .where(Notification.id == row_id, Notification.attempts == attempts,
+                       Notification.status.in_(CLAIMABLE), Notification.next_attempt_at <= now)
+                .values(status="sending", attempts=attempts + 1, next_attempt_at=lease_until)
+            )
+            if result.rowcount == 1:
+                claimed.append(row_id)
+        if not claimed:
+            return []
+        return list(session.exec(select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)))
+
+
+def _as_message(n: Notification) -> OutgoingMessage:
+    return OutgoingMessage(
+        key=n.idempotency_key, channel=n.channel, recipient_id=n.recipient_id, address=n.address,
+        subject=n.subject, text=n.body_text, html=n.body_html, payload=dict(n.payload or {}),
+        keys=(n.idempotency_key,),
+    )
+
+
+def _update(db: Any, ids: Iterable[int], **values: Any) -> None:
+    with db.session() as session:
+        session.execute(sa.update(Notification).where(Notification.id.in_(list(ids)), Notification.status == "sending").values(**values))
+
+
+def _mark_sent(db: Any, ids: list[int], sent_at: datetime, response: str) -> None:
+    """Record a successful send (the step a crash may separate from the send itself)."""
+    _update(db, ids, status="sent", sent_at=sent_at, provider_response=response[:4000], last_error=None)
+
+
+def _recent_sends(db: Any, channel: str, address: str, since: datetime) -> int:
+    """Messages already sent to one destination since ``since`` (merged rows share a ``sent_at``)."""
+    with db.session() as session:
+        return session.exec(
+            select(sa.func.count(sa.distinct(Notification.sent_at))).where(
+                Notification.channel == channel, Notification.address == address,
+                Notification.status == "sent", Notification.sent_at > since,
+            )
+        ).one()
+
+
+def _budget(db: Any, notifier: Notifier, channel: str, address: str, now: datetime) -> tuple[int, datetime]:
+    """How many more messages may go to a destination now, and when the tightest window frees.
+
+    Counted from the database (each send is marked before the next check), so separate
+    runs and processes share the budget.
+    """
+    budget, free_at = 10**9, now
+    for limit in notifier.rate_limits:
+        used = _recent_sends(db, channel, address, now - timedelta(seconds=limit.seconds))
+        left = limit.count - used
+        if left < budget:
+            budget, free_at = left, now + timedelta(seconds=limit.seconds)
+    return max(0, budget), free_at
+
+
+def _batches(rows: list[Notification], max_bytes: int) -> list[list[Notification]]:
+    """Consecutive groups of rows whose merged markdown stays under ``max_bytes``."""
+    if max_bytes <= 0:
+        return [[r] for r in rows]
+    groups: list[list[Notification]] = []
+    size = 0
+    for row in rows:
+        n = len(row.body_text.encode("utf-8")) + 16
+        if groups and size + n <= max_bytes:
+            groups[-1].append(row)
+            size += n
+        else:
+            groups.append([row])
+            size = n + 64
+    return groups
+
+
+def deliver_notifications(
+    db: Any, channels: ChannelSettings, *, now: datetime | None = None, limit: int | None = None,
+    notifiers: Mapping[str, Notifier] | None = None,
+) -> DeliverySummary:
+    """Send due outbox rows; returns a :class:`DeliverySummary`.
+
+    ``notifiers`` overrides the registry (name → notifier), e.g. in tests. Several
+    delivery processes may run at once: a row is claimed by exactly one of them (on
+    PostgreSQL with ``FOR UPDATE SKIP LOCKED``, everywhere with an optimistic update).
+    """
+    now = now or utcnow()
+    notifiers = dict(notifiers) if notifiers is not None else make_notifiers(channels)
+    summary = DeliverySummary()
+    rows = _claim(db, now, now + timedelta(seconds=channels.lease_seconds), limit or 200)
+    summary.claimed = len(rows)
+    groups: dict[tuple[str, str], list[Notification]] = {}
+    for row in rows:
+        groups.setdefault((row.channel, row.address), []).append(row)
+    seq = 0
+    for (channel, address), group in groups.items():
+        notifier = notifiers.get(channel)
+        if notifier is None:
+            _fail(db, group, ChannelError(f"no notifier registered for channel {channel!r}"), channels, now, summary)
+            continue
+        batches = _batches(group, notifier.batch_max_bytes)
+        for i, batch in enumerate(batches):
+            if notifier.rate_limits:
+                budget, free_at = _budget(db, notifier, channel, address, now)
+                if budget <= 0:
+                    rest = [r for b in batches[i:] for r in b]
+                    _defer(db, rest, free_at, None)
+                    summary.deferred += len(rest)
+                    break
+            message = merge_markdown([_as_message(r) for r in batch]) if len(batch) > 1 else _as_message(batch[0])
+            ids = [r.id for r in batch]
+            try:
+                response = notifier.send(message)
+            except RateLimited as exc:
+                rest = [r for b in batches[i:] for r in b]
+                _defer(db, rest, now + timedelta(seconds=exc.retry_after), str(exc))
+                summary.deferred += len(rest)
+                summary.errors.append(str(exc))
+                break
+            except DeliveryError as exc:
+                _fail(db, batch, exc, channels, now, summary)
+                continue
+            except Exception as exc:  # a notifier bug must not stop the other rows
+                log.exception("notifier %s crashed", channel)
+                _fail(db, batch, DeliveryError(f"{type(exc).__name__}: {exc}"), channels, now, summary)
+                continue
+            seq += 1
+            summary.messages += 1
+            _mark_sent(db, ids, now + timedelta(microseconds=seq), response)
+            summary.sent += len(batch)
+    return summary
+
+
+def _defer(db: Any, rows: list[Notification], when: datetime, error: str | None) -> None:
+    """Give rows back unsent (not a failed attempt): over a rate limit."""
+    for row in rows:
+        values: dict[str, Any] = {"status": "pending", "next_attempt_at": when, "attempts": max(0, row.attempts - 1)}
+        if error:
+            values["last_error"] = error[:2000]
+        _update(db, [row.id], **values)
+
+
+def _fail(db: Any, rows: list[Notification], exc: Exception, settings: ChannelSettings, now: datetime,
+          summary: DeliverySummary) -> None:
+    message = f"{type(exc).__name__}: {exc}"[:2000]
+    summary.errors.append(message)
+    for row in rows:
+        if isinstance(exc, ChannelError) or row.attempts >= settings.max_attempts:
+            _update(db, [row.id], status="dead", last_error=message)
+            summary.dead += 1
+        else:
+            _update(db, [row.id], status="failed", last_error=message, next_attempt_at=now + backoff(row.attempts, settings))
+            summary.retried += 1

@@ -1,0 +1,183 @@
+"""Who hears about an alert, over which channels, and when (pure functions).
+
+- store-level scopes (``store``, ``store_product``, ``store_touchpoint``, ids joined
+  by ``|``): the store's managers and area managers — recipients whose ``stores``
+  contains the store or whose ``regions`` contains its region; if nobody is
+  configured for the store, the brand's marketing team so the alert is not lost;
+- brand / product / region / touchpoint / platform scopes: marketing and HQ whose
+  ``brands`` is empty (all brands) or contains the scope's brand;
+- ``source_health`` alerts (scope ``source``): admins;
+- escalation: the routed recipients' ``escalates_to`` when an alert is still open
+  (unacknowledged) ``policy.escalate_after_minutes`` after it opened;
+- quiet hours (``policy.quiet_hours`` in ``policy.timezone``): non-critical pushes to
+  chat channels wait until the quiet hours end; email and critical alerts go at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from storage.models import Alert, Product, Recipient, Region, Store
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+STORE_SCOPES = ("store", "store_product", "store_touchpoint")
+CHAT_CHANNELS = ("wecom", "dingtalk", "feishu")
+STORE_ROLES = ("manager", "area_manager")
+MARKETING_ROLES = ("marketing", "hq")
+
+
+def severity_rank(severity: str | None) -> int:
+    """Order of severities; ``None`` (never notified) ranks below everything."""
+    return -1 if severity is None else SEVERITY_RANK.get(severity, 0)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The catalog rows routing needs, keyed by id."""
+
+    stores: dict[str, Store] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
+    regions: dict[str, Region] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One destination: a recipient over one channel at one address."""
+
+    recipient_id: str
+    channel: str
+    address: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def _store_of(alert: Alert) -> str | None:
+    if alert.scope_type in STORE_SCOPES:
+        return alert.scope_id.split("|", 1)[0]
+    return None
+
+
+def brand_of(alert: Alert, catalog: Catalog) -> str | None:
+    """The brand an alert's scope belongs to, when the catalog knows it."""
+    first = alert.scope_id.split("|", 1)[0]
+    if alert.scope_type == "brand":
+        return alert.scope_id
+    if alert.scope_type in STORE_SCOPES:
+        store = catalog.stores.get(first)
+        return store.brand_id if store else None
+    if alert.scope_type in ("product",):
+        product = catalog.products.get(first)
+        return product.brand_id if product else None
+    if alert.scope_type == "region":
+        region = catalog.regions.get(first)
+        return region.brand_id if region else None
+    return None
+
+
+def _marketing(recipients: Iterable[Recipient], brand: str | None) -> list[Recipient]:
+    return [
+        r for r in recipients
+        if r.role in MARKETING_ROLES and (not r.brands or brand is None or brand in r.brands)
+    ]
+
+
+def recipients_for_alert(alert: Alert, recipients: Iterable[Recipient], catalog: Catalog) -> list[Recipient]:
+    """The recipients responsible for ``alert`` (see the module docstring), by id order."""
+    recipients = list(recipients)
+    if alert.kind == "source_health" or alert.scope_type == "source":
+        chosen = [r for r in recipients if r.role == "admin"]
+    elif (store_id := _store_of(alert)) is not None:
+        store = catalog.stores.get(store_id)
+        region = store.region_id if store else None
+        chosen = [
+            r for r in recipients
+            if r.role in STORE_ROLES and (store_id in r.stores or (region is not None and region in r.regions))
+        ]
+        if not chosen:
+            chosen = _marketing(recipients, brand_of(alert, catalog))
+    else:
+        chosen = _marketing(recipients, brand_of(alert, catalog))
+    return sorted({r.id: r for r in chosen}.values(), key=lambda r: r.id)
+
+
+def escalation_targets(routed: Iterable[Recipient], recipients: Iterable[Recipient]) -> list[Recipient]:
+    """The recipients named in ``escalates_to`` of ``routed``, minus those already routed."""
+    routed = list(routed)
+    by_id = {r.id: r for r in recipients}
+    already = {r.id for r in routed}
+    targets = {t for r in routed for t in r.escalates_to if t not in already and t in by_id}
+    return [by_id[t] for t in sorted(targets)]
+
+
+def routes_for(recipient: Recipient, known_channels: Iterable[str]) -> list[Route]:
+    """Every (channel, address) a recipient can be reached on, among ``known_channels``."""
+    known = set(known_channels)
+    routes = []
+    if recipient.email and "email" in known:
+        routes.append(Route(recipient.id, "email", recipient.email))
+    for name, config in sorted((recipient.channels or {}).items()):
+        if name == "email" or name not in known or not isinstance(config, dict):
+            continue
+        address = config.get("url") or config.get("address")
+        if address:
+            routes.append(Route(recipient.id, name, str(address), dict(config)))
+    return routes
+
+
+def escalation_due(alert: Alert, policy: Any, now: datetime) -> bool:
+    """True when an open (unacknowledged) alert has waited long enough to escalate."""
+    minutes = getattr(policy, "escalate_after_minutes", None)
+    if not minutes or alert.status != "open" or alert.escalated_at is not None:
+        return False
+    if severity_rank(alert.severity) < SEVERITY_RANK["warning"]:
+        return False
+    return now - alert.opened_at >= timedelta(minutes=float(minutes))
+
+
+def _as_time(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    hours, _, minutes = str(value).strip().partition(":")
+    return time(int(hours) % 24, int(minutes or 0))
+
+
+def parse_quiet_hours(value: Any) -> tuple[time, time] | None:
+    """``"22:00-08:00"``, ``("22:00", "08:00")``, an object with ``start``/``end``, or None."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        start, sep, end = value.partition("-")
+        if not sep:
+            raise ValueError(f"quiet hours {value!r} must look like 22:00-08:00")
+        return _as_time(start), _as_time(end)
+    if hasattr(value, "start") and hasattr(value, "end"):
+        return _as_time(value.start), _as_time(value.end)
+    start, end = value
+    return _as_time(start), _as_time(end)
+
+
+def quiet_until(now: datetime, policy: Any) -> datetime | None:
+    """When the current quiet period ends (UTC-aware), or None outside quiet hours."""
+    window = parse_quiet_hours(getattr(policy, "quiet_hours", None))
+    if window is None or window[0] == window[1]:
+        return None
+    tz = ZoneInfo(getattr(policy, "timezone", None) or "Asia/Shanghai")
+    local = now.astimezone(tz)
+    start, end = window
+    t = local.time()
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    end_local = datetime.combine(local.date(), end, tzinfo=tz)
+    if end_local <= local:
+        end_local = datetime.combine(local.date() + timedelta(days=1), end, tzinfo=tz)
+    return end_local.astimezone(now.tzinfo)
+
+
+def send_at(now: datetime, channel: str, severity: str, policy: Any) -> datetime:
+    """When a push of ``severity`` over ``channel`` may go out: now, or after quiet hours."""
+    if channel not in CHAT_CHANNELS or severity == "critical":
+        return now
+    return quiet_until(now, policy) or now

@@ -1,0 +1,331 @@
+"""The outbox: enqueue (idempotent, routed, quiet hours, escalation) and delivery
+(retries with backoff, SMTP down then up, a crash between send and mark, rate limits)."""
+
+from __future__ import annotations
+
+import email
+from datetime import datetime, timedelta, timezone
+from email.policy import default
+
+import pytest
+from sqlmodel import select
+
+import alerts.outbox as outbox
+from alerts.channels.base import ChannelSettings, OutgoingMessage, RateLimit
+from alerts.errors import ChannelError, DeliveryError
+from alerts.outbox import deliver_notifications, enqueue_alert_notifications
+from alerts.policy import AlertPolicy
+from alerts.render.links import LinkSettings
+from storage.alert_state import verify_action
+from storage.models import Alert, Brand, Mention, MentionAnalysis, Notification, Recipient, Region, Store
+from test_email import SmtpServer, smtp_server  # noqa: F401 - fixture
+
+NOW = datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai
+LINKS = LinkSettings(dashboard_url="https://tf.example.com", secret_key="s3cret")
+
+
+def seed(db, *, severity="warning", opened=NOW, evil=False) -> int:
+    """Two stores in two regions, their managers, an area manager, marketing, admin; one store alert."""
+    with db.session() as s:
+        s.add(Brand(id="cha", name="茶颜"))
+        s.add(Region(id="sh", name="上海", brand_id="cha"))
+        s.add(Region(id="bj", name="北京", brand_id="cha"))
+        s.add(Store(id="jingan", brand_id="cha", name="静安寺店", region_id="sh"))
+        s.add(Store(id="wangjing", brand_id="cha", name="望京店", region_id="bj"))
+        s.add(Recipient(id="mgr-jingan", name="王店长", role="manager", email="wang@example.com", stores=["jingan"],
+                        channels={"wecom": {"url": "https://qyapi.example/send?key=jingan"}}, escalates_to=["area-sh"]))
+        s.add(Recipient(id="mgr-wangjing", name="李店长", role="manager", email="li@example.com", stores=["wangjing"]))
+        s.add(Recipient(id="area-sh", name="赵经理", role="area_manager", email="zhao@example.com", regions=["sh"],
+                        escalates_to=["hq"]))
+        s.add(Recipient(id="mkt", name="市场部", role="marketing", email="mkt@example.com", brands=["cha"]))
+        s.add(Recipient(id="hq", name="总部", role="hq", email="hq@example.com"))
+        s.add(Recipient(id="ops", name="运维", role="admin", email="ops@example.com"))
+        text = '<script>alert(1)</script> 奶茶里有头发 & "差评"' if evil else "奶茶里有头发，太恶心了"
+        s.add(Mention(id=1, source_id="dp", external_id="1", platform="dianping", url="https://www.dianping.com/review/1",
+                      text=text, published_at=NOW - timedelta(hours=1), collected_at=NOW, content_hash="h1"))
+        s.flush()
+        s.add(MentionAnalysis(mention_id=1, published_at=NOW - timedelta(hours=1), platform="dianping", brand_id="cha",
+                              region_id="sh", store_id="jingan", model="t", model_version="1", score=0.05,
+                              label="negative", scored_at=NOW))
+        alert = Alert(kind="spike", scope_type="store", scope_id="jingan", incident_key="store:jingan:1",
+                      severity=severity, title="静安寺店 负面评价激增" + (" <b>x</b>" if evil else ""),
+                      reason="近 6 小时负面 8 条，基线 1.2 条", opened_at=opened, updated_at=opened,
+                      window_start=NOW - timedelta(hours=6), window_end=NOW,
+                      evidence={"negative": 8, "total": 11, "negative_share": 0.727, "baseline": {"negative_share": 0.1},
+                                "touchpoints": [{"touchpoint": "product", "negative": 6}], "keywords": ["头发", "异物"],
+                                "mention_ids": [1]})
+        s.add(alert)
+        s.flush()
+        return alert.id
+
+
+def rows(db) -> list[Notification]:
+    with db.session() as s:
+        return list(s.exec(select(Notification).order_by(Notification.id)))
+
+
+def test_enqueue_routes_store_alert_and_is_idempotent(db):
+    alert_id = seed(db)
+    policy = AlertPolicy()
+    written = enqueue_alert_notifications(db, policy, links=LINKS, now=NOW)
+    got = {(n.recipient_id, n.channel) for n in rows(db)}
+    assert got == {("mgr-jingan", "email"), ("mgr-jingan", "wecom"), ("area-sh", "email")}
+    assert written == 3
+    # re-running writes nothing: the keys exist and notified_severity was raised
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW) == 0
+    assert len(rows(db)) == 3
+    with db.session() as s:
+        assert s.get(Alert, alert_id).notified_severity == "warning"
+    keys = {n.idempotency_key for n in rows(db)}
+    assert f"alert:{alert_id}:warning:mgr-jingan:email" in keys
+    # severity goes up: one more push to the same people; going down pushes nothing
+    with db.session() as s:
+        s.get(Alert, alert_id).severity = "critical"
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW) == 3
+    with db.session() as s:
+        s.get(Alert, alert_id).severity = "warning"
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW) == 0
+
+
+def test_enqueued_email_has_evidence_and_signed_links(db):
+    alert_id = seed(db)
+    enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW)
+    mail = next(n for n in rows(db) if n.recipient_id == "mgr-jingan" and n.channel == "email")
+    assert mail.subject == "【听风·预警】静安寺店 负面评价激增"
+    for needle in ("门店：静安寺店", "72.7%", "出品/商品（6）", "头发", "奶茶里有头发", "https://www.dianping.com/review/1"):
+        assert needle in mail.body_html and needle in mail.body_text
+    token = mail.body_text.split("action=ack&token=")[1].split()[0]
+    claim = verify_action("s3cret", token, max_age=60)
+    assert (claim.alert_id, claim.action, claim.recipient_id) == (alert_id, "ack", "mgr-jingan")
+    wecom = next(n for n in rows(db) if n.channel == "wecom")
+    assert wecom.body_text.startswith("### 【预警】静安寺店 负面评价激增") and "[确认收到](https://tf.example.com/alerts?action=ack" in wecom.body_text
+
+
+def test_user_text_is_escaped_in_alert_email(db):
+    seed(db, evil=True)
+    enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW)
+    for n in rows(db):
+        if n.channel == "email":
+            assert "<script>" not in n.body_html and "&lt;script&gt;" in n.body_html
+            assert "<b>x</b>" not in n.body_html and "&lt;b&gt;x&lt;/b&gt;" in n.body_html
+            assert "&amp; &#34;差评&#34;" in n.body_html
+        else:
+            assert "<script>" not in n.body_text and "\\<script\\>" in n.body_text
+
+
+def test_brand_and_source_alerts_route_to_marketing_and_admins(db):
+    seed(db)
+    with db.session() as s:
+        s.add(Alert(kind="spike", scope_type="brand", scope_id="cha", incident_key="b", title="品牌负面上升",
+                    opened_at=NOW, updated_at=NOW))
+        s.add(Alert(kind="source_health", scope_type="source", scope_id="dp", incident_key="s", title="点评源失效",
+                    severity="warning", opened_at=NOW, updated_at=NOW))
+        s.get(Alert, 1).notified_severity = "warning"
+    enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW)
+    got = {(n.alert_id, n.recipient_id) for n in rows(db)}
+    assert got == {(2, "mkt"), (2, "hq"), (3, "ops")}
+
+
+def test_quiet_hours_hold_chat_but_not_email_or_critical(db):
+    night = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)  # 23:00 Shanghai
+    seed(db, opened=night)
+    policy = AlertPolicy(quiet_hours=("22:00", "08:00"))
+    enqueue_alert_notifications(db, policy, links=LINKS, now=night)
+    by_channel = {(n.recipient_id, n.channel): n.next_attempt_at for n in rows(db)}
+    assert by_channel[("mgr-jingan", "email")] == night
+    assert by_channel[("mgr-jingan", "wecom")] == datetime(2026, 11, 21, 0, 0, tzinfo=timezone.utc)  # 08:00
+    with db.session() as s:
+        s.get(Alert, 1).severity = "critical"
+    enqueue_alert_notifications(db, policy, links=LINKS, now=night)
+    crit = next(n for n in rows(db) if n.channel == "wecom" and ":critical:" in n.idempotency_key)
+    assert crit.next_attempt_at == night
+
+
+def test_unacknowledged_alert_escalates_once(db):
+    seed(db)
+    policy = AlertPolicy(escalate_after_minutes=60)
+    enqueue_alert_notifications(db, policy, links=LINKS, now=NOW)
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW + timedelta(minutes=30)) == 0
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW + timedelta(minutes=61)) == 1
+    esc = rows(db)[-1]
+    assert (esc.recipient_id, esc.channel) == ("hq", "email")  # area-sh already had it; mgr escalates to area-sh
+    assert esc.subject.startswith("【听风·升级】")
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW + timedelta(hours=5)) == 0
+
+
+def test_acknowledged_alert_does_not_escalate(db):
+    from storage.alert_state import acknowledge
+
+    alert_id = seed(db)
+    policy = AlertPolicy(escalate_after_minutes=60)
+    enqueue_alert_notifications(db, policy, links=LINKS, now=NOW)
+    acknowledge(db, alert_id, "mgr-jingan", "在处理")
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW + timedelta(hours=3)) == 0
+
+
+# ------------------------------------------------------------------------- delivery
+class Recorder:
+    """A fake chat notifier with WeCom's limits, recording what it is asked to send."""
+
+    name = "wecom"
+    rate_limits = (RateLimit(20, 60.0),)
+
+    def __init__(self, batch_max_bytes: int = 4000, fail: Exception | None = None) -> None:
+        self.batch_max_bytes = batch_max_bytes
+        self.fail = fail
+        self.sent: list[OutgoingMessage] = []
+
+    def send(self, message: OutgoingMessage) -> str:
+        if self.fail:
+            raise self.fail
+        self.sent.append(message)
+        return '{"errcode":0,"errmsg":"ok"}'
+
+
+def add_chat(db, n: int, *, address="https://qyapi.example/send?key=x") -> None:
+    with db.session() as s:
+        for i in range(n):
+            s.add(Notification(idempotency_key=f"t:{i}", channel="wecom", recipient_id="r", address=address,
+                               subject=f"预警 {i}", body_text=f"### 预警 {i}\n门店 {i} 负面上升", status="pending",
+                               next_attempt_at=NOW, created_at=NOW))
+
+
+def test_delivery_over_smtp_marks_sent_with_provider_answer(db, smtp_server):
+    seed(db)
+    enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW)
+    summary = deliver_notifications(db, smtp_server.settings(), now=NOW, notifiers={"email": outbox.make_notifiers(smtp_server.settings())["email"], "wecom": Recorder()})
+    assert summary.sent == 3 and summary.dead == 0
+    assert all(n.status == "sent" and n.attempts == 1 for n in rows(db))
+    assert all(n.provider_response.startswith("250") for n in rows(db) if n.channel == "email")
+    assert sorted(smtp_server.mailbox.by_recipient()) == ["wang@example.com", "zhao@example.com"]
+    # nothing left to do
+    assert deliver_notifications(db, smtp_server.settings(), now=NOW + timedelta(hours=1)).claimed == 0
+
+
+def test_smtp_down_then_up_delivers_everything_once(db):
+    server = SmtpServer()  # not started: the port refuses connections
+    settings = server.settings(backoff_base_seconds=60)
+    seed(db)
+    enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW)
+    emails = {"email": outbox.make_notifiers(settings)["email"], "wecom": Recorder()}
+    first = deliver_notifications(db, settings, now=NOW, notifiers=emails)
+    assert first.retried == 2 and first.sent == 1
+    failed = [n for n in rows(db) if n.channel == "email"]
+    assert all(n.status == "failed" and n.attempts == 1 and n.next_attempt_at == NOW + timedelta(seconds=60) for n in failed)
+    assert all("unreachable" in n.last_error for n in failed)
+    # still down a minute later: backoff doubles
+    deliver_notifications(db, settings, now=NOW + timedelta(seconds=61), notifiers=emails)
+    assert all(n.next_attempt_at == NOW + timedelta(seconds=61 + 120) for n in rows(db) if n.channel == "email")
+    # not due yet: nothing is claimed
+    server.start()
+    try:
+        assert deliver_notifications(db, settings, now=NOW + timedelta(seconds=90), notifiers=emails).claimed == 0
+        done = deliver_notifications(db, settings, now=NOW + timedelta(hours=1), notifiers=emails)
+        assert done.sent == 2
+        assert {k: len(v) for k, v in server.mailbox.by_recipient().items()} == {"wang@example.com": 1, "zhao@example.com": 1}
+        assert len(server.mailbox.received) == 2
+    finally:
+        server.stop()
+
+
+def test_crash_between_send_and_mark_redelivers_with_same_message_id(db, smtp_server, monkeypatch):
+    seed(db)
+    enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW)
+    settings = smtp_server.settings(lease_seconds=300)
+    notifiers = {"email": outbox.make_notifiers(settings)["email"], "wecom": Recorder()}
+
+    def crash(*args, **kwargs):
+        raise SystemExit("killed after the SMTP server accepted the message")
+
+    monkeypatch.setattr(outbox, "_mark_sent", crash)
+    with pytest.raises(SystemExit):
+        deliver_notifications(db, settings, now=NOW, notifiers=notifiers)
+    monkeypatch.undo()
+    assert len(smtp_server.mailbox.received) == 1
+    assert sum(n.status == "sending" for n in rows(db)) == 3  # all claimed, none marked
+    # the lease protects the row from a second sender while the first may still be alive
+    assert deliver_notifications(db, settings, now=NOW + timedelta(seconds=299), notifiers=notifiers).claimed == 0
+    after = deliver_notifications(db, settings, now=NOW + timedelta(seconds=301), notifiers=notifiers)
+    assert after.sent == 3
+    # every recipient has exactly one distinct message; the re-sent one has the same Message-ID
+    assert {k: len(v) for k, v in smtp_server.mailbox.by_recipient().items()} == {"wang@example.com": 1, "zhao@example.com": 1}
+    ids = [m["Message-ID"] for m in smtp_server.mailbox.messages()]
+    assert len(ids) == 3 and len(set(ids)) == 2
+    assert all(n.status == "sent" for n in rows(db))
+
+
+def test_crash_before_send_loses_nothing_and_duplicates_nothing(db, smtp_server, monkeypatch):
+    seed(db)
+    enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW)
+    settings = smtp_server.settings()
+    real_send = outbox.make_notifiers(settings)["email"]
+
+    class Killed:
+        name, rate_limits, batch_max_bytes = "email", (), 0
+
+        def send(self, message):
+            raise SystemExit("killed before talking to the server")
+
+    with pytest.raises(SystemExit):
+        deliver_notifications(db, settings, now=NOW, notifiers={"email": Killed(), "wecom": Recorder()})
+    deliver_notifications(db, settings, now=NOW + timedelta(minutes=6), notifiers={"email": real_send, "wecom": Recorder()})
+    assert len(smtp_server.mailbox.received) == 2
+    assert all(n.status == "sent" for n in rows(db) if n.channel == "email")
+
+
+def test_permanent_error_is_dead_at_once_and_temporary_after_max_attempts(db):
+    add_chat(db, 1, address="https://a.example")
+    add_chat_key = "t:0"
+    settings = ChannelSettings(max_attempts=3, backoff_base_seconds=10)
+    deliver_notifications(db, settings, now=NOW, notifiers={"wecom": Recorder(fail=ChannelError("bad key"))})
+    [row] = rows(db)
+    assert (row.idempotency_key, row.status, row.attempts) == (add_chat_key, "dead", 1)
+    assert "bad key" in row.last_error
+
+    with db.session() as s:
+        s.delete(s.get(Notification, row.id))
+    add_chat(db, 1)
+    flaky = Recorder(fail=DeliveryError("HTTP 502"))
+    t = NOW
+    for expected in ("failed", "failed", "dead"):
+        deliver_notifications(db, settings, now=t, notifiers={"wecom": flaky})
+        [row] = rows(db)
+        assert row.status == expected
+        t += timedelta(hours=1)
+    assert row.attempts == 3
+
+
+def test_rate_limit_defers_instead_of_dropping(db):
+    add_chat(db, 25)
+    bot = Recorder(batch_max_bytes=1)  # no merging possible: one message per row
+    first = deliver_notifications(db, ChannelSettings(), now=NOW, notifiers={"wecom": bot})
+    assert (first.sent, first.deferred, len(bot.sent)) == (20, 5, 20)
+    waiting = [n for n in rows(db) if n.status == "pending"]
+    assert len(waiting) == 5 and all(n.attempts == 0 and n.next_attempt_at == NOW + timedelta(seconds=60) for n in waiting)
+    # the window is counted from the database, so a new run in the same minute sends nothing
+    assert deliver_notifications(db, ChannelSettings(), now=NOW + timedelta(seconds=30), notifiers={"wecom": bot}).sent == 0
+    later = deliver_notifications(db, ChannelSettings(), now=NOW + timedelta(seconds=61), notifiers={"wecom": bot})
+    assert later.sent == 5 and len(bot.sent) == 25
+    assert all(n.status == "sent" for n in rows(db))
+
+
+def test_pending_messages_for_one_bot_are_merged(db):
+    add_chat(db, 25)
+    add_chat(db, 0)
+    with db.session() as s:
+        s.add(Notification(idempotency_key="other", channel="wecom", recipient_id="r", address="https://qyapi.example/send?key=y",
+                           body_text="另一个群", next_attempt_at=NOW, created_at=NOW))
+    bot = Recorder()
+    summary = deliver_notifications(db, ChannelSettings(), now=NOW, notifiers={"wecom": bot})
+    assert summary.sent == 26 and summary.messages == 2 and summary.deferred == 0
+    merged = next(m for m in bot.sent if m.address.endswith("key=x"))
+    assert merged.text.startswith("### 听风 · 25 条通知") and "门店 0 负面上升" in merged.text and "门店 24 负面上升" in merged.text
+    assert len(merged.keys) == 25
+
+
+def test_two_senders_never_claim_the_same_row(db):
+    add_chat(db, 10)
+    a = outbox._claim(db, NOW, NOW + timedelta(minutes=5), 6)
+    b = outbox._claim(db, NOW, NOW + timedelta(minutes=5), 6)
+    assert len(a) == 6 and len(b) == 4
+    assert not {n.id for n in a} & {n.id for n in b}
