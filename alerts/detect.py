@@ -1,0 +1,320 @@
+"""``detect_alerts(db, policy, now=None)``: spike and urgent alerts from rollups and mentions.
+
+Reads the hourly rollups of the watched scope types over the policy's look-back, runs
+:func:`alerts.spikes.assess` and :func:`alerts.spikes.decide` (the same code the
+backtest runs) against the scopes' latest spike alerts, and writes the resulting
+open / update / resolve changes to ``alerts``. Urgent mentions (``urgent=True`` from
+NLP) become immediate ``kind="urgent"`` alerts, one per store and incident.
+
+Idempotent: a second run at the same ``now`` finds nothing to change. It never writes
+``notified_severity`` (the outbox owns it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from alerts import evidence as ev
+from alerts.policy import AlertPolicy
+from alerts.spikes import (
+    HOUR,
+    Action,
+    Assessment,
+    Incident,
+    ScopeKey,
+    assess,
+    decide,
+    exclusion_mask,
+    family,
+    last_bucket,
+    local_calendar,
+    severity_level,
+    severity_name,
+    since_columns,
+)
+from storage.db import Database
+from storage.models import Alert, Mention, MentionAnalysis, Rollup, utcnow
+
+ACTIVE = ("open", "acknowledged")
+
+
+@dataclass
+class DetectSummary:
+    """What one detection run changed."""
+
+    scopes: int = 0
+    opened: int = 0
+    updated: int = 0
+    resolved: int = 0
+    urgent_opened: int = 0
+    urgent_updated: int = 0
+
+    @property
+    def changed(self) -> int:
+        """Alerts created or modified."""
+        return self.opened + self.updated + self.resolved + self.urgent_opened + self.urgent_updated
+
+
+# --------------------------------------------------------------------------- stats text
+
+
+def spike_numbers(result: Assessment, i: int) -> dict[str, Any]:
+    """The numbers of scope ``i``'s assessment, JSON-ready."""
+    n, x = int(result.total[i]), int(result.negative[i])
+    return {
+        "window_hours": int(result.window[i]),
+        "negative": x,
+        "total": n,
+        "negative_share": round(x / n, 4) if n else None,
+        "expected_negative": round(float(result.expected[i]), 2),
+        "baseline_share": round(float(result.baseline_share[i]), 4),
+        "peer_share": round(float(result.peer_share[i]), 4),
+        "peer_window_share": round(float(result.peer_window_share[i]), 4),
+        "p_value": float(f"{float(result.p_value[i]):.3g}"),
+    }
+
+
+def spike_title(severity: str, name: str, numbers: dict[str, Any]) -> str:
+    """【严重】上海万象城店 差评激增：近6小时差评 8 条（平时约 0.5 条）"""
+    return (f"【{ev.SEVERITY_ZH.get(severity, severity)}】{name} 差评激增：近{numbers['window_hours']}小时差评 "
+            f"{numbers['negative']} 条（平时约 {numbers['expected_negative']:.1f} 条）")
+
+
+def spike_reason(numbers: dict[str, Any], touchpoints: list[dict[str, Any]], keywords: list[str]) -> str:
+    """A one-paragraph Chinese explanation of why the alert fired."""
+    share = numbers["negative_share"] or 0.0
+    parts = [
+        f"近{numbers['window_hours']}小时共 {numbers['total']} 条提及，其中差评 {numbers['negative']} 条（占比 {share:.0%}）",
+        f"该范围平时差评占比约 {numbers['baseline_share']:.0%}，同类范围约 {numbers['peer_share']:.0%}",
+    ]
+    if touchpoints:
+        parts.append("主要问题：" + "、".join(f"{t['name']}（{t['negative']}）" for t in touchpoints))
+    if keywords:
+        parts.append("关键词：" + "、".join(keywords[:5]))
+    parts.append(f"偶然出现的概率约 {numbers['p_value']:.1g}")
+    return "；".join(parts) + "。"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_grid(session: Session, policy: AlertPolicy, now: datetime,
+              extra_keys: list[ScopeKey]) -> tuple[list[ScopeKey], datetime, np.ndarray, np.ndarray]:
+    """Hourly totals/negatives per watched scope over the look-back ending at ``now``."""
+    length = policy.lookback_hours
+    end = last_bucket(now)
+    first = end - (length - 1) * HOUR
+    r = Rollup.__table__.c
+    rows = session.execute(
+        sa.select(r.scope_type, r.scope_id, r.bucket, r.total, r.negative).where(
+            r.grain == "hour", r.scope_type.in_(policy.scope_types), r.bucket >= first, r.bucket <= end)
+    ).all()
+    keys = sorted({(row.scope_type, row.scope_id) for row in rows} | set(extra_keys))
+    index = {k: i for i, k in enumerate(keys)}
+    total = np.zeros((len(keys), length))
+    negative = np.zeros((len(keys), length))
+    for row in rows:
+        i, t = index[(row.scope_type, row.scope_id)], int((row.bucket - first) / HOUR)
+        total[i, t] += row.total
+        negative[i, t] += row.negative
+    return keys, first, total, negative
+
+
+def load_incidents(session: Session, policy: AlertPolicy, now: datetime
+                   ) -> tuple[dict[ScopeKey, Incident], dict[ScopeKey, list[tuple[datetime, datetime]]]]:
+    """Each scope's latest spike alert (as an Incident) and the windows of its recent ones."""
+    horizon = now - timedelta(hours=policy.lookback_hours + policy.cooldown_hours)
+    alerts = session.exec(
+        select(Alert).where(Alert.kind == "spike", Alert.scope_type.in_(policy.scope_types),
+                            sa.or_(Alert.status.in_(ACTIVE), Alert.updated_at >= horizon))
+        .order_by(Alert.opened_at, Alert.id)
+    ).all()
+    latest: dict[ScopeKey, Incident] = {}
+    history: dict[ScopeKey, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for a in alerts:
+        if a.opened_at > now:
+            continue
+        key = (a.scope_type, a.scope_id)
+        resolved = None if a.status in ACTIVE else (a.resolved_at or a.updated_at)
+        start, end = a.window_start or a.opened_at, a.window_end or a.updated_at
+        latest[key] = Incident(severity_level(a.severity), a.opened_at, start, end, resolved, a.id)
+        history[family(key)].append((start, end))
+    return latest, history
+
+
+# --------------------------------------------------------------------------- spikes
+
+
+def _evidence(db: Database, session: Session, key: ScopeKey, start: datetime, end: datetime,
+              numbers: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+    touchpoints = ev.top_touchpoints(session, key[0], key[1], start, end)
+    keywords = ev.keywords_for(db, session, key[0], key[1], start, end)
+    quotes = ev.representative_mentions(session, key[0], key[1], start, end)
+    evidence = {
+        "numbers": numbers,
+        "baseline": {"share": numbers["baseline_share"], "expected_negative": numbers["expected_negative"],
+                     "peer_share": numbers["peer_share"]},
+        "touchpoints": touchpoints,
+        "keywords": keywords,
+        "mention_ids": [q["id"] for q in quotes],
+        "quotes": quotes,
+    }
+    return evidence, touchpoints, keywords
+
+
+def _apply(db: Database, session: Session, action: Action, result: Assessment, now: datetime,
+           summary: DetectSummary) -> None:
+    key = action.key
+    if action.kind == "resolve":
+        alert = session.get(Alert, action.incident.ref)
+        alert.status, alert.resolved_at, alert.resolved_by, alert.updated_at = "resolved", now, "system", now
+        session.add(alert)
+        summary.resolved += 1
+        return
+    severity = severity_name(action.severity)
+    alert = session.get(Alert, action.incident.ref) if action.kind == "update" else None
+    fresh = int(result.severity[action.index]) > 0 or alert is None
+    numbers = spike_numbers(result, action.index) if fresh else alert.evidence.get("numbers", {})
+    window_start = action.window_start if alert is None else min(alert.window_start or action.window_start,
+                                                                  action.window_start)
+    evidence, touchpoints, keywords = _evidence(db, session, key, window_start, now, numbers)
+    name = ev.scope_name(session, *key)
+    values = {
+        "severity": severity,
+        "title": spike_title(severity, name, numbers),
+        "reason": spike_reason(numbers, touchpoints, keywords),
+        "window_start": window_start,
+        "window_end": action.window_end,
+        "evidence": {**evidence, "scope_name": name},
+    }
+    if alert is None:
+        session.add(Alert(kind="spike", scope_type=key[0], scope_id=key[1], status="open", opened_at=now,
+                          updated_at=now, incident_key=f"spike:{key[0]}:{key[1]}:{window_start:%Y%m%dT%H}Z",
+                          **values))
+        summary.opened += 1
+        return
+    if any(getattr(alert, k) != v for k, v in values.items()):
+        for k, v in values.items():
+            setattr(alert, k, v)
+        alert.updated_at = now
+        session.add(alert)
+        summary.updated += 1
+
+
+def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: datetime,
+                  summary: DetectSummary) -> None:
+    """Assess every watched scope at ``now`` and write the resulting alert changes."""
+    incidents, history = load_incidents(session, policy, now)
+    keys, first, total, negative = load_grid(session, policy, now, list(incidents))
+    summary.scopes = len(keys)
+    if not keys:
+        return
+    types = sorted({k[0] for k in keys})
+    groups = np.array([types.index(k[0]) for k in keys])
+    hod, dow = local_calendar(first, total.shape[1], policy.timezone)
+    result = assess(total, negative, hod, dow, groups, policy,
+                    since=since_columns(keys, incidents, first),
+                    exclude=exclusion_mask(keys, history, first, total.shape[1]))
+    for action in decide(keys, result, incidents, now, policy):
+        _apply(db, session, action, result, now, summary)
+
+
+# --------------------------------------------------------------------------- urgent
+
+
+def _urgent_scope(row: Any) -> ScopeKey:
+    if row.store_id:
+        return ("store", row.store_id)
+    if row.product_id:
+        return ("product", row.product_id)
+    return ("brand", row.brand_id or "")
+
+
+def detect_urgent(db: Database, session: Session, policy: AlertPolicy, now: datetime,
+                  summary: DetectSummary) -> None:
+    """One ``urgent`` alert per store and incident for mentions NLP flagged urgent.
+
+    A mention joins the store's active urgent alert when it comes within
+    ``urgent_dedup_hours`` of that alert's last mention; a repost (same content hash)
+    of a mention already in an alert joins that alert whatever its state.
+    """
+    since = now - timedelta(hours=policy.urgent_lookback_hours)
+    c, m = MentionAnalysis.__table__.c, Mention.__table__.c
+    rows = session.execute(
+        sa.select(c.mention_id, c.published_at, c.store_id, c.product_id, c.brand_id, c.urgent_terms, c.score,
+                  c.platform, m.text, m.url, m.content_hash)
+        .select_from(MentionAnalysis.__table__.join(Mention.__table__, m.id == c.mention_id))
+        .where(c.urgent.is_(True), c.published_at >= since, c.published_at <= now)
+        .order_by(c.published_at, c.mention_id)
+    ).all()
+    if not rows:
+        return
+    alerts = session.exec(
+        select(Alert).where(Alert.kind == "urgent",
+                            sa.or_(Alert.status.in_(ACTIVE),
+                                   Alert.updated_at >= since - timedelta(hours=policy.urgent_dedup_hours)))
+        .order_by(Alert.opened_at, Alert.id)
+    ).all()
+    seen_ids = {i for a in alerts for i in a.evidence.get("all_mention_ids", [])}
+    by_hash = {h: a for a in alerts for h in a.evidence.get("content_hashes", [])}
+    active = {(a.scope_type, a.scope_id): a for a in alerts if a.status in ACTIVE}
+    touched: set[int] = set()
+    for row in rows:
+        if row.mention_id in seen_ids:
+            continue
+        key = _urgent_scope(row)
+        alert = by_hash.get(row.content_hash)
+        if alert is None:
+            alert = active.get(key)
+            if alert is not None and row.published_at - (alert.window_end or alert.opened_at) > timedelta(
+                    hours=policy.urgent_dedup_hours):
+                alert = None
+        quote = ev.quote(row)
+        if alert is None:
+            name = ev.scope_name(session, *key)
+            alert = Alert(kind="urgent", scope_type=key[0], scope_id=key[1], severity="critical", status="open",
+                          incident_key=f"urgent:{key[0]}:{key[1]}:{row.mention_id}", opened_at=now, updated_at=now,
+                          window_start=row.published_at, window_end=row.published_at,
+                          title="", reason="", evidence={"scope_name": name})
+            session.add(alert)
+            active[key] = alert
+            summary.urgent_opened += 1
+        elif id(alert) not in touched and alert.id is not None:
+            alert.updated_at = now
+            summary.urgent_updated += 1
+        touched.add(id(alert))
+        e = dict(alert.evidence)
+        e["all_mention_ids"] = [*e.get("all_mention_ids", []), row.mention_id]
+        e["content_hashes"] = sorted({*e.get("content_hashes", []), row.content_hash})
+        e["terms"] = sorted({*e.get("terms", []), *(row.urgent_terms or [])})
+        e["quotes"] = [*e.get("quotes", []), quote][:5]
+        e["mention_ids"] = [q["id"] for q in e["quotes"]]
+        e["count"] = len(e["all_mention_ids"])
+        alert.evidence = e
+        alert.window_end = max(alert.window_end or row.published_at, row.published_at)
+        terms = "、".join(e["terms"][:4]) or "敏感词"
+        alert.title = f"【紧急】{e.get('scope_name', key[1])} 出现需立即处理的反馈：{terms}"
+        alert.reason = (f"{e['count']} 条提及含紧急词（{terms}），不论统计结果立即提醒。"
+                        f"最新一条：“{quote['text']}”")
+        seen_ids.add(row.mention_id)
+        by_hash[row.content_hash] = alert
+        session.add(alert)
+
+
+def detect_alerts(db: Database, policy: AlertPolicy | None = None, now: datetime | None = None) -> DetectSummary:
+    """Create, update and resolve spike and urgent alerts as of ``now`` (default: the current time)."""
+    policy = policy or AlertPolicy()
+    now = (now or utcnow()).astimezone(timezone.utc)
+    summary = DetectSummary()
+    with db.session() as session:
+        detect_spikes(db, session, policy, now, summary)
+        if policy.urgent:
+            detect_urgent(db, session, policy, now, summary)
+    return summary

@@ -1,0 +1,354 @@
+"""Spike statistics and the incident state machine: pure functions, no I/O.
+
+For every watched scope the detector compares the negative mentions of a few recent
+windows (3 h … 48 h, ending at the last hourly bucket) with that scope's own
+baseline (the preceding ``baseline_days``, minus hours that belonged to earlier
+incidents) and with its peers (the other scopes of the same type):
+
+* **share test** — beta-binomial upper tail of the window's negatives given the
+  window's total, with the baseline negative share as a Beta prior shrunk towards
+  the peers' share (``prior_strength``) and capped (``max_concentration``) so day-to-day
+  over-dispersion does not make the baseline look certain. A promotion that triples
+  volume at the same negative share is therefore not a spike.
+* **count test** — Poisson upper tail of the window's negatives against the scope's
+  expected negatives for those hours, scaled by the weekday × hour-of-day profile of
+  its peers. A share that rises only because positive mentions dried up is not a spike.
+* **minimum evidence** — at least ``min_negative`` negatives in the window.
+
+The smallest p-value over windows (Bonferroni-corrected) sets the severity. The
+:func:`decide` state machine turns per-hour assessments into open / update / resolve
+actions, one alert per incident, with a cooldown; both the live detector
+(:mod:`alerts.detect`) and the backtest (:mod:`alerts.backtest`) drive it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Sequence
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from scipy.stats import betabinom, poisson
+
+from alerts.policy import AlertPolicy
+
+HOUR = timedelta(hours=1)
+SEVERITIES = ("none", "warning", "critical")
+ScopeKey = tuple[str, str]
+
+
+def severity_name(level: int) -> str:
+    """``warning`` / ``critical`` for 1 / 2 (``none`` for 0)."""
+    return SEVERITIES[level]
+
+
+def severity_level(name: str | None) -> int:
+    """Inverse of :func:`severity_name`; ``info`` and unknown names count as 0."""
+    return SEVERITIES.index(name) if name in SEVERITIES else 0
+
+
+def floor_hour(instant: datetime) -> datetime:
+    """The UTC start of the hour containing ``instant``."""
+    instant = instant.astimezone(timezone.utc)
+    return instant.replace(minute=0, second=0, microsecond=0)
+
+
+def last_bucket(now: datetime) -> datetime:
+    """The last hourly bucket that can hold data seen at ``now`` (the one containing ``now - 1µs``)."""
+    return floor_hour(now - timedelta(microseconds=1))
+
+
+def local_calendar(start: datetime, hours: int, tz: str) -> tuple[np.ndarray, np.ndarray]:
+    """Local hour-of-day and weekday (0 = Monday) of ``hours`` hourly buckets from ``start``."""
+    zone = ZoneInfo(tz)
+    hod = np.empty(hours, dtype=np.int8)
+    dow = np.empty(hours, dtype=np.int8)
+    for i in range(hours):
+        local = (start + i * HOUR).astimezone(zone)
+        hod[i], dow[i] = local.hour, local.weekday()
+    return hod, dow
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Per-scope result of :func:`assess` (arrays of length S)."""
+
+    severity: np.ndarray  # 0 none, 1 warning, 2 critical
+    p_value: np.ndarray  # corrected p of the reported window
+    window: np.ndarray  # hours of the reported window
+    negative: np.ndarray  # negatives in that window
+    total: np.ndarray  # mentions in that window
+    expected: np.ndarray  # negatives usually seen in such a window (seasonal)
+    baseline_share: np.ndarray  # negative share the scope usually has
+    peer_share: np.ndarray  # negative share of its peers over the baseline
+    peer_window_share: np.ndarray  # negative share of its peers in the window
+    hot: np.ndarray  # bool: a short window is still above normal (keeps an incident open)
+
+
+def _seasonal_weights(total: np.ndarray, b: int, hod: np.ndarray, dow: np.ndarray) -> np.ndarray:
+    """Weekday × hour-of-day volume weights per column (mean 1 over the first ``b`` columns).
+
+    Estimated from the summed series of a peer group, each factor shrunk towards 1.
+    """
+    agg = total[:, :b].sum(0)
+    mean = agg.mean() if b else 0.0
+    if mean <= 0:
+        return np.ones(hod.shape[0])
+
+    def factor(cal: np.ndarray, size: int) -> np.ndarray:
+        sums = np.bincount(cal[:b], weights=agg, minlength=size)
+        counts = np.bincount(cal[:b], minlength=size)
+        return (sums + 2.0 * mean) / ((counts + 2.0) * mean)
+
+    w = factor(hod, 24)[hod] * factor(dow, 7)[dow]
+    return w / w[:b].mean()
+
+
+def assess(
+    total: np.ndarray,
+    negative: np.ndarray,
+    hod: np.ndarray,
+    dow: np.ndarray,
+    groups: np.ndarray,
+    policy: AlertPolicy,
+    since: np.ndarray | None = None,
+    exclude: np.ndarray | None = None,
+) -> Assessment:
+    """Assess every scope at the last column of ``total``/``negative`` (shape S × L).
+
+    ``L`` must be ``policy.lookback_hours``: the first ``baseline_days × 24`` columns are
+    the baseline, the last columns hold the recent windows. ``hod``/``dow`` give each
+    column's local hour and weekday; ``groups`` each scope's peer group (int). ``since``
+    (column index per scope) forbids windows starting earlier — the end of the scope's
+    previous incident — and ``exclude`` (S × L bool) drops hours of past incidents from
+    the baseline.
+    """
+    total = np.asarray(total, dtype=np.float64)
+    negative = np.asarray(negative, dtype=np.float64)
+    s_count, length = total.shape
+    windows = np.asarray(policy.windows_hours)
+    b = length - int(windows.max())
+    keep = np.ones((s_count, b)) if exclude is None else (~exclude[:, :b]).astype(np.float64)
+    nb = (total[:, :b] * keep).sum(1)
+    xb = (negative[:, :b] * keep).sum(1)
+
+    weights = np.ones((s_count, length))
+    peer_share = np.zeros(s_count)
+    peer_rate = np.zeros(s_count)
+    peer_win = np.zeros((s_count, windows.size))
+    for g in np.unique(groups):
+        rows = groups == g
+        weights[rows] = _seasonal_weights(total[rows], b, hod, dow)
+        peer_share[rows] = (xb[rows].sum() + 1.0) / (nb[rows].sum() + 10.0)
+        for k, w in enumerate(windows):
+            xw, nw = negative[rows, -w:].sum(), total[rows, -w:].sum()
+            peer_win[rows, k] = xw / nw if nw else 0.0
+    fb = (weights[:, :b] * keep).sum(1)
+    for g in np.unique(groups):
+        rows = groups == g
+        peer_rate[rows] = xb[rows].sum() / max(fb[rows].sum(), 1.0)
+
+    a0 = xb + policy.prior_strength * peer_share
+    b0 = (nb - xb) + policy.prior_strength * (1.0 - peer_share)
+    scale = np.minimum(1.0, policy.max_concentration / (a0 + b0))
+    alpha, beta = a0 * scale, b0 * scale
+    # expected negatives per unit of seasonal weight, shrunk towards the peers' mean (24 h worth)
+    neg_rate = (xb + 24.0 * peer_rate) / (fb + 24.0)
+
+    k_count = windows.size
+    p_all = np.ones((s_count, k_count))
+    p_hot = np.ones((s_count, k_count))
+    x_all = np.zeros((s_count, k_count))
+    n_all = np.zeros((s_count, k_count))
+    mu_all = np.zeros((s_count, k_count))
+    for k, w in enumerate(windows):
+        x = negative[:, -w:].sum(1)
+        n = total[:, -w:].sum(1)
+        mu = neg_rate * weights[:, -w:].sum(1)
+        x_all[:, k], n_all[:, k], mu_all[:, k] = x, n, mu
+        allowed = np.ones(s_count, bool) if since is None else (length - w) >= since
+        cand = (x >= policy.min_negative) & allowed
+        cand &= poisson.sf(x - 1, np.maximum(mu, 1e-9)) <= policy.alpha_count
+        if cand.any():
+            p_all[cand, k] = betabinom.sf(x[cand] - 1, n[cand], alpha[cand], beta[cand]) * k_count
+        if w <= policy.hold_window_hours:
+            hot_cand = x >= 2
+            if hot_cand.any():
+                p_hot[hot_cand, k] = betabinom.sf(x[hot_cand] - 1, n[hot_cand], alpha[hot_cand], beta[hot_cand])
+
+    sev = np.where(p_all <= policy.alpha_warning, 1, 0)
+    sev = np.where((p_all <= policy.alpha_critical) & (x_all >= policy.min_negative_critical), 2, sev)
+    # report the window with the highest severity, then the smallest p
+    order = sev * 10.0 - np.log10(np.maximum(p_all, 1e-300)) / 400.0
+    best = order.argmax(1)
+    idx = np.arange(s_count)
+    return Assessment(
+        severity=sev[idx, best],
+        p_value=np.minimum(p_all[idx, best], 1.0),
+        window=windows[best],
+        negative=x_all[idx, best].astype(int),
+        total=n_all[idx, best].astype(int),
+        expected=mu_all[idx, best],
+        baseline_share=alpha / (alpha + beta),
+        peer_share=peer_share,
+        peer_window_share=peer_win[idx, best],
+        hot=(p_hot <= policy.alpha_hold).any(1),
+    )
+
+
+# --------------------------------------------------------------------------- incidents
+
+
+@dataclass
+class Incident:
+    """What the state machine knows of a scope's latest spike alert."""
+
+    severity: int
+    opened_at: datetime
+    window_start: datetime
+    window_end: datetime  # the last hour it was still hot
+    resolved_at: datetime | None = None
+    ref: object = None  # the caller's handle (an Alert id, a backtest row)
+
+    @property
+    def active(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True)
+class Action:
+    """One change :func:`decide` asks the caller to make."""
+
+    kind: str  # open | update | resolve
+    key: ScopeKey
+    index: int  # row in the assessment
+    severity: int = 0
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    incident: Incident | None = None
+
+
+def family(key: ScopeKey) -> ScopeKey:
+    """Scopes whose alerts would reach the same manager about the same thing.
+
+    A store and its store × product scopes form one family: one incident, one alert.
+    """
+    scope_type, scope_id = key
+    if scope_type == "store_product":
+        return ("store", scope_id.split("|", 1)[0])
+    return key
+
+
+_ORDER = {"store": 0, "store_product": 1}
+
+
+def decide(
+    keys: Sequence[ScopeKey],
+    result: Assessment,
+    incidents: dict[ScopeKey, Incident],
+    now: datetime,
+    policy: AlertPolicy,
+) -> list[Action]:
+    """Turn one assessment into alert actions, one alert per incident.
+
+    * an active incident that is still hot is updated (its window extends to ``now``,
+      its severity only rises); one that has not been hot for ``resolve_after_hours``
+      is resolved;
+    * a significant scope without an active incident opens one, unless its family
+      already has one, or its previous incident resolved less than ``cooldown_hours``
+      ago at the same or a higher severity.
+    """
+    end_bucket = last_bucket(now)
+    actions: list[Action] = []
+    busy = {family(k) for k, inc in incidents.items() if inc.active}
+    previous = family_latest(incidents)
+    order = sorted(range(len(keys)), key=lambda i: (_ORDER.get(keys[i][0], 2), keys[i]))
+    for i in order:
+        key = keys[i]
+        sev = int(result.severity[i])
+        inc = incidents.get(key)
+        if inc is not None and inc.active:
+            if result.hot[i] or sev > inc.severity:
+                actions.append(Action("update", key, i, max(sev, inc.severity), inc.window_start, now, inc))
+            elif now - inc.window_end >= timedelta(hours=policy.resolve_after_hours):
+                actions.append(Action("resolve", key, i, inc.severity, inc.window_start, inc.window_end, inc))
+            continue
+        if sev == 0 or family(key) in busy:
+            continue
+        prev = previous.get(family(key))
+        if (
+            prev is not None
+            and prev.resolved_at is not None
+            and now - prev.resolved_at < timedelta(hours=policy.cooldown_hours)
+            and sev <= prev.severity
+        ):
+            continue
+        start = end_bucket - (int(result.window[i]) - 1) * HOUR
+        actions.append(Action("open", key, i, sev, start, now, inc))
+        busy.add(family(key))
+    return actions
+
+
+def family_latest(incidents: dict[ScopeKey, Incident]) -> dict[ScopeKey, Incident]:
+    """The most recently opened incident of each family."""
+    out: dict[ScopeKey, Incident] = {}
+    for key, inc in incidents.items():
+        fam = family(key)
+        if fam not in out or inc.opened_at > out[fam].opened_at:
+            out[fam] = inc
+    return out
+
+
+def since_columns(
+    keys: Sequence[ScopeKey], incidents: dict[ScopeKey, Incident], first_bucket: datetime
+) -> np.ndarray:
+    """Per scope, the first column a new window may start at: after its family's last closed incident."""
+    closed = family_latest({k: inc for k, inc in incidents.items() if not inc.active})
+    out = np.zeros(len(keys), dtype=np.int64)
+    for i, key in enumerate(keys):
+        inc = closed.get(family(key))
+        if inc is not None:
+            out[i] = max(0, int((floor_hour(inc.window_end) - first_bucket) / HOUR) + 1)
+    return out
+
+
+def exclusion_mask(
+    keys: Sequence[ScopeKey],
+    history: dict[ScopeKey, list[tuple[datetime, datetime]]],
+    first_bucket: datetime,
+    length: int,
+) -> np.ndarray:
+    """S × L mask of the hours that belonged to past incidents (kept out of baselines).
+
+    ``history`` is keyed by :func:`family`, so a store's incident also clears its
+    store × product baselines.
+    """
+    mask = np.zeros((len(keys), length), dtype=bool)
+    for i, key in enumerate(keys):
+        for lo, hi in history.get(family(key), ()):
+            a = max(0, int((floor_hour(lo) - first_bucket) / HOUR))
+            z = min(length, int((floor_hour(hi) - first_bucket) / HOUR) + 1)
+            if z > a:
+                mask[i, a:z] = True
+    return mask
+
+
+@dataclass
+class SeriesGrid:
+    """Hourly totals and negatives of many scopes on one UTC hour grid."""
+
+    keys: list[ScopeKey]
+    start: datetime
+    total: np.ndarray  # S × T
+    negative: np.ndarray  # S × T
+    groups: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.groups is None:
+            types = sorted({k[0] for k in self.keys})
+            self.groups = np.array([types.index(k[0]) for k in self.keys], dtype=np.int64)
+
+    def column(self, bucket: datetime) -> int:
+        """Column index of an hourly bucket."""
+        return int((bucket - self.start) / HOUR)
