@@ -191,7 +191,7 @@ class PoliteClient:
         while True:
             try:
                 response = await self._send(url, request_headers)
-            except httpx.TransportError as exc:  # timeouts, resets, refused, too many redirects
+            except httpx.RequestError as exc:  # timeouts, resets, refused, too many redirects, bad gzip
                 if attempt >= s.retries or isinstance(exc, httpx.TooManyRedirects):
                     raise NetworkError(f"{type(exc).__name__}: {exc or 'no detail'} ({url})", url=url) from exc
                 await asyncio.sleep(self._backoff(attempt))
@@ -259,7 +259,7 @@ class PoliteClient:
         parser = urllib.robotparser.RobotFileParser(robots_url)
         try:
             response = await self._send(robots_url, {})
-        except (httpx.TransportError, ResponseTooLarge):
+        except (httpx.RequestError, ResponseTooLarge):
             return None
         if response.status >= 500:
             return None

@@ -241,6 +241,11 @@ async def collect_source_async(db: Database, source_id: str, *, http: HttpSettin
         source = session.get(Source, source_id)
         if source is None:
             raise SourceNotFound(f"no source {source_id!r}")
+        for stale_run in session.exec(select(CollectorRun).where(
+                CollectorRun.source_id == source_id, CollectorRun.status == "running")).all():
+            stale_run.status = "failed"  # the process died during that run; its pages stay stored
+            stale_run.errors = [*stale_run.errors, "interrupted: the run never finished (crash or kill)"]
+            session.add(stale_run)
         run = CollectorRun(source_id=source_id, started_at=started, status="running")
         session.add(run)
         session.flush()
