@@ -24,6 +24,7 @@ def volume_chart(rows: list[dict[str, Any]], *, title: str, width: int = 560, he
     ``rows``: ``{"时间": label, "情感": 正面|中性|负面, "数量": n}``.
     """
     df = pd.DataFrame(rows, columns=["时间", "情感", "数量"])
+    df["序"] = df["情感"].map({k: i for i, k in enumerate(LABEL_COLORS)})  # negative at the bottom
     order = list(dict.fromkeys(df["时间"]))
     return (
         alt.Chart(df, title=title)
@@ -35,7 +36,7 @@ def volume_chart(rows: list[dict[str, Any]], *, title: str, width: int = 560, he
                 "情感:N", scale=alt.Scale(domain=list(LABEL_COLORS), range=list(LABEL_COLORS.values())),
                 legend=alt.Legend(orient="top", title=None),
             ),
-            order=alt.Order("情感:N", sort="ascending"),
+            order=alt.Order("序:Q", sort="ascending"),
         )
         .properties(width=width, height=height)
     )
