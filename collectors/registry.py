@@ -10,10 +10,12 @@ from collectors.base import Collector
 from collectors.errors import UnknownSourceType
 from collectors.sources.feed import FeedCollector
 from collectors.sources.html import HtmlCollector
+from collectors.sources.jsonapi import JsonCollector
 
 COLLECTORS: dict[str, type[Collector]] = {
     FeedCollector.type: FeedCollector,
     HtmlCollector.type: HtmlCollector,
+    JsonCollector.type: JsonCollector,
 }
 
 
