@@ -9,12 +9,14 @@ from pydantic import ValidationError
 from collectors.base import Collector
 from collectors.errors import UnknownSourceType
 from collectors.sources.feed import FeedCollector
+from collectors.sources.file import FileCollector
 from collectors.sources.html import HtmlCollector
 from collectors.sources.jsonapi import JsonCollector
 
 COLLECTORS: dict[str, type[Collector]] = {
     FeedCollector.type: FeedCollector,
     HtmlCollector.type: HtmlCollector,
+    FileCollector.type: FileCollector,
     JsonCollector.type: JsonCollector,
 }
 

@@ -1,0 +1,126 @@
+"""file: merchant CSV / XLSX exports, presets, watched directories, resume."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlmodel import select
+
+from collectors.registry import validate_options
+from collectors.run import RunContext, collect_source
+from storage.models import Mention, Source
+
+NOW = datetime(2026, 11, 22, 4, 0, tzinfo=timezone.utc)
+MEITUAN_HEADER = ["评价ID", "评价时间", "用户昵称", "星级", "评价内容", "商家回复", "门店ID"]
+
+
+def write_csv(path: Path, rows: list[list], header=MEITUAN_HEADER, encoding="utf-8-sig") -> Path:
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def rows(start: int, n: int) -> list[list]:
+    return [[f"m{i}", f"2026-11-{(i % 20) + 1:02d} 12:{i % 60:02d}", f"顾客{i}", "4", f"第{i}条导出评价，出餐快，味道好",
+             "已回复" if i % 2 else "", "H1"] for i in range(start, start + n)]
+
+
+def mentions(db) -> list[Mention]:
+    with db.session() as s:
+        return s.exec(select(Mention).order_by(Mention.id)).all()
+
+
+def test_meituan_csv_with_bom_and_reply_state(db, tmp_path, add_source) -> None:
+    path = write_csv(tmp_path / "export.csv", rows(1, 3) + [["m9", "not a time", "x", "5", "时间坏了的一条", "", "H1"],
+                                                            ["m10", "2026-11-20 10:00", "y", "5", "", "", "H1"]])
+    add_source("mt", "file", {"path": str(path), "preset": "meituan"}, platform="meituan")
+    run = collect_source(db, "mt", now=NOW)
+    assert (run.status, run.items_new, run.items_skipped) == ("partial", 3, 2)
+    assert "export.csv: line 4: bad time 'not a time'" in run.errors
+    assert "export.csv: item m10 skipped: empty text" in run.errors[-1] or any("empty text" in e for e in run.errors)
+    first = mentions(db)[0]
+    assert (first.external_id, first.rating, first.author, first.store_hint, first.kind) == ("m1", 4.0, "顾客1", "H1", "review")
+    assert first.extra["reply"] == "已回复"
+    assert first.published_at == datetime(2026, 11, 2, 4, 1, tzinfo=timezone.utc)
+    again = collect_source(db, "mt", now=NOW)
+    assert again.items_seen == 0 and len(mentions(db)) == 3  # unchanged file is not read again
+
+
+def test_gbk_csv_and_explicit_column_map(db, tmp_path, add_source) -> None:
+    path = write_csv(tmp_path / "gbk.csv", [["1", "2026/11/20 08:00", "很好吃，下次还来", "好评", "五一店"]],
+                     header=["编号", "日期", "顾客留言", "评价等级", "门店"], encoding="gbk")
+    add_source("g", "file", {"path": str(path), "columns": {"text": "顾客留言", "time": "日期", "rating": "评价等级"}})
+    run = collect_source(db, "g", now=NOW)
+    assert run.items_new == 1, run.errors
+    [m] = mentions(db)
+    assert (m.text, m.rating, m.store_hint, m.external_id) == ("很好吃，下次还来", 5.0, "五一店", "1")
+
+
+def test_xlsx_export(db, tmp_path, add_source) -> None:
+    book = Workbook()
+    ws = book.active
+    ws.append(["评价编号", "评价时间", "顾客昵称", "总体评分", "评价内容", "店铺ID"])
+    ws.append(["e1", datetime(2026, 11, 20, 20, 0), "小张", 3, "外卖洒了一半，包装要改进", "E77"])
+    ws.append([None, None, None, None, None, None])
+    ws.append(["e2", "2026-11-21 09:30", "小李", 5, "送达很快", "E77"])
+    book.save(tmp_path / "eleme.xlsx")
+    add_source("e", "file", {"path": str(tmp_path / "eleme.xlsx"), "preset": "eleme"})
+    run = collect_source(db, "e", now=NOW)
+    assert run.items_new == 2, run.errors
+    assert mentions(db)[0].published_at == datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def test_watched_directory_picks_up_new_and_grown_files(db, tmp_path, add_source) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "a.csv", rows(1, 5))
+    add_source("w", "file", {"path": str(inbox), "pattern": "*.csv", "preset": "meituan"})
+    assert collect_source(db, "w", now=NOW).items_new == 5
+    write_csv(inbox / "b.csv", rows(100, 2))
+    write_csv(inbox / "a.csv", rows(1, 5) + rows(6, 3))  # appended to
+    (inbox / "notes.txt").write_text("ignore me")
+    run = collect_source(db, "w", now=NOW)
+    assert (run.items_new, run.items_seen) == (5, 5)
+    with db.session() as s:
+        files = s.get(Source, "w").state["files"]
+    assert {Path(k).name for k in files} == {"a.csv", "b.csv"} and all(v["done"] for v in files.values())
+
+
+def test_crash_mid_file_resumes_without_duplicates_or_gaps(db, tmp_path, add_source, monkeypatch) -> None:
+    write_csv(tmp_path / "big.csv", rows(1, 50))
+    add_source("b", "file", {"path": str(tmp_path / "big.csv"), "preset": "meituan", "batch_size": 10})
+    real_emit = RunContext.emit
+    calls = {"n": 0}
+
+    def dying(self, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_emit(self, *a, **kw)
+
+    monkeypatch.setattr(RunContext, "emit", dying)
+    with pytest.raises(KeyboardInterrupt):
+        collect_source(db, "b", now=NOW)
+    monkeypatch.setattr(RunContext, "emit", real_emit)
+    assert len(mentions(db)) == 20
+    run = collect_source(db, "b", now=NOW)
+    assert (run.items_new, run.items_seen, run.items_duplicate) == (30, 30, 0)
+    assert sorted(int(m.external_id[1:]) for m in mentions(db)) == list(range(1, 51))
+
+
+def test_missing_columns_and_bad_options(db, tmp_path, add_source) -> None:
+    write_csv(tmp_path / "odd.csv", [["1", "2"]], header=["foo", "bar"])
+    add_source("o", "file", {"path": str(tmp_path / "odd.csv")})
+    run = collect_source(db, "o", now=NOW)
+    assert run.items_new == 0 and "no column for text, time" in run.errors[0]
+    assert validate_options("file", {"path": "x", "columns": {"txt": "a"}}) == [
+        "options.columns: Value error, unknown field(s) txt; known: id, text, time, author, rating, store, "
+        "product, link, title, likes, reply"]
+    add_source("gone", "file", {"path": str(tmp_path / "nope")})
+    assert collect_source(db, "gone", now=NOW).status == "failed"
