@@ -12,12 +12,14 @@ from collectors.sources.feed import FeedCollector
 from collectors.sources.file import FileCollector
 from collectors.sources.html import HtmlCollector
 from collectors.sources.jsonapi import JsonCollector
+from collectors.sources.mediacrawler import MediaCrawlerCollector
 
 COLLECTORS: dict[str, type[Collector]] = {
     FeedCollector.type: FeedCollector,
     HtmlCollector.type: HtmlCollector,
     FileCollector.type: FileCollector,
     JsonCollector.type: JsonCollector,
+    MediaCrawlerCollector.type: MediaCrawlerCollector,
 }
 
 
