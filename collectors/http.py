@@ -93,12 +93,13 @@ class _HostGate:
         self.next_start = 0.0
 
     async def wait_turn(self) -> None:
+        """Sleep until ``min_delay`` after the previous request's actual start; the
+        lock is held while sleeping so starts stay in order and truly spaced."""
         async with self.lock:
-            now = time.monotonic()
-            start = max(now, self.next_start)
-            self.next_start = start + self.min_delay
-        if start > now:
-            await asyncio.sleep(start - now)
+            wait = self.next_start - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.next_start = time.monotonic() + self.min_delay
 
 
 def host_key(url: str) -> str:
