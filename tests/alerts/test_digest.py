@@ -1,0 +1,197 @@
+"""The weekly digest: scope, numbers, escaping, Excel attachment, once per week and recipient."""
+
+from __future__ import annotations
+
+import email
+import io
+from datetime import datetime, timedelta, timezone
+from email.policy import default
+
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from alerts.channels.email import build_email
+from alerts.digest import (
+    DigestSettings, build_digest, collect_digest, last_complete_week, parse_week, send_weekly_digest,
+)
+from alerts.outbox import deliver_notifications, make_notifiers
+from alerts.render.links import LinkSettings
+from storage.models import (
+    Alert, Brand, DigestRun, Mention, MentionAnalysis, MentionTouchpoint, Notification, Recipient, Region, Store,
+)
+from test_email import smtp_server  # noqa: F401 - fixture
+
+SH = timezone(timedelta(hours=8))
+SETTINGS = DigestSettings(links=LinkSettings(dashboard_url="https://tf.example.com", secret_key="k"))
+WEEK = "2026-W47"  # Monday 16 – Sunday 22 November 2026
+MONDAY = datetime(2026, 11, 16, 0, 0, tzinfo=SH)
+
+
+def seed_digest(db) -> None:
+    """Three stores; this week 静安寺店 gets worse, 望京店 better; a brand-wide post; alerts."""
+    n = 0
+
+    def mention(s, store, region, label, day, text, *, touch=None, keywords=(), url=None, counted=True):
+        nonlocal n
+        n += 1
+        at = MONDAY + timedelta(days=day, hours=12, minutes=n % 50)
+        s.add(Mention(id=n, source_id="dp", external_id=str(n), platform="dianping", text=text, url=url,
+                      published_at=at, collected_at=at, content_hash=f"h{n}"))
+        s.flush()
+        score = {"positive": 0.9, "neutral": 0.5, "negative": 0.1}[label] + (n % 7) / 100
+        s.add(MentionAnalysis(mention_id=n, published_at=at, platform="dianping", brand_id="cha", region_id=region,
+                              store_id=store, model="t", model_version="1", score=score, label=label,
+                              keywords=list(keywords), counted=counted, scored_at=at))
+        if touch:
+            s.add(MentionTouchpoint(mention_id=n, touchpoint=touch, polarity=label, score=score, evidence=text[:10]))
+
+    with db.session() as s:
+        s.add(Brand(id="cha", name="茶颜"))
+        s.add(Region(id="sh", name="上海", brand_id="cha"))
+        s.add(Region(id="bj", name="北京", brand_id="cha"))
+        s.add(Store(id="jingan", brand_id="cha", name="静安寺店", region_id="sh"))
+        s.add(Store(id="xujiahui", brand_id="cha", name="徐家汇店", region_id="sh"))
+        s.add(Store(id="wangjing", brand_id="cha", name="望京店", region_id="bj"))
+        s.add(Recipient(id="mgr-jingan", name="王店长", role="manager", email="wang@example.com", stores=["jingan"]))
+        s.add(Recipient(id="area-sh", name="赵经理", role="area_manager", email="zhao@example.com", regions=["sh"]))
+        s.add(Recipient(id="hq", name="总部", role="hq", email="hq@example.com"))
+        s.add(Recipient(id="quiet", name="不订阅", role="hq", email="q@example.com", digest=False))
+        s.add(Recipient(id="noemail", name="无邮箱", role="manager", stores=["jingan"]))
+        for day in range(7):  # previous week: jingan fine, wangjing poor
+            mention(s, "jingan", "sh", "positive", day - 7, "上周静安寺店的奶茶很好喝")
+            mention(s, "wangjing", "bj", "negative", day - 7, "上周望京店出餐太慢了", touch="service", keywords=["出餐慢"])
+        for day in range(7):  # this week
+            mention(s, "jingan", "sh", "negative", day, f"静安寺店奶茶里有头发<script>x</script> 第{day}天",
+                    touch="product", keywords=["头发", "异物"], url=f"https://www.dianping.com/review/{day}")
+            mention(s, "jingan", "sh", "positive", day, f"静安寺店店员态度很好，服务周到，第{day + 1}次来", touch="service")
+            mention(s, "xujiahui", "sh", "neutral", day, "徐家汇店今天人很多排队")
+            mention(s, "wangjing", "bj", "positive", day, f"望京店新品杨枝甘露超级好喝，打卡第{day + 1}天", touch="product")
+        mention(s, "wangjing", "bj", "negative", 2, "望京店外卖洒了一半", touch="delivery", keywords=["洒漏"])
+        mention(s, None, None, "negative", 3, "茶颜整个品牌最近都涨价了太贵", touch="price", keywords=["涨价"])
+        mention(s, "jingan", "sh", "negative", 3, "转发：静安寺店奶茶里有头发", keywords=["头发"], counted=False)
+        at = MONDAY + timedelta(days=2)
+        s.add(Alert(kind="spike", scope_type="store", scope_id="jingan", incident_key="a1", severity="critical",
+                    status="acknowledged", title="静安寺店 负面评价激增", opened_at=at, updated_at=at))
+        s.add(Alert(kind="spike", scope_type="store", scope_id="wangjing", incident_key="a2", severity="warning",
+                    status="resolved", title="望京店 出餐慢投诉增多", opened_at=at, updated_at=at, resolved_at=at))
+        s.add(Alert(kind="spike", scope_type="brand", scope_id="cha", incident_key="a3", title="茶颜 价格吐槽上升",
+                    opened_at=at, updated_at=at))
+        s.add(Alert(kind="spike", scope_type="store", scope_id="jingan", incident_key="old", title="上上周的预警",
+                    status="resolved", opened_at=at - timedelta(days=20), updated_at=at, resolved_at=at - timedelta(days=19)))
+
+
+def data_for(db, recipient_id):
+    with db.session() as s:
+        return collect_digest(s, s.get(Recipient, recipient_id), WEEK, SETTINGS)
+
+
+def test_weeks_are_iso_weeks_in_shanghai():
+    start, end = parse_week(WEEK)
+    assert start == MONDAY and end == MONDAY + timedelta(days=7)
+    assert start.astimezone(timezone.utc) == datetime(2026, 11, 15, 16, 0, tzinfo=timezone.utc)
+    # Monday 09:00 Shanghai is still Monday 01:00 UTC: the digest is about the week before
+    assert last_complete_week(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)) == WEEK
+    # Sunday 23:30 Shanghai (15:30 UTC) is still inside W47
+    assert last_complete_week(datetime(2026, 11, 22, 15, 30, tzinfo=timezone.utc)) == "2026-W46"
+
+
+def test_manager_digest_shows_only_their_store(db):
+    seed_digest(db)
+    d = data_for(db, "mgr-jingan")
+    assert d.scope == "门店：静安寺店"
+    assert [r.name for r in d.leaderboard] == ["静安寺店"]
+    assert (d.this.total, d.this.positive, d.this.negative) == (14, 7, 7)  # the repost is not counted
+    assert (d.prev.total, d.prev.positive) == (7, 7)
+    assert d.this.net == 0.0 and d.prev.net == 1.0
+    assert [a.title for a in d.alerts] == ["静安寺店 负面评价激增"]  # not 望京, not the brand, not last month's
+    assert d.keywords[0] == ("头发", 7)
+    assert all("静安寺店" in q.text for q in d.negative_quotes + d.positive_quotes)
+    assert len(d.negative_quotes) == 3 and len(d.positive_quotes) == 3
+    assert {r["门店"] for r in d.negative_rows} == {"静安寺店"}
+    assert len(d.negative_rows) == 8  # the Excel keeps the repost, flagged
+    msg = build_digest(db, SETTINGS, "mgr-jingan", WEEK)
+    for other in ("望京店", "徐家汇店", "茶颜 价格吐槽上升", "涨价"):
+        assert other not in msg.html and other not in msg.text
+
+
+def test_area_manager_sees_region_and_movers(db):
+    seed_digest(db)
+    d = data_for(db, "area-sh")
+    assert {r.name for r in d.leaderboard} == {"静安寺店", "徐家汇店"}
+    assert [r.name for r in d.movers] == ["静安寺店"]  # 徐家汇 has no previous week to compare
+    assert d.movers[0].delta_net == -1.0
+
+
+def test_hq_digest_covers_the_brand_with_movers_and_touchpoints(db):
+    seed_digest(db)
+    d = data_for(db, "hq")
+    assert [r.name for r in d.leaderboard] == ["望京店", "静安寺店", "徐家汇店"]
+    assert d.leaderboard[2].this.net is None  # neutral only: ranked last, not as zero
+    assert {r.name: r.delta_net for r in d.movers} == {"望京店": 1.75, "静安寺店": -1.0}
+    assert d.this.total == 7 * 4 + 2
+    tp = {t.name: (t.total, t.negative) for t in d.touchpoints}
+    assert tp["出品/商品"] == (14, 7) and tp["价格"] == (1, 1) and tp["配送"] == (1, 1)
+    assert {a.title for a in d.alerts} == {"静安寺店 负面评价激增", "望京店 出餐慢投诉增多", "茶颜 价格吐槽上升"}
+
+
+def test_digest_email_escapes_user_text_and_has_charts_and_excel(db):
+    seed_digest(db)
+    msg = build_digest(db, SETTINGS, "王店长", WEEK)  # by name as well as id
+    assert msg.subject.startswith("【听风周报】2026-W47 · 王店长")
+    assert "<script>" not in msg.html and "&lt;script&gt;" in msg.html
+    assert "<script>" in msg.text  # plain text is not HTML: shown as typed
+    cids = {i["cid"] for i in msg.payload["images"]}
+    assert cids == {"chart-daily", "chart-touchpoints"}
+    assert all(f'src="cid:{c}"' in msg.html for c in cids)
+    mime = email.message_from_bytes(build_email(msg, "听风 <a@tingfeng.example>").as_bytes(), policy=default)
+    xlsx = next(p for p in mime.iter_attachments() if p.get_filename().endswith(".xlsx"))
+    assert xlsx.get_filename() == "听风周报_2026-W47_负面提及.xlsx"
+    ws = load_workbook(io.BytesIO(xlsx.get_payload(decode=True))).active
+    rows = list(ws.values)
+    assert rows[0][:4] == ("时间", "平台", "门店", "产品") and len(rows) == 9
+    assert any("<script>x</script>" in (r[7] or "") for r in rows[1:])  # data kept verbatim in Excel
+
+
+def test_digest_is_queued_once_per_week_and_recipient(db, smtp_server):
+    seed_digest(db)
+    now = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+    first = send_weekly_digest(db, SETTINGS, now=now)
+    assert first.week == WEEK and first.queued == 3 and first.no_email == 1
+    assert sorted(first.recipients) == ["area-sh", "hq", "mgr-jingan"]
+    again = send_weekly_digest(db, SETTINGS, now=now + timedelta(minutes=5))
+    assert (again.queued, again.already_sent) == (0, 3)
+    with db.session() as s:
+        runs = s.exec(select(DigestRun)).all()
+        notes = s.exec(select(Notification)).all()
+    assert len(runs) == 3 and len(notes) == 3
+    assert {n.idempotency_key for n in notes} == {f"digest:{WEEK}:{r}:email" for r in ("area-sh", "hq", "mgr-jingan")}
+    assert all(n.digest_week == WEEK for n in notes)
+    summary = deliver_notifications(db, smtp_server.settings(), now=now, notifiers=make_notifiers(smtp_server.settings()))
+    assert summary.sent == 3
+    assert sorted(smtp_server.mailbox.by_recipient()) == ["hq@example.com", "wang@example.com", "zhao@example.com"]
+
+
+def test_preview_command_writes_eml_and_html_without_sending(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from storage import Database, make_url_for_path
+    from tingfeng.cli import app
+    from tingfeng.example import EXAMPLE_CATALOG
+
+    (tmp_path / "tingfeng.toml").write_text(EXAMPLE_CATALOG, encoding="utf-8")
+    monkeypatch.setenv("TINGFENG_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("TINGFENG_CATALOG", str(tmp_path / "tingfeng.toml"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    Database(make_url_for_path(tmp_path / "var" / "tingfeng.db")).upgrade()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["digest", "preview", "--week", WEEK, "--recipient", "王店长", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    eml = out / "digest_2026-W47_王店长.eml"
+    mime = email.message_from_bytes(eml.read_bytes(), policy=default)
+    assert mime["Subject"].startswith("【听风周报】2026-W47 · 王店长") and mime["To"] == "wang@example.com"
+    html = (out / "digest_2026-W47_王店长.html").read_text(encoding="utf-8")
+    assert "本周没有收集到您负责范围内的顾客提及" in html and "cid:" not in html
+    with Database(make_url_for_path(tmp_path / "var" / "tingfeng.db")).session() as s:
+        assert s.exec(select(Notification)).all() == [] and s.exec(select(DigestRun)).all() == []
+    bad = CliRunner().invoke(app, ["digest", "preview", "--week", WEEK, "--recipient", "nobody", "-o", str(out)])
+    assert bad.exit_code == 1 and "no recipient 'nobody'" in bad.output
