@@ -29,9 +29,11 @@ from storage.models import (
     Store,
 )
 
-from nlp import segment, text as textmod, touchpoints as tp, urgent
+from nlp import segment
+from nlp import text as textmod
 from nlp.linking import Catalog, Evidence, LinkResult, link
-from nlp.models import SentimentModel, get_model, labeller
+from nlp.models import SentimentModel, get_model
+from nlp.scoring import TextScore, score_texts
 
 MAX_KEYWORDS = 8
 
@@ -98,29 +100,17 @@ def _full_text(m: MentionInput) -> str:
 
 def analyse(mentions: Sequence[MentionInput], catalog: Catalog, model: SentimentModel,
             now: datetime) -> list[Analysis]:
-    """Analyse a batch in memory: clean, link, score, touchpoints, urgent terms, keywords.
-
-    All sentiment calls go to the model in two batched calls (whole texts, then clauses).
-    """
-    label = labeller(model)
+    """Analyse a batch in memory: clean, link, score, touchpoints, urgent terms, keywords."""
     texts = [_full_text(m) for m in mentions]
-    links = [link(t, catalog, m.evidence) for t, m in zip(texts, mentions)]
     extra = {"product": [n for e in catalog.products.values() for n in (e.name, *e.aliases) if n]}
-    assigned = [tp.assign(t, extra) for t in texts]
-    clause_texts = [c.text for a in assigned for c, _ in a]
-    scores = model.score(texts) if texts else []
-    clause_scores = model.score(clause_texts) if clause_texts else []
     names = catalog.names()
-    out, k = [], 0
-    for m, t, lk, a, p in zip(mentions, texts, links, assigned, scores):
-        hits = tp.touchpoints(a, clause_scores[k:k + len(a)], label)
-        k += len(a)
-        terms = urgent.urgent_terms(t)
-        row = _row(m, lk, model, float(p), label(float(p)), terms, _keywords(t, names), now)
+    out = []
+    for m, t, s in zip(mentions, texts, score_texts(texts, model, extra)):
+        row = _row(m, link(t, catalog, m.evidence), model, s, _keywords(t, names), now)
         out.append(Analysis(row, [
             MentionTouchpoint(mention_id=m.id, touchpoint=h.touchpoint, polarity=h.polarity, score=h.score,
                               evidence=h.evidence, start=h.start, end=h.end)
-            for h in hits
+            for h in s.touchpoints
         ]))
     return out
 
@@ -135,8 +125,8 @@ def _keywords(text: str, names: Sequence[str]) -> list[str]:
     return seen
 
 
-def _row(m: MentionInput, lk: LinkResult, model: SentimentModel, p: float, label: str,
-         terms: list[str], keywords: list[str], now: datetime) -> MentionAnalysis:
+def _row(m: MentionInput, lk: LinkResult, model: SentimentModel, s: TextScore,
+         keywords: list[str], now: datetime) -> MentionAnalysis:
     return MentionAnalysis(
         mention_id=m.id,
         published_at=m.published_at,
@@ -149,10 +139,10 @@ def _row(m: MentionInput, lk: LinkResult, model: SentimentModel, p: float, label
         links=[x.as_dict() for x in lk.links],
         model=model.name,
         model_version=model.version,
-        score=round(p, 6),
-        label=label,
-        urgent=bool(terms),
-        urgent_terms=terms,
+        score=round(s.score, 6),
+        label=s.label,
+        urgent=bool(s.urgent_terms),
+        urgent_terms=list(s.urgent_terms),
         keywords=keywords,
         counted=m.duplicate_of is None,
         scored_at=now,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
@@ -46,9 +47,28 @@ def _t2s():  # noqa: ANN202 - OpenCC has no type
     return OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def traditional_chars() -> dict[int, int]:
+    """A ``str.translate`` table: traditional character → its usual simplified form (OpenCC's list)."""
+    import opencc
+
+    table: dict[int, int] = {}
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and len(parts[0]) == 1 and len(parts[1]) == 1 and parts[0] != parts[1]:
+            table[ord(parts[0])] = ord(parts[1])
+    return table
+
+
 def to_simplified(text: str) -> str:
-    """Traditional → simplified Chinese with OpenCC's phrase-aware ``t2s`` conversion."""
-    return _t2s().convert(text) if text else text
+    """Traditional → simplified Chinese with OpenCC's phrase-aware ``t2s`` conversion.
+
+    Text without a traditional character is returned as is (the common case, and fast).
+    """
+    if not text or text.translate(traditional_chars()) == text:
+        return text
+    return _t2s().convert(text)
 
 
 def strip_repost_chain(text: str) -> str:

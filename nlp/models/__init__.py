@@ -31,12 +31,19 @@ def _snownlp() -> SentimentModel:
     return SnowNLPModel()
 
 
+def _ngram() -> SentimentModel:
+    from nlp.models.ngram import NgramModel
+
+    return NgramModel()
+
+
 #: name -> factory. Explicit: adding a model means adding a line here.
 REGISTRY: dict[str, Callable[[], SentimentModel]] = {
+    "ngram-lr": _ngram,
     "snownlp": _snownlp,
 }
 
-DEFAULT_MODEL = "snownlp"
+DEFAULT_MODEL = "ngram-lr"  # best measured: see docs/benchmarks.md "## NLP"
 
 
 def available_models() -> list[str]:

@@ -1,0 +1,237 @@
+"""Train the shipped n-gram sentiment model, reproducibly.
+
+    .venv/bin/python -m nlp.train [DATA_DIR] [--out nlp/models/data/ngram_lr.npz]
+
+``DATA_DIR`` defaults to ``../shared/data/sentiment`` relative to the repository.
+Needs scikit-learn and scipy (dev extra); the artifact it writes needs neither.
+
+Data use (seed :data:`SEED`, deterministic):
+
+- ``waimai_10k_train.csv``: a stratified 30% is held out (:func:`waimai_split`) and
+  never trained or tuned on; it is reported by ``bench/sentiment.py``.
+- every ``*_train.csv`` (the waimai 70%, online_shopping, weibo, ChnSentiCorp minus
+  texts already in online_shopping) is split 90/10 per file, stratified: the 90% fits
+  the classifier, the 10% ("calibration split") fits the Platt calibration, chooses the
+  regularisation, and gives the confusion rates shipped for adjusted counting.
+- no ``*_dev.csv`` file is read here: they are only reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from nlp import text as textmod
+from nlp.models.features import features
+
+SEED = 20261122
+HOLDOUT_SHARE = 0.30
+CALIBRATION_SHARE = 0.10
+MIN_DF = 2
+MAX_FEATURES = 400_000
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "sentiment"
+DEFAULT_OUT = Path(__file__).resolve().parent / "models" / "data" / "ngram_lr.npz"
+
+csv.field_size_limit(sys.maxsize)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled text."""
+
+    id: str
+    text: str
+    label: int
+    domain: str
+
+
+def read_labelled(path: Path, domain: str | None = None) -> list[Example]:
+    """Rows of an ``id,text,label`` CSV file (bad rows skipped)."""
+    out = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            text, label = (row.get("text") or "").strip(), (row.get("label") or "").strip()
+            if text and label in ("0", "1"):
+                out.append(Example(row.get("id") or "", text, int(label), domain or path.stem))
+    return out
+
+
+def stratified_split(rows: Sequence[Example], share: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """(rest, taken): ``share`` of each label taken at random, reproducibly."""
+    rng = random.Random(seed)
+    rest, taken = [], []
+    for label in (0, 1):
+        group = sorted((r for r in rows if r.label == label), key=lambda r: r.id)
+        rng.shuffle(group)
+        k = round(len(group) * share)
+        taken.extend(group[:k])
+        rest.extend(group[k:])
+    return rest, taken
+
+
+def waimai_split(data_dir: Path) -> tuple[list[Example], list[Example]]:
+    """(train part, held-out 30%) of ``waimai_10k_train.csv``."""
+    rows = read_labelled(Path(data_dir) / "waimai_10k_train.csv", "waimai")
+    return stratified_split(rows, HOLDOUT_SHARE, SEED)
+
+
+def training_sets(data_dir: Path) -> tuple[list[Example], list[Example]]:
+    """(fit, calibration) examples from every train file, per-file stratified 90/10."""
+    data_dir = Path(data_dir)
+    files = {
+        "online_shopping": read_labelled(data_dir / "online_shopping_10_cats_train.csv", "online_shopping"),
+        "weibo": read_labelled(data_dir / "weibo_senti_100k_train.csv", "weibo"),
+        "waimai": waimai_split(data_dir)[0],
+    }
+    shopping = {r.text for r in files["online_shopping"]}
+    files["chnsenticorp"] = [r for r in read_labelled(data_dir / "chnsenticorp_train.csv", "online_shopping")
+                             if r.text not in shopping]
+    fit, cal = [], []
+    for i, (_, rows) in enumerate(sorted(files.items())):
+        rest, taken = stratified_split(rows, CALIBRATION_SHARE, SEED + 1 + i)
+        fit.extend(rest)
+        cal.extend(taken)
+    return fit, cal
+
+
+def featurise(texts: Iterable[str]) -> list[set[str]]:
+    """Clean each text as the pipeline does, then extract its feature set."""
+    return [features(textmod.clean(t)) for t in texts]
+
+
+def build_vocab(feats: Sequence[set[str]], min_df: int = MIN_DF, max_features: int = MAX_FEATURES) -> list[str]:
+    """Features seen in at least ``min_df`` documents, the ``max_features`` most frequent."""
+    df: Counter[str] = Counter()
+    for f in feats:
+        df.update(f)
+    kept = [g for g, c in df.items() if c >= min_df]
+    kept.sort(key=lambda g: (-df[g], g))
+    return sorted(kept[:max_features])
+
+
+def matrix(feats: Sequence[set[str]], vocab: dict[str, int]):  # noqa: ANN201 - scipy type
+    """Binary rows, L2-normalised over the in-vocabulary features (as inference does)."""
+    import numpy as np
+    from scipy import sparse
+
+    indptr, indices, data = [0], [], []
+    for f in feats:
+        idx = [vocab[g] for g in f if g in vocab]
+        w = 1.0 / math.sqrt(len(idx)) if idx else 0.0
+        indices.extend(idx)
+        data.extend([w] * len(idx))
+        indptr.append(len(indices))
+    return sparse.csr_matrix((np.asarray(data, dtype=np.float64), indices, indptr), shape=(len(feats), len(vocab)))
+
+
+def domain_weights(rows: Sequence[Example]) -> list[float]:
+    """Sample weights that give each domain the same total weight."""
+    counts = Counter(r.domain for r in rows)
+    mean = len(rows) / len(counts)
+    return [mean / counts[r.domain] for r in rows]
+
+
+def platt(decision, labels):  # noqa: ANN001, ANN201 - numpy arrays
+    """(a, b) such that sigmoid(a * decision + b) is calibrated on these labels."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=1e6, max_iter=1000)
+    lr.fit(np.asarray(decision).reshape(-1, 1), labels)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def confusion_rates(probs: Sequence[float], labels: Sequence[int], low: float, high: float) -> dict[str, float]:
+    """tpr = P(labelled positive | positive), fpr = P(labelled positive | negative), and neutral shares."""
+    pos = [p for p, y in zip(probs, labels) if y == 1]
+    neg = [p for p, y in zip(probs, labels) if y == 0]
+    return {
+        "tpr": sum(p >= high for p in pos) / max(len(pos), 1),
+        "fpr": sum(p >= high for p in neg) / max(len(neg), 1),
+        "tnr": sum(p < low for p in neg) / max(len(neg), 1),
+        "fnr": sum(p < low for p in pos) / max(len(pos), 1),
+    }
+
+
+def train(data_dir: Path, out: Path, *, c_grid: Sequence[float] = (2.0, 4.0, 8.0), log=print) -> dict:
+    """Fit, tune C on the calibration split, calibrate, and write the artifact; its metadata."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    from nlp.models.base import NEUTRAL_HIGH, NEUTRAL_LOW
+    from nlp.models.ngram import save_artifact
+
+    t0 = time.time()
+    fit, cal = training_sets(data_dir)
+    log(f"fit {len(fit)} / calibration {len(cal)} examples")
+    fit_f, cal_f = featurise(r.text for r in fit), featurise(r.text for r in cal)
+    vocab_list = build_vocab(fit_f)
+    vocab = {g: i for i, g in enumerate(vocab_list)}
+    x_fit, x_cal = matrix(fit_f, vocab), matrix(cal_f, vocab)
+    y_fit, y_cal = np.array([r.label for r in fit]), np.array([r.label for r in cal])
+    weights = np.array(domain_weights(fit))
+    log(f"vocabulary {len(vocab)} features ({time.time() - t0:.0f}s)")
+
+    best = None
+    for c in c_grid:
+        clf = LogisticRegression(C=c, max_iter=2000, solver="liblinear", random_state=SEED)
+        clf.fit(x_fit, y_fit, sample_weight=weights)
+        per_domain = {}
+        for dom in sorted({r.domain for r in cal}):
+            mask = np.array([r.domain == dom for r in cal])
+            per_domain[dom] = f1_score(y_cal[mask], clf.predict(x_cal[mask]), average="macro")
+        score = sum(per_domain.values()) / len(per_domain)
+        log(f"C={c}: mean macro-F1 over calibration domains {score:.4f} {per_domain}")
+        if best is None or score > best[0]:
+            best = (score, c, clf)
+    _, c, clf = best
+
+    coef = clf.coef_[0].astype(np.float16)  # what inference will use
+    decision = x_cal @ coef.astype(np.float64) + clf.intercept_[0]
+    a, b = platt(decision, y_cal)
+    probs = 1.0 / (1.0 + np.exp(-(a * decision + b)))
+    meta = {
+        "name": "ngram-lr",
+        "version": "1." + hashlib.sha1(coef.tobytes()).hexdigest()[:8],
+        "trained_on": sorted({r.domain for r in fit}),
+        "n_fit": len(fit),
+        "n_calibration": len(cal),
+        "n_features": len(vocab),
+        "C": c,
+        "seed": SEED,
+        "platt_a": a,
+        "platt_b": b,
+        "intercept": float(clf.intercept_[0]),
+        "neutral_low": NEUTRAL_LOW,
+        "neutral_high": NEUTRAL_HIGH,
+        **confusion_rates(probs.tolist(), y_cal.tolist(), NEUTRAL_LOW, NEUTRAL_HIGH),
+    }
+    save_artifact(out, vocab_list, coef, meta)
+    log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.time() - t0:.0f}s: {json.dumps(meta, ensure_ascii=False)}")
+    return meta
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data_dir", nargs="?", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = ap.parse_args(argv)
+    train(args.data_dir, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
