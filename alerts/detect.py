@@ -35,6 +35,7 @@ from alerts.spikes import (
     family,
     last_bucket,
     local_calendar,
+    multiplicity,
     severity_level,
     severity_name,
     since_columns,
@@ -221,7 +222,7 @@ def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: date
     hod, dow = local_calendar(first, total.shape[1], policy.timezone)
     result = assess(total, negative, hod, dow, groups, policy,
                     since=since_columns(keys, incidents, first),
-                    exclude=exclusion_mask(keys, history, first, total.shape[1]))
+                    exclude=exclusion_mask(keys, history, first, total.shape[1]), multiplicity=multiplicity(keys))
     for action in decide(keys, result, incidents, now, policy):
         _apply(db, session, action, result, now, summary)
 

@@ -9,7 +9,7 @@ and delivery read ``escalate_after_minutes``, ``quiet_hours`` and the digest fie
 from __future__ import annotations
 
 import re
-from typing import Literal
+
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -55,9 +55,9 @@ class AlertPolicy(BaseModel):
     baseline_days: int = Field(28, ge=7, le=120, description="history the baseline is estimated from")
     min_negative: int = Field(3, ge=1, description="fewest negative mentions in a window that can alert")
     min_negative_critical: int = Field(5, ge=1, description="fewest negative mentions for a critical alert")
-    alpha_warning: float = Field(2e-4, gt=0, lt=1, description="significance for a warning")
+    alpha_warning: float = Field(3e-3, gt=0, lt=1, description="significance for a warning")
     alpha_critical: float = Field(1e-7, gt=0, lt=1, description="significance for a critical alert")
-    alpha_count: float = Field(1e-2, gt=0, lt=1, description="negative count must also be above its seasonal norm")
+    alpha_count: float = Field(5e-2, gt=0, lt=1, description="negative count must also be above its seasonal norm")
     alpha_hold: float = Field(1e-2, gt=0, lt=1, description="an open incident is still hot at this level")
     hold_window_hours: int = Field(6, ge=1, description="longest recent window used to decide 'still hot'")
     prior_strength: float = Field(20.0, gt=0, description="pseudo-mentions of the peer share in each baseline")
@@ -140,4 +140,4 @@ class AlertPolicy(BaseModel):
         return self.baseline_days * 24 + max(self.windows_hours)
 
 
-Severity = Literal["info", "warning", "critical"]
+

@@ -114,6 +114,7 @@ def assess(
     policy: AlertPolicy,
     since: np.ndarray | None = None,
     exclude: np.ndarray | None = None,
+    multiplicity: np.ndarray | None = None,
 ) -> Assessment:
     """Assess every scope at the last column of ``total``/``negative`` (shape S × L).
 
@@ -122,7 +123,8 @@ def assess(
     column's local hour and weekday; ``groups`` each scope's peer group (int). ``since``
     (column index per scope) forbids windows starting earlier — the end of the scope's
     previous incident — and ``exclude`` (S × L bool) drops hours of past incidents from
-    the baseline.
+    the baseline. ``multiplicity`` (per scope, default 1) multiplies p-values: the number
+    of sibling scopes tested for the same family (see :func:`multiplicity`).
     """
     total = np.asarray(total, dtype=np.float64)
     negative = np.asarray(negative, dtype=np.float64)
@@ -157,6 +159,7 @@ def assess(
     neg_rate = (xb + 24.0 * peer_rate) / (fb + 24.0)
 
     k_count = windows.size
+    bonferroni = k_count * (np.ones(s_count) if multiplicity is None else np.asarray(multiplicity, np.float64))
     p_all = np.ones((s_count, k_count))
     p_hot = np.ones((s_count, k_count))
     x_all = np.zeros((s_count, k_count))
@@ -171,7 +174,7 @@ def assess(
         cand = (x >= policy.min_negative) & allowed
         cand &= poisson.sf(x - 1, np.maximum(mu, 1e-9)) <= policy.alpha_count
         if cand.any():
-            p_all[cand, k] = betabinom.sf(x[cand] - 1, n[cand], alpha[cand], beta[cand]) * k_count
+            p_all[cand, k] = betabinom.sf(x[cand] - 1, n[cand], alpha[cand], beta[cand]) * bonferroni[cand]
         if w <= policy.hold_window_hours:
             hot_cand = x >= 2
             if hot_cand.any():
@@ -288,6 +291,19 @@ def decide(
         actions.append(Action("open", key, i, sev, start, now, inc))
         busy.add(family(key))
     return actions
+
+
+def multiplicity(keys: Sequence[ScopeKey]) -> np.ndarray:
+    """Per scope, how many sibling scopes of its family are tested alongside it.
+
+    A store's products are tested one by one; without correcting for that a store
+    with five products would raise five times the false alerts of its store scope.
+    """
+    siblings: dict[ScopeKey, int] = {}
+    for key in keys:
+        if key[0] == "store_product":
+            siblings[family(key)] = siblings.get(family(key), 0) + 1
+    return np.array([siblings[family(k)] if k[0] == "store_product" else 1 for k in keys], dtype=np.float64)
 
 
 def family_latest(incidents: dict[ScopeKey, Incident]) -> dict[ScopeKey, Incident]:

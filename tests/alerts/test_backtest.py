@@ -1,0 +1,90 @@
+"""The backtest CLI: CSV in, alerts CSV out, bad rows reported, no look-ahead."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from tingfeng.commands.alerts import app
+
+SH = timezone(timedelta(hours=8))
+START = datetime(2026, 9, 1, tzinfo=SH)
+INCIDENT = START + timedelta(days=35, hours=12)
+
+
+def write_csv(path: Path, *, until: datetime | None = None, bad_row: bool = True) -> None:
+    rng = np.random.default_rng(3)
+    rows = []
+    for d in range(38):
+        for store, per_day in (("s1", 8), ("s2", 5), ("s3", 12)):
+            for _ in range(rng.poisson(per_day)):
+                at = START + timedelta(days=d, hours=float(rng.uniform(9, 22)))
+                score = 0.1 if rng.random() < 0.1 else 0.9
+                rows.append((at, store, "p1" if rng.random() < 0.5 else "", "dianping", score))
+    for k in range(12):  # a bad evening at s1
+        rows.append((INCIDENT + timedelta(minutes=20 * k), "s1", "p1", "meituan", 0.05))
+    rows.sort()
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        w = csv.writer(handle)
+        w.writerow(["time", "store", "product", "platform", "score", "id", "text"])
+        for i, (at, store, product, platform, score) in enumerate(rows):
+            if until is not None and at >= until:
+                break
+            w.writerow([at.isoformat(), store, product, platform, score, i, "评论"])
+            if bad_row and i == 5:
+                w.writerow(["yesterday", "s1", "", "dianping", 0.5, "x", "坏行"])
+
+
+def run(tmp_path: Path, src: Path, name: str) -> tuple[object, list[dict]]:
+    out = tmp_path / name
+    result = CliRunner().invoke(app, ["backtest", str(src), "-o", str(out)])
+    with open(out, encoding="utf-8") as handle:
+        return result, list(csv.DictReader(handle))
+
+
+def test_round_trip_with_bad_row(tmp_path):
+    src = tmp_path / "mentions.csv"
+    write_csv(src)
+    result, rows = run(tmp_path, src, "alerts.csv")
+    assert result.exit_code == 0, result.output
+    assert ":8: skipped: time 'yesterday' is not ISO 8601" in result.output  # header is line 1
+    assert rows and list(rows[0]) == ["scope_type", "scope_id", "detected_at", "window_start", "window_end",
+                                      "severity", "reason"]
+    s1 = [r for r in rows if r["scope_id"].split("|")[0] == "s1"]
+    assert len(s1) == 1
+    detected = datetime.fromisoformat(s1[0]["detected_at"])
+    assert INCIDENT < detected <= INCIDENT + timedelta(hours=6)
+    assert s1[0]["severity"] in ("warning", "critical") and "差评激增" in s1[0]["reason"]
+    quiet_stores = [r for r in rows if r["scope_id"] in ("s2", "s3")
+                    and datetime.fromisoformat(r["detected_at"]) > INCIDENT - timedelta(days=2)]
+    assert not quiet_stores
+
+
+def test_no_look_ahead(tmp_path):
+    """Cutting the input at the detection time changes nothing about that detection."""
+    full = tmp_path / "full.csv"
+    write_csv(full, bad_row=False)
+    _, rows = run(tmp_path, full, "a.csv")
+    first = next(r for r in rows if r["scope_id"].split("|")[0] == "s1")
+    cut = tmp_path / "cut.csv"
+    write_csv(cut, until=datetime.fromisoformat(first["detected_at"]), bad_row=False)
+    _, rows_cut = run(tmp_path, cut, "b.csv")
+    again = next(r for r in rows_cut if r["scope_id"].split("|")[0] == "s1")
+    # severity is the highest an alert reached, so only what was known at detection must match
+    assert (again["scope_type"], again["scope_id"], again["detected_at"], again["window_start"]) == (
+        first["scope_type"], first["scope_id"], first["detected_at"], first["window_start"])
+
+
+def test_missing_columns_and_bad_config(tmp_path):
+    src = tmp_path / "m.csv"
+    src.write_text("time,store\n2026-01-01T00:00:00+08:00,s1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["backtest", str(src), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1 and "missing column(s) product, platform, score" in result.output
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('[alerts]\nquiet_hours = ["25:00", "08:00"]\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["backtest", str(src), "-o", str(tmp_path / "o.csv"), "--config", str(cfg)])
+    assert result.exit_code == 2 and "quiet_hours" in result.output and "HH:MM" in result.output
