@@ -36,6 +36,7 @@ from nlp.models import SentimentModel, get_model
 from nlp.scoring import TextScore, score_texts
 
 MAX_KEYWORDS = 8
+MAX_RACES = 10  # batches lost to a concurrent worker before giving up
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,8 @@ def _write(session: Session, analyses: Sequence[Analysis]) -> None:
     mark_dirty(session, (utc_day(a.row.published_at) for a in analyses))
 
 
-def _pending_query(after_id: int, batch_size: int) -> Any:
-    return (
+def _pending_query(after_id: int, batch_size: int, dialect: str) -> Any:
+    q = (
         select(Mention, Source)
         .join(Source, Source.id == Mention.source_id, isouter=True)
         .join(MentionAnalysis, MentionAnalysis.mention_id == Mention.id, isouter=True)
@@ -191,28 +192,40 @@ def _pending_query(after_id: int, batch_size: int) -> Any:
         .order_by(Mention.id)
         .limit(batch_size)
     )
+    if dialect == "postgresql":  # workers share the backlog: each claims its own batch
+        q = q.with_for_update(skip_locked=True, of=Mention)
+    return q
 
 
 def score_pending(db: Database, *, model: SentimentModel | None = None, batch_size: int = 500,
                   limit: int | None = None, now: datetime | None = None) -> int:
     """Analyse every mention that has no analysis yet (at most ``limit``); the number scored.
 
-    Re-runnable: a second run finds nothing pending and writes nothing.
+    Re-runnable: a second run finds nothing pending and writes nothing. On PostgreSQL
+    each batch is claimed with ``FOR UPDATE SKIP LOCKED`` so concurrent workers share
+    the backlog; a batch that loses a race to another worker is rolled back and re-read.
     """
     model = model or get_model()
     now = now or datetime.now(timezone.utc)
     with db.session() as session:
         catalog = load_catalog(session)
-    done, after = 0, 0
+    done, after, races = 0, 0, 0
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
-        with db.session() as session:
-            rows = session.exec(_pending_query(after, size)).all()
-            if not rows:
-                break
-            after = rows[-1][0].id
-            analyses = analyse(_inputs(rows), catalog, model, now)
-            _write(session, analyses)
+        try:
+            with db.session() as session:
+                rows = session.exec(_pending_query(after, size, db.dialect)).all()
+                if not rows:
+                    break
+                analyses = analyse(_inputs(rows), catalog, model, now)
+                _write(session, analyses)
+        except sa.exc.IntegrityError:
+            # another worker scored part of this batch first: re-read what is still pending
+            races += 1
+            if races > MAX_RACES:
+                raise
+            continue
+        after = rows[-1][0].id
         done += len(analyses)
     return done
 
