@@ -230,7 +230,8 @@ def _enqueue_plans(session: Session, alert: Alert, plans: list[tuple[Recipient, 
             candidates.append((route, alert_key(alert.id, tag, route.recipient_id, route.channel), escalation))
     keys = [k for _, k, _ in candidates]
     existing = set(session.exec(select(Notification.idempotency_key).where(Notification.idempotency_key.in_(keys))))
-    ctx = _AlertContext(alert, scope_name(session, catalog, alert.scope_type, alert.scope_id),
+    name = (alert.evidence or {}).get("scope_name") or scope_name(session, catalog, alert.scope_type, alert.scope_id)
+    ctx = _AlertContext(alert, str(name),
                         representative_mentions(session, alert, tz))
     if any(r.channel == "email" for r, k, _ in candidates if k not in existing):
         ctx.chart = alert_chart_png(session, alert, tz, now)

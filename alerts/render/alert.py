@@ -6,6 +6,7 @@ mentions, and passes them in. Every outside string is escaped by the templates.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,10 +34,12 @@ PLATFORM_LABELS = {
 }
 NUMBER_LABELS = {
     "negative": "负面数", "total": "总提及数", "positive": "正面数", "neutral": "中性数",
-    "negative_share": "负面占比", "share": "负面占比", "expected": "预期负面数", "expected_negative": "预期负面数",
-    "baseline_share": "基线负面占比", "baseline_negative": "基线负面数", "peer_share": "同类门店负面占比",
-    "p_value": "p 值", "window_hours": "窗口（小时）", "urgent": "紧急提及数", "ratio": "倍数",
+    "negative_share": "负面占比", "share": "负面占比", "expected": "预期负面数", "expected_negative": "平时同期负面数",
+    "baseline_share": "平时负面占比", "baseline_negative": "基线负面数", "peer_share": "同类范围负面占比",
+    "p_value": "显著性 p 值", "window_hours": "统计窗口（小时）", "urgent": "紧急提及数", "ratio": "倍数",
+    "peer_window_share": "同类范围本窗口负面占比", "count": "相关提及数",
 }
+_TITLE_TAG = re.compile(r"^\s*【[^】]{1,8}】\s*")
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,18 @@ def _fmt_number(key: str, value: float) -> str:
 
 
 def evidence_numbers(evidence: dict[str, Any]) -> list[tuple[str, str]]:
-    """The scalar numbers of an alert's evidence (and of its ``baseline``), labelled."""
+    """The scalar numbers of an alert's evidence, labelled, in the detector's order.
+
+    Reads ``evidence["numbers"]`` when the detector nests them there, else the top-level
+    scalars plus those of ``evidence["baseline"]``.
+    """
+    nested = evidence.get("numbers")
+    if isinstance(nested, dict) and nested:
+        sources: list[tuple[Any, str]] = [(nested, "")]
+    else:
+        sources = [(evidence, ""), (evidence.get("baseline"), "基线 ")]
     rows: list[tuple[str, str]] = []
-    for source, prefix in ((evidence, ""), (evidence.get("baseline"), "基线 ")):
+    for source, prefix in sources:
         if isinstance(source, (int, float)) and not isinstance(source, bool):
             rows.append(("基线", _fmt_number("baseline", float(source))))
             continue
@@ -149,8 +161,9 @@ def build_alert_view(
     window = ""
     if alert.window_start and alert.window_end:
         window = f"{local_time(alert.window_start, tz)} – {local_time(alert.window_end, tz)[-5:]}"
+    keywords = _named_counts(evidence.get("keywords"), {}) or [str(t) for t in evidence.get("terms", [])[:6]]
     return AlertView(
-        id=alert.id or 0, title=alert.title, kind=KIND_LABELS.get(alert.kind, alert.kind),
+        id=alert.id or 0, title=_TITLE_TAG.sub("", alert.title) or alert.title, kind=KIND_LABELS.get(alert.kind, alert.kind),
         severity=alert.severity, severity_label=SEVERITY_LABELS.get(alert.severity, alert.severity),
         color=SEVERITY_COLORS.get(alert.severity, "#555555"),
         scope=f"{SCOPE_LABELS.get(alert.scope_type, alert.scope_type)}：{scope_name}",
@@ -158,7 +171,7 @@ def build_alert_view(
         opened=local_time(alert.opened_at, tz), window=window,
         numbers=evidence_numbers(evidence),
         touchpoints=_named_counts(evidence.get("touchpoints"), TOUCHPOINT_LABELS),
-        keywords=_named_counts(evidence.get("keywords"), {}),
+        keywords=keywords,
         mentions=mentions[:5], links=links, chart_cid=chart_cid, escalation=escalation,
     )
 

@@ -222,3 +222,32 @@ def test_connection_refused_is_temporary():
     with pytest.raises(DeliveryError) as info:
         WeComNotifier(SETTINGS).send(message("wecom", f"{base}/cgi-bin/webhook/send?key=good"))
     assert not isinstance(info.value, ChannelError)
+
+
+def test_outbox_merges_a_burst_for_one_bot_into_signed_messages_within_limits(db, receiver, secret_env):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlmodel import select
+
+    from alerts.outbox import deliver_notifications
+    from storage.models import Notification
+
+    now = datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc)
+    url = f"{receiver.base}/robot/send?access_token=burst"
+    with db.session() as s:
+        for i in range(60):  # ~60 alerts at once, each about 1.2 kB of markdown
+            s.add(Notification(idempotency_key=f"burst:{i}", channel="dingtalk", recipient_id="grp", address=url,
+                               subject=f"预警 {i}", body_text=f"### 预警 {i}\n" + "负面评价增多。" * 60,
+                               payload={"secret_env": secret_env, "title": f"预警 {i}"},
+                               next_attempt_at=now, created_at=now))
+    summary = deliver_notifications(db, SETTINGS, now=now)
+    assert summary.sent == 60 and summary.deferred == 0 and summary.dead == 0
+    assert 1 < summary.messages == len(receiver.requests) <= 20  # merged, within 20/min, nothing dropped
+    texts = [r["body"]["markdown"]["text"] for r in receiver.requests]
+    assert all(len(t.encode()) <= 18000 for t in texts)
+    assert sum(t.count("### 预警 ") for t in texts) == 60
+    with db.session() as s:
+        rows = s.exec(select(Notification)).all()
+    assert all(r.status == "sent" and '"errcode": 0' in r.provider_response for r in rows)
+    later = deliver_notifications(db, SETTINGS, now=now + timedelta(minutes=5))
+    assert later.claimed == 0

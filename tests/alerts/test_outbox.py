@@ -329,3 +329,37 @@ def test_two_senders_never_claim_the_same_row(db):
     b = outbox._claim(db, NOW, NOW + timedelta(minutes=5), 6)
     assert len(a) == 6 and len(b) == 4
     assert not {n.id for n in a} & {n.id for n in b}
+
+
+def test_detector_shaped_evidence_renders_numbers_and_one_severity_tag():
+    from alerts.render.alert import build_alert_view, render_alert_email, render_alert_markdown
+
+    alert = Alert(id=9, kind="spike", scope_type="store", scope_id="jingan", incident_key="k", severity="critical",
+                  title="【严重】静安寺店 差评激增：近6小时差评 8 条（平时约 0.5 条）", reason="近6小时共 11 条提及",
+                  opened_at=NOW, updated_at=NOW, evidence={
+                      "numbers": {"window_hours": 6, "negative": 8, "total": 11, "negative_share": 0.7273,
+                                  "expected_negative": 0.52, "baseline_share": 0.08, "peer_share": 0.1,
+                                  "peer_window_share": 0.09, "p_value": 3.2e-09},
+                      "baseline": {"share": 0.08, "expected_negative": 0.52, "peer_share": 0.1},
+                      "touchpoints": [{"touchpoint": "product", "name": "出品", "negative": 6}],
+                      "keywords": ["头发", "异物"], "scope_name": "静安寺店", "mention_ids": [1]})
+    view = build_alert_view(alert, scope_name="静安寺店", mentions=[], links={}, tz="Asia/Shanghai")
+    subject, text, html = render_alert_email(view)
+    assert subject == "【听风·严重】静安寺店 差评激增：近6小时差评 8 条（平时约 0.5 条）"
+    assert dict(view.numbers) == {
+        "统计窗口（小时）": "6", "负面数": "8", "总提及数": "11", "负面占比": "72.7%", "平时同期负面数": "0.52",
+        "平时负面占比": "8.0%", "同类范围负面占比": "10.0%", "同类范围本窗口负面占比": "9.0%", "显著性 p 值": "3.2e-09"}
+    assert "出品/商品（6）" in text and "头发、异物" in html
+    title, markdown = render_alert_markdown(view)
+    assert markdown.startswith("### 【严重】静安寺店 差评激增") and "【严重】【严重】" not in markdown
+
+
+def test_urgent_alert_shows_terms_when_no_keywords():
+    from alerts.render.alert import build_alert_view
+
+    alert = Alert(id=3, kind="urgent", scope_type="store", scope_id="jingan", incident_key="u", severity="critical",
+                  title="【紧急】静安寺店 出现需立即处理的反馈：头发", opened_at=NOW, updated_at=NOW,
+                  evidence={"terms": ["头发", "投诉"], "count": 2, "scope_name": "静安寺店"})
+    view = build_alert_view(alert, scope_name="静安寺店", mentions=[], links={})
+    assert view.title == "静安寺店 出现需立即处理的反馈：头发" and view.kind == "紧急舆情"
+    assert view.keywords == ["头发", "投诉"] and ("相关提及数", "2") in view.numbers
