@@ -250,8 +250,11 @@ def _sum(parts: Iterable[Totals]) -> Totals:
     return total
 
 
-def complaint_keywords(session: Session, scope: Scope, start: datetime, end: datetime, top: int) -> list[tuple[str, int]]:
-    """Most frequent keywords of the week's negative mentions (``nlp.keywords`` when present)."""
+def complaint_keywords(session: Session, scope: Scope, start: datetime, end: datetime, top: int,
+                       exclude: Iterable[str] = ()) -> list[tuple[str, int]]:
+    """Most frequent keywords of the week's negative mentions, without ``exclude`` (the
+    brand and store names: that a complaint names the store says nothing about it)."""
+    names = [n for n in exclude if n]
     texts_and_keywords = session.exec(
         select(MentionAnalysis.keywords)
         .where(scope.clause(), MentionAnalysis.counted == sa.true(), MentionAnalysis.label == "negative",
@@ -259,7 +262,8 @@ def complaint_keywords(session: Session, scope: Scope, start: datetime, end: dat
     ).all()
     counts: Counter[str] = Counter()
     for keywords in texts_and_keywords:
-        counts.update({k for k in (keywords or []) if isinstance(k, str) and k.strip()})
+        counts.update({k for k in (keywords or []) if isinstance(k, str) and k.strip()
+                       and not any(k in n or n in k for n in names)})
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
 
 
@@ -346,11 +350,11 @@ def _negative_rows(session: Session, scope: Scope, start: datetime, end: datetim
 
 
 def _alerts(session: Session, scope: Scope, start: datetime, end: datetime, stores: dict[str, Store], tz: str) -> list[AlertRow]:
-    rows = session.exec(
-        select(Alert).where(
-            Alert.opened_at < end,
-            sa.or_(Alert.opened_at >= start, Alert.status != "resolved", Alert.resolved_at >= start),
-        ).order_by(Alert.opened_at)
+    rows = session.exec(  # the week's alerts, plus every alert still unresolved when the digest is made
+        select(Alert).where(sa.or_(
+            Alert.status != "resolved",
+            sa.and_(Alert.opened_at < end, sa.or_(Alert.opened_at >= start, Alert.resolved_at >= start)),
+        )).order_by(Alert.opened_at)
     ).all()
     brand_of: dict[str, str | None] = {f"product:{p.id}": p.brand_id for p in session.exec(select(Product))}
     brand_of.update({f"region:{r.id}": r.brand_id for r in session.exec(select(Region))})
@@ -374,6 +378,7 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
     products = {p.id: p.name for p in session.exec(select(Product))}
     store_names = {k: v.name for k, v in stores.items()}
     scope = recipient_scope(recipient, stores.values(), brands)
+    catalog_names = {*brands.values(), *brands, *(n for s in stores.values() for n in (s.name, *s.aliases))}
 
     this_by_store = _counts_by_store(session, scope, start, end)
     prev_by_store = _counts_by_store(session, scope, prev_start, start)
@@ -412,7 +417,7 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
         this=this, prev=prev, daily=daily,
         leaderboard=leaderboard[: settings.leaderboard_size], movers=movers,
         touchpoints=_touchpoints(session, scope, start, end),
-        keywords=complaint_keywords(session, scope, start, end, settings.top_keywords),
+        keywords=complaint_keywords(session, scope, start, end, settings.top_keywords, exclude=catalog_names),
         negative_quotes=_quotes(session, scope, start, end, "negative", settings.quotes, store_names, tz),
         positive_quotes=_quotes(session, scope, start, end, "positive", settings.quotes, store_names, tz),
         alerts=_alerts(session, scope, start, end, stores, tz),

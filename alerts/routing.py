@@ -5,7 +5,8 @@
   contains the store or whose ``regions`` contains its region; if nobody is
   configured for the store, the brand's marketing team so the alert is not lost;
 - brand / product / region / touchpoint / platform scopes: marketing and HQ whose
-  ``brands`` is empty (all brands) or contains the scope's brand;
+  ``brands`` is empty (all brands) or contains the scope's brand; a region's alerts
+  also go to that region's area managers;
 - ``source_health`` alerts (scope ``source``): admins;
 - escalation: the routed recipients' ``escalates_to`` when an alert is still open
   (unacknowledged) ``policy.escalate_after_minutes`` after it opened;
@@ -97,6 +98,10 @@ def recipients_for_alert(alert: Alert, recipients: Iterable[Recipient], catalog:
         ]
         if not chosen:
             chosen = _marketing(recipients, brand_of(alert, catalog))
+    elif alert.scope_type == "region":
+        chosen = _marketing(recipients, brand_of(alert, catalog)) + [
+            r for r in recipients if r.role == "area_manager" and alert.scope_id in r.regions
+        ]
     else:
         chosen = _marketing(recipients, brand_of(alert, catalog))
     return sorted({r.id: r for r in chosen}.values(), key=lambda r: r.id)

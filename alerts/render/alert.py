@@ -160,7 +160,8 @@ def build_alert_view(
     evidence = alert.evidence or {}
     window = ""
     if alert.window_start and alert.window_end:
-        window = f"{local_time(alert.window_start, tz)} – {local_time(alert.window_end, tz)[-5:]}"
+        start, end = local_time(alert.window_start, tz), local_time(alert.window_end, tz)
+        window = f"{start} – {end[-5:] if end[:10] == start[:10] else end[5:]}"
     keywords = _named_counts(evidence.get("keywords"), {}) or [str(t) for t in evidence.get("terms", [])[:6]]
     return AlertView(
         id=alert.id or 0, title=_TITLE_TAG.sub("", alert.title) or alert.title, kind=KIND_LABELS.get(alert.kind, alert.kind),

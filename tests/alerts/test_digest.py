@@ -62,7 +62,8 @@ def seed_digest(db) -> None:
             mention(s, "wangjing", "bj", "negative", day - 7, "上周望京店出餐太慢了", touch="service", keywords=["出餐慢"])
         for day in range(7):  # this week
             mention(s, "jingan", "sh", "negative", day, f"静安寺店奶茶里有头发<script>x</script> 第{day}天",
-                    touch="product", keywords=["头发", "异物"], url=f"https://www.dianping.com/review/{day}")
+                    touch="product", keywords=["头发", "异物", "静安寺店", "茶颜"],
+                    url=f"https://www.dianping.com/review/{day}")
             mention(s, "jingan", "sh", "positive", day, f"静安寺店店员态度很好，服务周到，第{day + 1}次来", touch="service")
             mention(s, "xujiahui", "sh", "neutral", day, "徐家汇店今天人很多排队")
             mention(s, "wangjing", "bj", "positive", day, f"望京店新品杨枝甘露超级好喝，打卡第{day + 1}天", touch="product")
@@ -76,6 +77,9 @@ def seed_digest(db) -> None:
                     status="resolved", title="望京店 出餐慢投诉增多", opened_at=at, updated_at=at, resolved_at=at))
         s.add(Alert(kind="spike", scope_type="brand", scope_id="cha", incident_key="a3", title="茶颜 价格吐槽上升",
                     opened_at=at, updated_at=at))
+        s.add(Alert(kind="urgent", scope_type="store", scope_id="jingan", incident_key="later", title="周一早上的紧急预警",
+                    severity="critical", opened_at=MONDAY + timedelta(days=7, hours=8),
+                    updated_at=MONDAY + timedelta(days=7, hours=8)))
         s.add(Alert(kind="spike", scope_type="store", scope_id="jingan", incident_key="old", title="上上周的预警",
                     status="resolved", opened_at=at - timedelta(days=20), updated_at=at, resolved_at=at - timedelta(days=19)))
 
@@ -103,8 +107,10 @@ def test_manager_digest_shows_only_their_store(db):
     assert (d.this.total, d.this.positive, d.this.negative) == (14, 7, 7)  # the repost is not counted
     assert (d.prev.total, d.prev.positive) == (7, 7)
     assert d.this.net == 0.0 and d.prev.net == 1.0
-    assert [a.title for a in d.alerts] == ["静安寺店 负面评价激增"]  # not 望京, not the brand, not last month's
-    assert d.keywords[0] == ("头发", 7)
+    # not 望京, not the brand, not last month's resolved one; still-open ones even if opened since
+    assert [a.title for a in d.alerts] == ["静安寺店 负面评价激增", "周一早上的紧急预警"]
+    assert d.keywords[:2] == [("头发", 7), ("异物", 7)]  # the store's and brand's own names are no complaint
+    assert all(k not in ("静安寺店", "茶颜") for k, _ in d.keywords)
     assert all("静安寺店" in q.text for q in d.negative_quotes + d.positive_quotes)
     assert len(d.negative_quotes) == 3 and len(d.positive_quotes) == 3
     assert {r["门店"] for r in d.negative_rows} == {"静安寺店"}
@@ -131,7 +137,8 @@ def test_hq_digest_covers_the_brand_with_movers_and_touchpoints(db):
     assert d.this.total == 7 * 4 + 2
     tp = {t.name: (t.total, t.negative) for t in d.touchpoints}
     assert tp["出品/商品"] == (14, 7) and tp["价格"] == (1, 1) and tp["配送"] == (1, 1)
-    assert {a.title for a in d.alerts} == {"静安寺店 负面评价激增", "望京店 出餐慢投诉增多", "茶颜 价格吐槽上升"}
+    assert {a.title for a in d.alerts} == {"静安寺店 负面评价激增", "望京店 出餐慢投诉增多", "茶颜 价格吐槽上升",
+                                           "周一早上的紧急预警"}
 
 
 def test_digest_email_escapes_user_text_and_has_charts_and_excel(db):

@@ -44,7 +44,7 @@ def alert(scope_type, scope_id, kind="spike", **kw) -> Alert:
     ("store", "other", "spike", ["hq", "mkt-kafei"]),  # nobody configured for the store: its brand's marketing
     ("brand", "cha", "spike", ["hq", "mkt-cha"]),
     ("product", "mango", "spike", ["hq", "mkt-cha"]),
-    ("region", "sh", "spike", ["hq", "mkt-cha"]),
+    ("region", "sh", "spike", ["area-sh", "hq", "mkt-cha"]),
     ("source", "dianping-feed", "source_health", ["ops"]),
 ])
 def test_recipients_for_alert(scope_type, scope_id, kind, expected):
