@@ -23,7 +23,9 @@ from dashboard.scope import Scope  # noqa: E402
 from dashboard.settings import DashboardSettings  # noqa: E402
 from storage import DatabaseNotMigrated, DatabaseUnavailable  # noqa: E402
 
-PAGES_DIR = Path(__file__).parent / "pages"
+# not "pages/": Streamlit treats a pages/ folder next to the entry script as a v1
+# multipage app and runs those files directly, bypassing this script and its login gate
+PAGES_DIR = Path(__file__).parent / "views"
 
 
 @st.cache_resource(show_spinner=False)
@@ -48,13 +50,6 @@ def main() -> None:
     """Render one run of the app."""
     st.set_page_config(page_title="听风 · 舆情看板", page_icon="🎐", layout="wide")
     settings = load_settings()
-    _check_database(settings)
-    db = cache.database(settings.db_url)
-    access = gate(settings, db)
-    st.sidebar.title("🎐 听风")
-    sidebar_identity(settings, access)
-    options = cache.q(settings.db_url, "filter_options", access)
-    last_day = cache.q(settings.db_url, "latest_day", settings.timezone) or date.today()
     pages = [
         st.Page(PAGES_DIR / "overview.py", title="总览", icon="📊", url_path="overview", default=True),
         st.Page(PAGES_DIR / "stores.py", title="门店", icon="🏬", url_path="stores"),
@@ -64,6 +59,13 @@ def main() -> None:
         st.Page(PAGES_DIR / "sources.py", title="数据源", icon="🛰️", url_path="sources"),
     ]
     page = st.navigation(pages)
+    _check_database(settings)
+    db = cache.database(settings.db_url)
+    access = gate(settings, db)
+    st.sidebar.title("🎐 听风")
+    sidebar_identity(settings, access)
+    options = cache.q(settings.db_url, "filter_options", access)
+    last_day = cache.q(settings.db_url, "latest_day", settings.timezone) or date.today()
     filters = filter_bar(options, last_day)
     names = {kind: dict(options[kind]) for kind in ("brands", "regions", "stores", "products")}
     publish(Context(settings=settings, db_url=settings.db_url, access=access,

@@ -22,6 +22,12 @@ def seeded(db: Database) -> tuple[Database, dict]:
 
 
 @pytest.fixture
+def seeded_sqlite(sqlite_db: Database) -> tuple[Database, dict]:
+    """The seeded data on SQLite only, for UI tests whose backend does not matter."""
+    return sqlite_db, seed(sqlite_db)
+
+
+@pytest.fixture
 def make_app(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
     """Build an AppTest of ``dashboard/app.py`` against a database and login mode."""
 

@@ -11,6 +11,7 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from alerts.rollups import mark_all_dirty, update_rollups
@@ -78,7 +79,8 @@ def seed(db: Database, per_store_per_day: int = 2, days: int = 60) -> dict[str, 
             s.add(CollectorRun(source_id=src, started_at=now - timedelta(hours=i), finished_at=now - timedelta(hours=i),
                                status="failed" if src == "csv-nanjingxi" else "ok", items_seen=10 + i, items_new=i,
                                errors=["HTTP 461 blocked"] if src == "csv-nanjingxi" else []))
-    rows: list[tuple[MentionAnalysis, list[MentionTouchpoint]]] = []
+    rows: list[tuple[dict, list[dict]]] = []  # (mention_analysis row, its touchpoint rows)
+    mentions: list[dict] = []
     mid = 0
     with db.session() as s:
         for d in range(days):
@@ -99,35 +101,34 @@ def seed(db: Database, per_store_per_day: int = 2, days: int = 60) -> dict[str, 
                         text += "，喝完拉肚子"
                     if mid == 5:
                         text = "<script>alert('x')</script><b>粗体</b> " + text
-                    s.add(Mention(id=mid, source_id=f"rss-{platform}", external_id=str(mid), platform=platform,
-                                  url=f"https://example.com/m/{mid}", author=f"用户{mid}", text=text,
-                                  published_at=ts, collected_at=ts, content_hash=f"h{mid}"))
+                    mentions.append(dict(id=mid, source_id=f"rss-{platform}", external_id=str(mid), platform=platform,
+                                         kind="post", url=f"https://example.com/m/{mid}", author=f"用户{mid}",
+                                         text=text, published_at=ts, collected_at=ts, content_hash=f"h{mid}",
+                                         extra={}))
                     score = {"positive": 0.9, "neutral": 0.5, "negative": 0.1}[label]
-                    a = MentionAnalysis(mention_id=mid, published_at=ts, platform=platform, brand_id=brand,
-                                        region_id=region, store_id=sid, product_id=product, link_confidence=0.9,
-                                        model="test", model_version="1", score=score, label=label, urgent=urgent,
-                                        urgent_terms=["拉肚子"] if urgent else [],
-                                        keywords=["难喝", "态度差"] if label == "negative" else ["好喝"],
-                                        scored_at=ts)
-                    tps = [MentionTouchpoint(mention_id=mid, touchpoint="product", polarity=label, score=score,
-                                             evidence=text[:20])]
+                    a = dict(mention_id=mid, published_at=ts, platform=platform, brand_id=brand,
+             region_id=region, store_id=sid, product_id=product, link_confidence=0.9, links=[],
+                             model="test", model_version="1", score=score, label=label, urgent=urgent,
+                             urgent_terms=["拉肚子"] if urgent else [],
+                             keywords=["难喝", "态度差"] if label == "negative" else ["好喝"], counted=True,
+                             scored_at=ts)
+                    tps = [dict(mention_id=mid, touchpoint="product", polarity=label, score=score,
+                                evidence=text[:20], start=0, end=20)]
                     if label == "negative":
-                        tps.append(MentionTouchpoint(mention_id=mid, touchpoint="service", polarity="negative",
-                                                     score=0.1, evidence="服务态度差"))
+                        tps.append(dict(mention_id=mid, touchpoint="service", polarity="negative", score=0.1,
+                                        evidence="服务态度差", start=0, end=5))
                     rows.append((a, tps))
-        s.flush()
-        for a, tps in rows:
-            s.add(a)
-        s.flush()
-        for _, tps in rows:
-            s.add_all(tps)
+        # bulk Core inserts: the ORM unit of work would make each test's setup seconds slower
+        s.execute(sa.insert(Mention.__table__), mentions)
+        s.execute(sa.insert(MentionAnalysis.__table__), [a for a, _ in rows])
+        s.execute(sa.insert(MentionTouchpoint.__table__), [t for _, tps in rows for t in tps])
     mark_all_dirty(db)
     update_rollups(db)
     alerts: dict[str, int] = {}
     with db.session() as s:
         for i, (sid, status) in enumerate([("sh-nanjingxi", "open"), ("bj-sanlitun", "open"),
                                            ("bj-guomao", "acknowledged"), ("sh-xujiahui", "resolved")]):
-            neg_ids = [a.mention_id for a, _ in rows if a.store_id == sid and a.label == "negative"][:3]
+            neg_ids = [a["mention_id"] for a, _ in rows if a["store_id"] == sid and a["label"] == "negative"][:3]
             alert = Alert(kind="spike", scope_type="store", scope_id=sid, incident_key=f"spike:{sid}",
                           severity="critical" if i == 1 else "warning", status=status,
                           title=f"{STORES[sid][2]} 负面声量激增", reason="负面提及是过去两周同时段的 4 倍",

@@ -1,0 +1,160 @@
+"""The query layer without Streamlit, on every backend: rollups agree with raw rows,
+role scoping holds, search and export behave."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from dashboard import export, queries as q
+from dashboard.access import Access, local_admin
+from dashboard.scope import Filters, Scope
+from tests.dashboard.seed import LAST_DAY, PASSWORD, PLATFORMS, STORES
+
+F30 = Filters(start=LAST_DAY - timedelta(days=29), end=LAST_DAY)
+ADMIN = Scope(F30, local_admin())
+WANG = Access(user="wang", role="manager", stores=frozenset({"sh-nanjingxi"}))
+
+
+def _same(a: dict, b: dict) -> bool:
+    """Equal counts (score sums compared with a float tolerance)."""
+    return a.keys() == b.keys() and all(a[k] == pytest.approx(b[k]) for k in a)
+
+
+def _raw(scope: Scope) -> Scope:
+    """The same scope forced onto raw rows (a platform filter listing every platform)."""
+    return scope.narrowed(platforms=tuple(PLATFORMS))
+
+
+def test_rollup_plans_agree_with_raw_rows(seeded) -> None:
+    db, _ = seeded
+    assert q.plan(db, ADMIN).source == "brand"
+    assert q.plan(db, _raw(ADMIN)).source == "platform"
+    assert q.plan(db, _raw(ADMIN).narrowed(brands=("chayan", "kafei"))).source == "raw"
+    both = _raw(ADMIN).narrowed(brands=("chayan", "kafei"))
+    assert _same(q.totals(db, ADMIN), q.totals(db, both))
+    store = ADMIN.narrowed(stores=("bj-sanlitun",))
+    assert q.plan(db, store).source == "store"
+    assert _same(q.totals(db, store), q.totals(db, _raw(store)))
+    prod = ADMIN.narrowed(products=("yulu",), regions=("east",))
+    assert q.plan(db, prod).source == "store_product"
+    assert _same(q.totals(db, prod), q.totals(db, _raw(prod)))
+    day_a = q.daily(db, store)
+    day_b = q.daily(db, _raw(store))
+    pd.testing.assert_frame_equal(day_a[["day", "total", "negative"]], day_b[["day", "total", "negative"]],
+                                  check_dtype=False)
+    assert len(day_a) == 30 and day_a["day"].min() == F30.start  # days cut in Asia/Shanghai
+
+
+def test_leaderboards_and_matrices(seeded) -> None:
+    db, _ = seeded
+    board = q.leaderboard(db, ADMIN, "store")
+    assert set(board["id"]) == set(STORES) and (board["total"] == 60).all()
+    assert all(len(t) == 30 for t in board["trend"])
+    assert ((board["ci_low"] <= board["pos_share"]) & (board["pos_share"] <= board["ci_high"])).all()
+    raw_board = q.leaderboard(db, _raw(ADMIN), "store").set_index("id")
+    assert board.set_index("id")["total"].equals(raw_board.loc[board["id"], "total"])
+    sanlitun = board.set_index("id").loc["bj-sanlitun"]
+    assert sanlitun["change"] < 0  # its last week is all negative
+    products = q.leaderboard(db, ADMIN.narrowed(regions=("north",)), "product")
+    assert set(products["id"]) <= {"yulu", "shengsheng", "meishi"} and products["total"].sum() == 120
+    tp = q.touchpoint_matrix(db, ADMIN)
+    assert set(tp["touchpoint"]) == {"product", "service"}
+    assert (tp[tp["touchpoint"] == "service"]["net"] == -1).all()
+    psm = q.product_store_matrix(db, ADMIN)
+    assert psm["total"].sum() == board["total"].sum()
+    split = q.daily(db, ADMIN, "platform")
+    assert split["total"].sum() == q.totals(db, ADMIN)["total"] and set(split["key"]) == set(PLATFORMS)
+    kw = q.complaint_keywords(db, ADMIN)
+    assert set(kw["keyword"]) == {"难喝", "态度差"}
+
+
+def test_manager_scope_is_enforced_in_queries(seeded) -> None:
+    db, _ = seeded
+    scope = Scope(F30, WANG)
+    assert list(q.leaderboard(db, scope)["id"]) == ["sh-nanjingxi"]
+    # asking for another store through the filters yields nothing, not the other store
+    other = scope.narrowed(stores=("bj-guomao",))
+    assert q.totals(db, other)["total"] == 0
+    assert q.leaderboard(db, other).empty
+    rows, total = q.mentions_page(db, other)
+    assert total == 0 and rows.empty
+    rows, total = q.mentions_page(db, scope, page_size=500)
+    assert total == 60 and set(rows["store_id"]) == {"sh-nanjingxi"}
+    assert set(q.alerts_table(db, scope, ())["scope_id"]) == {"sh-nanjingxi"}
+    assert list(q.source_health(db, scope)["id"]) == ["csv-nanjingxi"]
+    assert q.recent_runs(db, scope, "rss-weibo").empty
+    assert q.touchpoint_matrix(db, scope)["store_id"].unique().tolist() == ["sh-nanjingxi"]
+    brand_split = q.daily(db, scope, "brand")
+    assert set(brand_split["key"]) == {"chayan"} and brand_split["total"].sum() == 60
+    opts = q.filter_options(db, WANG)
+    assert opts["stores"] == [("sh-nanjingxi", "上海南京西路店")] and opts["brands"] == [("chayan", "茶颜")]
+    nobody = Scope(F30, Access(user="x", role="manager", stores=frozenset()))
+    assert q.totals(db, nobody)["total"] == 0 and q.alerts_table(db, nobody, ()).empty
+
+
+def test_alert_visibility_and_evidence(seeded) -> None:
+    db, info = seeded
+    scope = Scope(F30, WANG)
+    mine, theirs = info["alerts"]["sh-nanjingxi"], info["alerts"]["bj-guomao"]
+    assert q.alert_for_viewer(db, scope, theirs) is None
+    alert = q.alert_for_viewer(db, scope, mine)
+    assert alert is not None
+    mentions = q.alert_mentions(db, scope, alert)
+    assert len(mentions) == 3 and set(mentions["label"]) == {"negative"}
+    assert q.kpis(db, ADMIN)["alerts"]["open"] == 2
+
+
+def test_accounts_and_oidc_emails(seeded) -> None:
+    db, _ = seeded
+    assert q.access_for_account(db, "wang", "wrong") is None
+    assert q.access_for_account(db, "ghost", PASSWORD) is None
+    wang = q.access_for_account(db, "wang", PASSWORD)
+    assert wang.role == "manager" and wang.stores == frozenset({"sh-nanjingxi"})
+    assert q.access_for_account(db, "market", PASSWORD).stores is None
+    li = q.access_for_email(db, "LI@example.com")
+    assert li.stores == frozenset({"bj-sanlitun", "bj-guomao"}) and "north" in li.regions
+    assert q.access_for_email(db, "mkt@example.com").role == "marketing"
+    assert q.access_for_email(db, "x@example.com") is None
+    assert q.access_for_email(db, "boss@example.com", ["boss@example.com"]).role == "admin"
+
+
+def test_mention_search_filters(seeded) -> None:
+    db, _ = seeded
+    _, urgent = q.mentions_page(db, ADMIN, q.MentionFilters(urgent_only=True))
+    _, diarrhoea = q.mentions_page(db, ADMIN, q.MentionFilters(keyword="拉肚子"))
+    assert urgent == diarrhoea > 0
+    _, none = q.mentions_page(db, ADMIN, q.MentionFilters(keyword="100%"))
+    assert none == 0  # LIKE wildcards are escaped
+    _, service = q.mentions_page(db, ADMIN, q.MentionFilters(touchpoints=("service",)))
+    _, negative = q.mentions_page(db, ADMIN, q.MentionFilters(sentiments=("negative",)))
+    assert service == negative
+    page2, total = q.mentions_page(db, ADMIN, page=2, page_size=25)
+    assert len(page2) == 25 and total == 240
+    assert len(q.mentions_export(db, ADMIN)) == 240
+
+
+def test_metrics() -> None:
+    assert q.net_sentiment(3, 1) == 0.5 and q.net_sentiment(0, 0) is None
+    lo, hi = q.wilson_interval(5, 10)
+    assert lo == pytest.approx(0.2366, abs=1e-3) and hi == pytest.approx(0.7634, abs=1e-3)
+    assert q.wilson_interval(0, 0) == (None, None)
+
+
+def test_export_defuses_formulas_and_opens_in_excel() -> None:
+    df = pd.DataFrame({"内容": ["=HYPERLINK(\"http://x\")", "好喝"], "时间": pd.to_datetime(["2026-11-01", "2026-11-02"])})
+    csv = export.to_csv_bytes(df).decode("utf-8-sig")
+    assert "'=HYPERLINK" in csv
+    wb = openpyxl.load_workbook(io.BytesIO(export.to_excel_bytes(df)))
+    assert wb.active["A2"].value.startswith("'=") and wb.active["A3"].value == "好喝"
+
+
+def test_empty_database(db) -> None:
+    scope = Scope(Filters(start=date(2026, 1, 1), end=date(2026, 1, 31)), local_admin())
+    assert q.latest_day(db) is None and q.catalog_counts(db)["scored"] == 0
+    assert q.kpis(db, scope)["current"]["mentions"] == 0
+    assert q.leaderboard(db, scope).empty and q.daily(db, scope).empty and q.source_health(db, scope).empty
