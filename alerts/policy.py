@@ -56,7 +56,7 @@ class AlertPolicy(BaseModel):
     min_negative: int = Field(3, ge=1, description="fewest negative mentions in a window that can alert")
     min_negative_critical: int = Field(5, ge=1, description="fewest negative mentions for a critical alert")
     alpha_warning: float = Field(3e-3, gt=0, lt=1, description="significance for a warning")
-    alpha_critical: float = Field(1e-7, gt=0, lt=1, description="significance for a critical alert")
+    alpha_critical: float = Field(1e-5, gt=0, lt=1, description="significance for a critical alert")
     alpha_count: float = Field(5e-2, gt=0, lt=1, description="negative count must also be above its seasonal norm")
     alpha_hold: float = Field(1e-2, gt=0, lt=1, description="an open incident is still hot at this level")
     hold_window_hours: int = Field(6, ge=1, description="longest recent window used to decide 'still hot'")

@@ -166,8 +166,8 @@ def assess(
     n_all = np.zeros((s_count, k_count))
     mu_all = np.zeros((s_count, k_count))
     for k, w in enumerate(windows):
-        x = negative[:, -w:].sum(1)
-        n = total[:, -w:].sum(1)
+        x = np.rint(negative[:, -w:].sum(1))  # counts; rint guards float sums
+        n = np.maximum(np.rint(total[:, -w:].sum(1)), x)
         mu = neg_rate * weights[:, -w:].sum(1)
         x_all[:, k], n_all[:, k], mu_all[:, k] = x, n, mu
         allowed = np.ones(s_count, bool) if since is None else (length - w) >= since
