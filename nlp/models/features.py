@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import repeat
+from operator import add
 
 from nlp.text import traditional_chars
 
-MAX_N = 3
+MAX_N = 3  # n-grams of 1 to 3 characters (the code below handles up to 3)
 NEGATORS = frozenset("不没别无未非莫勿")
 CLAUSE_END = frozenset(",.!?;:~，。！？；：、…\n ")
 _EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
+_NEGATOR = re.compile("[" + "".join(sorted(NEGATORS)) + "]")
+_NEGATOR_SPLIT = _NEGATOR
+_NEG_SCOPE = re.compile("[" + "".join(sorted(NEGATORS)) + "]([^" + re.escape("".join(sorted(CLAUSE_END))) + "]*)")
 _DIGITS = str.maketrans("0123456789", "0000000000")
 
 
@@ -39,38 +44,36 @@ def normalise(text: str) -> str:
     return text.lower().translate(_table())
 
 
-def negation_mask(text: str) -> str:
-    """``text`` with every character outside a negation scope replaced by a space.
+def negation_scopes(text: str) -> list[str]:
+    """The pieces of ``text`` inside a negation scope (after a negator, to the end of its clause).
 
-    The scope starts after a negator and runs to the end of its clause.
+    Negators themselves and clause punctuation are not part of any piece.
     """
-    out, on = [], False
-    for ch in text:
-        if ch in CLAUSE_END:
-            on = False
-            out.append(" ")
-        elif ch in NEGATORS:
-            on = True
-            out.append(" ")
-        else:
-            out.append(ch if on else " ")
-    return "".join(out)
+    out = []
+    for m in _NEG_SCOPE.finditer(text):
+        out.extend(p for p in _NEGATOR_SPLIT.split(m.group(1)) if p)
+    return out
 
 
-def _grams(text: str, prefix: str, into: set[str]) -> None:
-    n = len(text)
-    for size in range(1, MAX_N + 1):
-        for i in range(n - size + 1):
-            g = text[i:i + size]
-            if " " not in g:
-                into.add(prefix + g if prefix else g)
+def _grams(segment: str, into: set[str]) -> None:
+    into.update(segment)
+    if len(segment) > 1:
+        bi = list(map(add, segment, segment[1:]))
+        into.update(bi)
+        if MAX_N > 2 and len(segment) > 2:
+            into.update(map(add, bi, segment[2:]))
 
 
 def features(text: str, negation: bool = True) -> set[str]:
     """The feature strings of one text (see the module docstring)."""
     t = normalise(text)
     feats: set[str] = set(_EMOTICON.findall(t))
-    _grams(t, "", feats)
-    if negation and any(c in NEGATORS for c in t):
-        _grams(negation_mask(t), "!", feats)
+    for segment in t.split(" "):
+        if segment:
+            _grams(segment, feats)
+    if negation and _NEGATOR.search(t):
+        negated: set[str] = set()
+        for piece in negation_scopes(t):
+            _grams(piece, negated)
+        feats.update(map(add, repeat("!"), negated))
     return feats
