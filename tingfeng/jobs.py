@@ -59,7 +59,7 @@ class Context:
         return HttpSettings(
             user_agent=s.http_user_agent,
             per_host_concurrency=s.http_per_host_concurrency,
-            min_delay=s.http_min_delay,
+            min_delay_per_host=s.http_min_delay,
             respect_robots=s.respect_robots,
         )
 

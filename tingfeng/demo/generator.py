@@ -4,9 +4,9 @@ real touchpoint vocabulary, with two planted incidents.
 Incidents:
 1. food safety at ``chain.incident_store``: over the last ~30 hours a wave of reviews
    about 拉肚子 / 头发 / 异物, far above the store's normal 15% negative share;
-2. a disliked new product ``chain.incident_product``: launched two weeks ago, mixed at
-   first, then over the last 3 days (after a promotion pushed it) mostly negative in
-   every store.
+2. a disliked new product ``chain.incident_product``: launched two weeks ago to a fair
+   welcome, then over the last 3 days a promotion pushed it and it turns mostly negative
+   in every store.
 
 Pure: everything derives from the seed and ``now``; no I/O.
 """
@@ -119,6 +119,15 @@ def _compose(rng: random.Random, positive: bool, product: DemoProduct, store: De
     return text.format(p=product.name, s=store.short)
 
 
+def _vary(rng: random.Random, core: str, positive: bool, product: DemoProduct, store: DemoStore) -> str:
+    """A template sentence dressed as customers write it: opener, an aside, a closer."""
+    opener = rng.choice(OPENERS_POS if positive else OPENERS_NEG)
+    bank = POSITIVE if positive else NEGATIVE
+    aside = "，" + rng.choice(bank[rng.choice(("service", "environment", "price"))]) if rng.random() < 0.5 else ""
+    closer = rng.choice(CLOSERS_POS if positive else CLOSERS_NEG)
+    return (opener + core + aside + "。" + closer).format(p=product.name, s=store.short)
+
+
 def _time_of_day(rng: random.Random) -> float:
     """Hours after local midnight, peaking at lunch and late afternoon (tea time)."""
     peak = rng.choices((12.5, 15.5, 19.0), weights=(3, 4, 3))[0]
@@ -148,13 +157,16 @@ def generate(chain: DemoChain, *, now: datetime, days: int = 60, seed: int = 202
             lam = store.volume * (1.4 if weekend else 1.0)
             for _ in range(_poisson(rng, lam)):
                 product = rng.choice(regular)
-                if new.launched_days_ago is not None and d <= new.launched_days_ago and rng.random() < 0.2:
+                # launch, then a promotion push over the last 3 days: more orders, and a complaint wave
+                share = 0.35 if d <= 2 else 0.15
+                if new.launched_days_ago is not None and d <= new.launched_days_ago and rng.random() < share:
                     product = new
                 planted = None
                 if product is new:
                     recent = d <= 2
-                    positive = rng.random() < (0.2 if recent else 0.6)
-                    text = rng.choice(NEW_PRODUCT_EARLY_POS if positive else NEW_PRODUCT_NEG).format(p=new.name)
+                    positive = rng.random() < (0.15 if recent else 0.75)
+                    text = _vary(rng, rng.choice(NEW_PRODUCT_EARLY_POS if positive else NEW_PRODUCT_NEG), positive,
+                                 new, store)
                     planted = "product" if recent and not positive else None
                 else:
                     roll = rng.random()
@@ -194,7 +206,7 @@ def generate(chain: DemoChain, *, now: datetime, days: int = 60, seed: int = 202
         t = now - timedelta(hours=rng.uniform(0.5, 30))
         out.append(DemoMention(
             id=_id("dp-incident", i), channel="dianping", store_id=incident.id, product_id=product.id,
-            author=rng.choice(AUTHORS), text=rng.choice(FOOD_SAFETY).format(p=product.name, s=incident.short),
+            author=rng.choice(AUTHORS), text=_vary(rng, rng.choice(FOOD_SAFETY), False, product, incident),
             rating=1, published_at=t, planted="store",
         ))
     for i in range(3):  # and it reaches social media

@@ -12,10 +12,9 @@ import shutil
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
-from zoneinfo import ZoneInfo
 
 from sqlmodel import func, select
 
@@ -155,8 +154,7 @@ def run_pipeline(env: DemoEnvironment, echo: Callable[[str], None] = lambda _m: 
         echo(f"  ! {len(failed)} source(s) failed: {', '.join(failed)}")
     echo("分析 scoring, rolling up, detecting, notifying …")
     jobs.process(ctx)
-    last_week = (env.now - timedelta(days=7)).astimezone(ZoneInfo(ctx.catalog.timezone)).isocalendar()
-    jobs.send_weekly_digest(ctx, f"{last_week.year}-W{last_week.week:02d}")
+    jobs.send_weekly_digest(ctx)  # the last complete week in the catalog's time zone
     jobs.deliver_notifications(ctx)
 
 
