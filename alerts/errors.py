@@ -13,6 +13,8 @@ the scheduler) can catch the whole family at once. The tree, as it grows::
         │                    with backoff by the outbox)
         ├── RateLimited      the destination (a bot) is over its rate limit; retry after
         │                    ``retry_after`` seconds without counting a failure
+        ├── ServerUnreachable  the channel's one server (SMTP) cannot be reached: the
+        │                    outbox stops using the channel for the rest of the run
         └── ChannelError     permanent: bad address, missing secret, refused by the
                              provider; retrying cannot help, the notification goes dead
 
@@ -49,6 +51,10 @@ class RateLimited(DeliveryError):
     def __init__(self, message: str, *, retry_after: float = 60.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ServerUnreachable(DeliveryError):
+    """The server every message of a channel goes through (SMTP) cannot be reached."""
 
 
 class ChannelError(DeliveryError):

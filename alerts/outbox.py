@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
@@ -34,7 +35,7 @@ from sqlmodel import Session, select
 
 from alerts.channels import ChannelSettings, Notifier, OutgoingMessage, make_notifiers
 from alerts.channels.base import merge_markdown
-from alerts.errors import ChannelError, DeliveryError, RateLimited
+from alerts.errors import ChannelError, DeliveryError, RateLimited, ServerUnreachable
 from alerts.render.alert import (
     PLATFORM_LABELS, TOUCHPOINT_LABELS, MentionView, build_alert_view, local_time, mention_ids,
     render_alert_email, render_alert_markdown,
@@ -192,6 +193,17 @@ def enqueue_alert_notifications(db: Any, policy: Any, *, links: LinkSettings, no
     Idempotent: keys already in the outbox are skipped, so a re-run writes nothing.
     """
     now = now or utcnow()
+    for attempt in range(3):
+        try:
+            return _enqueue_once(db, policy, links, now)
+        except sa.exc.IntegrityError:  # another enqueuer wrote the same keys first: look again
+            if attempt == 2:
+                raise
+            log.info("enqueue collided with a concurrent run; retrying")
+    return 0
+
+
+def _enqueue_once(db: Any, policy: Any, links: LinkSettings, now: datetime) -> int:
     tz = getattr(policy, "timezone", None) or "Asia/Shanghai"
     written = 0
     with db.session() as session:
@@ -243,7 +255,7 @@ def _enqueue_plans(session: Session, alert: Alert, plans: list[tuple[Recipient, 
         session.add(Notification(
             idempotency_key=key, channel=route.channel, recipient_id=route.recipient_id, address=route.address,
             alert_id=alert.id, status="pending", attempts=0, created_at=now,
-            next_attempt_at=send_at(now, route.channel, "critical" if escalation else alert.severity, policy),
+            next_attempt_at=send_at(now, route.channel, alert.severity, policy),
             **fields,
         ))
         written += 1
@@ -377,8 +389,16 @@ def deliver_notifications(
     for row in rows:
         groups.setdefault((row.channel, row.address), []).append(row)
     seq = 0
+    started = time.monotonic()
+    down: dict[str, datetime] = {}  # channel → when to try again, after ServerUnreachable
     for (channel, address), group in groups.items():
         notifier = notifiers.get(channel)
+        if channel in down or time.monotonic() - started > channels.lease_seconds / 2:
+            # the server is down, or this run is slow: give the rows back before their lease
+            # expires and another sender takes them (no attempt is counted)
+            _defer(db, group, down.get(channel, now), None)
+            summary.deferred += len(group)
+            continue
         if notifier is None:
             _fail(db, group, ChannelError(f"no notifier registered for channel {channel!r}"), channels, now, summary)
             continue
@@ -400,6 +420,10 @@ def deliver_notifications(
                 _defer(db, rest, now + timedelta(seconds=exc.retry_after), str(exc))
                 summary.deferred += len(rest)
                 summary.errors.append(str(exc))
+                break
+            except ServerUnreachable as exc:
+                _fail(db, batch, exc, channels, now, summary)
+                down[channel] = now + backoff(1, channels)
                 break
             except DeliveryError as exc:
                 _fail(db, batch, exc, channels, now, summary)

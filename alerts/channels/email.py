@@ -19,7 +19,7 @@ from email.utils import formatdate, getaddresses
 from typing import ClassVar
 
 from alerts.channels.base import ChannelSettings, OutgoingMessage, RateLimit
-from alerts.errors import ChannelError, DeliveryError
+from alerts.errors import ChannelError, DeliveryError, ServerUnreachable
 
 _NOT_ATEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+")
 
@@ -98,7 +98,7 @@ class EmailNotifier:
         try:
             smtp = self._connect()
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP {self.settings.smtp_host}:{self.settings.smtp_port} unreachable: {exc}") from exc
+            raise ServerUnreachable(f"SMTP {self.settings.smtp_host}:{self.settings.smtp_port} unreachable: {exc}") from exc
         try:
             smtp.ehlo_or_helo_if_needed()
             code, resp = smtp.mail(sender, ["SMTPUTF8"] if _needs_utf8(message.address) else [])

@@ -182,10 +182,10 @@ class Recorder:
         return '{"errcode":0,"errmsg":"ok"}'
 
 
-def add_chat(db, n: int, *, address="https://qyapi.example/send?key=x") -> None:
+def add_chat(db, n: int, *, address="https://qyapi.example/send?key=x", prefix="t") -> None:
     with db.session() as s:
         for i in range(n):
-            s.add(Notification(idempotency_key=f"t:{i}", channel="wecom", recipient_id="r", address=address,
+            s.add(Notification(idempotency_key=f"{prefix}:{i}", channel="wecom", recipient_id="r", address=address,
                                subject=f"预警 {i}", body_text=f"### 预警 {i}\n门店 {i} 负面上升", status="pending",
                                next_attempt_at=NOW, created_at=NOW))
 
@@ -209,13 +209,17 @@ def test_smtp_down_then_up_delivers_everything_once(db):
     enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW)
     emails = {"email": outbox.make_notifiers(settings)["email"], "wecom": Recorder()}
     first = deliver_notifications(db, settings, now=NOW, notifiers=emails)
-    assert first.retried == 2 and first.sent == 1
-    failed = [n for n in rows(db) if n.channel == "email"]
-    assert all(n.status == "failed" and n.attempts == 1 and n.next_attempt_at == NOW + timedelta(seconds=60) for n in failed)
-    assert all("unreachable" in n.last_error for n in failed)
-    # still down a minute later: backoff doubles
+    # one failed connection opens the breaker: the other email is given back untried
+    assert (first.sent, first.retried, first.deferred, first.dead) == (1, 1, 1, 0)
+    mails = [n for n in rows(db) if n.channel == "email"]
+    assert all(n.status in ("failed", "pending") and n.next_attempt_at == NOW + timedelta(seconds=60) for n in mails)
+    assert sum(n.attempts for n in mails) == 1
+    assert "unreachable" in next(n.last_error for n in mails if n.status == "failed")
+    # still down a minute later: the tried one backs off twice as long
     deliver_notifications(db, settings, now=NOW + timedelta(seconds=61), notifiers=emails)
-    assert all(n.next_attempt_at == NOW + timedelta(seconds=61 + 120) for n in rows(db) if n.channel == "email")
+    mails = [n for n in rows(db) if n.channel == "email"]
+    assert sum(n.attempts for n in mails) == 2 and not any(n.status in ("sent", "dead") for n in mails)
+    assert min(n.next_attempt_at for n in mails) >= NOW + timedelta(seconds=61 + 60)
     # not due yet: nothing is claimed
     server.start()
     try:
@@ -363,3 +367,21 @@ def test_urgent_alert_shows_terms_when_no_keywords():
     view = build_alert_view(alert, scope_name="静安寺店", mentions=[], links={})
     assert view.title == "静安寺店 出现需立即处理的反馈：头发" and view.kind == "紧急舆情"
     assert view.keywords == ["头发", "投诉"] and ("相关提及数", "2") in view.numbers
+
+
+def test_a_slow_run_gives_rows_back_before_its_lease_expires(db):
+    import time as _time
+
+    class Slow(Recorder):
+        def send(self, message):
+            _time.sleep(0.15)
+            return super().send(message)
+
+    for i in range(3):
+        add_chat(db, 1, address=f"https://bot.example/{i}", prefix=f"slow{i}")
+    bot = Slow()
+    summary = deliver_notifications(db, ChannelSettings(lease_seconds=0.2), now=NOW, notifiers={"wecom": bot})
+    assert (summary.sent, summary.deferred) == (1, 2)
+    back = [n for n in rows(db) if n.status == "pending"]
+    assert len(back) == 2 and all(n.attempts == 0 and n.next_attempt_at == NOW for n in back)
+    assert deliver_notifications(db, ChannelSettings(), now=NOW, notifiers={"wecom": bot}).sent == 2
