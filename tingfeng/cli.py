@@ -215,18 +215,13 @@ def demo(
 
 
 def _register_subcommands() -> None:
-    """Sub-apps owned by the stage packages' command modules."""
-    import importlib
+    """Sub-apps owned by the stages' command modules (an explicit registry)."""
+    from tingfeng.commands import alerts, digest, nlp, worker
 
-    for name in ("nlp", "alerts", "digest", "worker"):
-        try:
-            module = importlib.import_module(f"tingfeng.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tingfeng.commands.{name}":
-                raise
-            continue
-        if hasattr(module, "app"):
-            app.add_typer(module.app, name=name)
+    app.add_typer(nlp.app, name="nlp")
+    app.add_typer(alerts.app, name="alerts")
+    app.add_typer(digest.app, name="digest")
+    app.add_typer(worker.app, name="worker")
 
 
 _register_subcommands()
