@@ -169,7 +169,7 @@ def dashboard_command(settings: Settings, *, port: int, address: str = "127.0.0.
     return [
         sys.executable, "-m", "streamlit", "run", str(app_path),
         "--server.address", address, "--server.port", str(port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
     ]
 
 
