@@ -16,7 +16,7 @@ URGENT_TERMS: tuple[str, ...] = (
     "蟑螂", "过期", "变质", "发霉", "馊了", "投诉", "曝光", "315", "12315", "维权", "报警", "举报",
 )
 #: words that contain an urgent term but are harmless
-FALSE_FRIENDS: tuple[str, ...] = ("虫草", "毛毛虫", "网虫", "懒虫", "中毒了一样", "好吃到中毒", "上瘾中毒")
+FALSE_FRIENDS: tuple[str, ...] = ("冬虫夏草", "虫草", "毛毛虫", "网虫", "懒虫", "中毒了一样", "好吃到中毒", "上瘾中毒")
 NEGATIONS: tuple[str, ...] = ("没有", "没", "无", "不是", "并没有", "未", "不会", "不存在", "零")
 NOT_NEGATIONS: tuple[str, ...] = ("没想到", "没想", "无语", "无奈", "没法", "没办法", "不是第一次")
 WINDOW = 4  # characters before a term searched for a negation

@@ -1,0 +1,46 @@
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from nlp.keywords import complaint_keywords, log_odds, top_keywords
+from nlp.pipeline import score_pending
+from storage.models import Brand, Mention, Source, Store
+
+
+def test_log_odds_prefers_over_represented_words_to_frequent_ones():
+    target = Counter({"奶茶": 20, "头发": 8, "慢": 6, "一次": 1})
+    background = Counter({"奶茶": 300, "好喝": 120, "慢": 10, "头发": 1, "一次": 40})
+    ranked = [w for w, _ in top_keywords(target, background, top=3)]
+    assert ranked[0] == "头发" and "奶茶" not in ranked and "一次" not in ranked
+    z = log_odds(target, background)
+    assert z["头发"] > z["慢"] > 0 > z["奶茶"]
+
+
+def test_log_odds_empty():
+    assert log_odds({}, {}) == {} and top_keywords(Counter(), Counter({"a": 3})) == []
+
+
+class Polar:
+    name, version, metadata = "polar", "1", {}
+
+    def score(self, texts):
+        return [0.05 if any(w in t for w in ("头发", "难喝", "太慢")) else 0.95 for t in texts]
+
+
+def test_complaint_keywords_from_the_database(db):
+    start = datetime(2026, 11, 16, tzinfo=timezone.utc)
+    with db.session() as s:
+        s.add(Brand(id="xc", name="喜茶"))
+        s.add(Store(id="s1", brand_id="xc", name="喜茶万象城店"))
+        s.add(Source(id="src", type="file", platform="dianping", store_id="s1"))
+        texts = [(start - timedelta(days=d), "奶茶好喝") for d in range(1, 30)]
+        texts += [(start - timedelta(days=3), "今天出杯太慢")]
+        texts += [(start + timedelta(hours=h), t) for h, t in enumerate(
+            ["奶茶里有头发，太慢", "又是头发！奶茶难喝", "头发在奶茶里", "奶茶很好喝"])]
+        for i, (ts, text) in enumerate(texts):
+            s.add(Mention(source_id="src", external_id=str(i), text=text, published_at=ts, collected_at=ts,
+                          content_hash=str(i)))
+    score_pending(db, model=Polar())
+    got = complaint_keywords(db, "store", "s1", start, start + timedelta(days=7), top=3)
+    assert got[0][0] == "头发" and got[0][1] > 0
+    assert "奶茶" not in [w for w, _ in got] and "喜茶万象城店" not in [w for w, _ in got]
+    assert complaint_keywords(db, "store", "other", start, start + timedelta(days=7)) == []
