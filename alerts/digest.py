@@ -22,7 +22,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -39,7 +39,9 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# single characters that are complaints on their own; other single characters (拉, 得, 后)
+# are segmentation debris and are not shown as keywords
+ONE_CHAR_COMPLAINTS = frozenset("贵慢咸甜苦酸凉冷烫脏臭虫少差淡腥硬")
 
 
 class DigestSettings(BaseModel):
@@ -85,6 +87,7 @@ class Scope:
     label: str
     store_ids: frozenset[str] | None = None
     brand_ids: frozenset[str] | None = None
+    key: tuple[str, str] | None = None  # the one catalog scope it equals (a store, region, brand), if any
 
     def clause(self) -> Any:
         """The SQL filter on ``MentionAnalysis`` rows."""
@@ -116,10 +119,17 @@ def recipient_scope(recipient: Recipient, stores: Iterable[Store], brands: dict[
         ids = {s.id for s in stores if s.id in recipient.stores or (s.region_id and s.region_id in recipient.regions)}
         names = [s.name for s in stores if s.id in ids]
         label = "门店：" + "、".join(names[:6]) + (f" 等 {len(names)} 家" if len(names) > 6 else "") if names else "（无门店）"
-        return Scope(label=label, store_ids=frozenset(ids))
+        key = None
+        if len(ids) == 1 and not recipient.regions:
+            key = ("store", next(iter(ids)))
+        elif len(recipient.regions) == 1 and not recipient.stores:
+            key = ("region", recipient.regions[0])
+        return Scope(label=label, store_ids=frozenset(ids), key=key)
     if recipient.brands:
-        return Scope(label="品牌：" + "、".join(brands.get(b, b) for b in recipient.brands), brand_ids=frozenset(recipient.brands))
-    return Scope(label="全部品牌与门店")
+        key = ("brand", recipient.brands[0]) if len(recipient.brands) == 1 else None
+        return Scope(label="品牌：" + "、".join(brands.get(b, b) for b in recipient.brands),
+                     brand_ids=frozenset(recipient.brands), key=key)
+    return Scope(label="全部品牌与门店", key=("brand", next(iter(brands))) if len(brands) == 1 else None)
 
 
 # ============================================================================ data
@@ -250,11 +260,43 @@ def _sum(parts: Iterable[Totals]) -> Totals:
     return total
 
 
+def _keyword_ranker() -> Callable[..., list[tuple[str, float]]] | None:
+    """``nlp.keywords.complaint_keywords`` (log-odds against the scope's history) if present."""
+    try:
+        from nlp.keywords import complaint_keywords as ranker
+    except ImportError:
+        return None
+    return ranker
+
+
 def complaint_keywords(session: Session, scope: Scope, start: datetime, end: datetime, top: int,
-                       exclude: Iterable[str] = ()) -> list[tuple[str, int]]:
-    """Most frequent keywords of the week's negative mentions, without ``exclude`` (the
-    brand and store names: that a complaint names the store says nothing about it)."""
+                       exclude: Iterable[str] = (), db: Any = None) -> list[tuple[str, int]]:
+    """The week's top complaint keywords with the number of negative mentions using each.
+
+    When the scope is one catalog scope and ``db`` is given, nlp's ranker orders them
+    (words over-represented against the scope's own history, not merely frequent);
+    otherwise the keywords NLP stored on the negative mentions are counted. Brand and
+    store names (``exclude``) are left out: that a complaint names the store says
+    nothing about what went wrong.
+    """
     names = [n for n in exclude if n]
+    ranker = _keyword_ranker() if db is not None and scope.key is not None else None
+    if ranker is not None:
+        try:
+            ranked = [w for w, _ in ranker(db, scope.key[0], scope.key[1], start, end, top=top * 2)]
+        except Exception:  # keywords are a nicety: never fail the digest on them
+            log.exception("nlp keyword ranker failed for %s; counting stored keywords", scope.key)
+            ranked = []
+        ranked = [w for w in ranked if (len(w.strip()) > 1 or w in ONE_CHAR_COMPLAINTS)
+                  and not any(w in n or n in w for n in names)]
+        if ranked:
+            texts = session.exec(
+                select(Mention.text).join(MentionAnalysis, MentionAnalysis.mention_id == Mention.id)
+                .where(scope.clause(), MentionAnalysis.counted == sa.true(), MentionAnalysis.label == "negative",
+                       MentionAnalysis.published_at >= start, MentionAnalysis.published_at < end)
+            ).all()
+            counted = [(w, sum(w in t for t in texts)) for w in ranked]
+            return [(w, n) for w, n in counted if n][:top]
     texts_and_keywords = session.exec(
         select(MentionAnalysis.keywords)
         .where(scope.clause(), MentionAnalysis.counted == sa.true(), MentionAnalysis.label == "negative",
@@ -368,8 +410,12 @@ def _alerts(session: Session, scope: Scope, start: datetime, end: datetime, stor
     ]
 
 
-def collect_digest(session: Session, recipient: Recipient, week: str, settings: DigestSettings) -> DigestData:
-    """Query everything the digest of ``recipient`` for ``week`` shows (reads only)."""
+def collect_digest(session: Session, recipient: Recipient, week: str, settings: DigestSettings,
+                   db: Any = None) -> DigestData:
+    """Query everything the digest of ``recipient`` for ``week`` shows (reads only).
+
+    ``db`` (the ``Database``) lets nlp's keyword ranker run; without it keywords are counted.
+    """
     tz = settings.timezone
     start, end = parse_week(week, tz)
     prev_start = start - timedelta(days=7)
@@ -417,7 +463,7 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
         this=this, prev=prev, daily=daily,
         leaderboard=leaderboard[: settings.leaderboard_size], movers=movers,
         touchpoints=_touchpoints(session, scope, start, end),
-        keywords=complaint_keywords(session, scope, start, end, settings.top_keywords, exclude=catalog_names),
+        keywords=complaint_keywords(session, scope, start, end, settings.top_keywords, exclude=catalog_names, db=db),
         negative_quotes=_quotes(session, scope, start, end, "negative", settings.quotes, store_names, tz),
         positive_quotes=_quotes(session, scope, start, end, "positive", settings.quotes, store_names, tz),
         alerts=_alerts(session, scope, start, end, stores, tz),
@@ -440,7 +486,7 @@ def build_digest(db: Any, settings: DigestSettings, recipient: Recipient | str, 
     with db.session() as session:
         if isinstance(recipient, str):
             recipient = find_recipient(session, recipient)
-        data = collect_digest(session, recipient, week, settings)
+        data = collect_digest(session, recipient, week, settings, db=db)
     subject, text, html, images, attachments = render_digest(data)
     return OutgoingMessage(
         key=digest_key(week, recipient.id), channel="email", recipient_id=recipient.id,

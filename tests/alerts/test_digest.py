@@ -202,3 +202,30 @@ def test_preview_command_writes_eml_and_html_without_sending(tmp_path, monkeypat
         assert s.exec(select(Notification)).all() == [] and s.exec(select(DigestRun)).all() == []
     bad = CliRunner().invoke(app, ["digest", "preview", "--week", WEEK, "--recipient", "nobody", "-o", str(out)])
     assert bad.exit_code == 1 and "no recipient 'nobody'" in bad.output
+
+
+def test_keywords_use_nlp_ranker_for_a_single_scope_and_count_mentions(db, monkeypatch):
+    import alerts.digest as digest
+
+    seed_digest(db)
+    calls = []
+
+    def ranker(database, scope_type, scope_id, start, end, top=10):
+        calls.append((scope_type, scope_id))
+        return [("拉", 3.0), ("静安寺店", 2.5), ("头发", 2.0), ("奶茶", 1.5), ("不存在", 1.0)]
+
+    monkeypatch.setattr(digest, "_keyword_ranker", lambda: ranker)
+    with db.session() as s:
+        manager = digest.collect_digest(s, s.get(Recipient, "mgr-jingan"), WEEK, SETTINGS, db=db)
+        area = digest.collect_digest(s, s.get(Recipient, "area-sh"), WEEK, SETTINGS, db=db)
+    assert calls == [("store", "jingan"), ("region", "sh")]
+    # ranker order kept; debris, the store's name and words no negative mention uses are dropped
+    assert manager.keywords == [("头发", 7), ("奶茶", 7)]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("jieba exploded")
+
+    monkeypatch.setattr(digest, "_keyword_ranker", lambda: broken)
+    with db.session() as s:
+        fallback = digest.collect_digest(s, s.get(Recipient, "mgr-jingan"), WEEK, SETTINGS, db=db)
+    assert fallback.keywords[:2] == [("头发", 7), ("异物", 7)]
