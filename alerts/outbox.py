@@ -10,7 +10,9 @@ Two stage functions, both safe to re-run and to run in several processes:
 - :func:`deliver_notifications` — claims due rows (``pending``/``failed``, or ``sending``
   whose lease expired because a sender crashed), sends them through the channel's
   notifier, marks them ``sent`` with the provider's answer, or schedules a retry with
-  exponential backoff, ``dead`` after ``max_attempts`` or a permanent error. Chat bots
+  exponential backoff, ``dead`` after ``max_attempts`` or a permanent error. An unsent
+  push of an alert whose severity has since risen is marked ``superseded`` (the higher
+  one replaces it: no stale warning at 08:00 after the critical at 23:30). Chat bots
   are rate limited per bot URL: pending messages for one bot are merged into one
   markdown message, and what is over the limit waits for the window instead of being
   dropped.
@@ -252,6 +254,15 @@ def _enqueue_plans(session: Session, alert: Alert, plans: list[tuple[Recipient, 
         if key in existing:
             continue
         fields = _render(ctx, route, links, tz, escalation)
+        if not escalation:  # an unsent push of a lower severity is now stale: the new one replaces it
+            session.execute(
+                sa.update(Notification)
+                .where(Notification.alert_id == alert.id, Notification.recipient_id == route.recipient_id,
+                       Notification.channel == route.channel, Notification.status.in_(("pending", "failed")),
+                       Notification.idempotency_key.like(f"alert:{alert.id}:%"),
+                       Notification.idempotency_key.notlike(f"alert:{alert.id}:escalation:%"))
+                .values(status="superseded", last_error=f"superseded by the {alert.severity} push")
+            )
         session.add(Notification(
             idempotency_key=key, channel=route.channel, recipient_id=route.recipient_id, address=route.address,
             alert_id=alert.id, status="pending", attempts=0, created_at=now,

@@ -385,3 +385,21 @@ def test_a_slow_run_gives_rows_back_before_its_lease_expires(db):
     back = [n for n in rows(db) if n.status == "pending"]
     assert len(back) == 2 and all(n.attempts == 0 and n.next_attempt_at == NOW for n in back)
     assert deliver_notifications(db, ChannelSettings(), now=NOW, notifiers={"wecom": bot}).sent == 2
+
+
+def test_a_held_warning_is_superseded_when_the_alert_turns_critical(db):
+    night = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)  # 23:00 Shanghai, quiet hours
+    seed(db, opened=night)
+    policy = AlertPolicy(quiet_hours=("22:00", "08:00"))
+    enqueue_alert_notifications(db, policy, links=LINKS, now=night)
+    with db.session() as s:
+        s.get(Alert, 1).severity = "critical"
+    enqueue_alert_notifications(db, policy, links=LINKS, now=night + timedelta(minutes=30))
+    status = {n.idempotency_key: n.status for n in rows(db)}
+    assert status["alert:1:warning:mgr-jingan:wecom"] == "superseded"
+    assert status["alert:1:critical:mgr-jingan:wecom"] == "pending"
+    # the warning email had not been sent yet either: replaced too (a sent one would stay sent)
+    assert status["alert:1:warning:mgr-jingan:email"] == "superseded"
+    bot = Recorder()
+    deliver_notifications(db, ChannelSettings(), now=night + timedelta(hours=10), notifiers={"wecom": bot, "email": Recorder()})
+    assert [m.key for m in bot.sent] == ["alert:1:critical:mgr-jingan:wecom"]
