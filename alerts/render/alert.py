@@ -38,7 +38,9 @@ NUMBER_LABELS = {
     "baseline_share": "平时负面占比", "baseline_negative": "基线负面数", "peer_share": "同类范围负面占比",
     "p_value": "显著性 p 值", "window_hours": "统计窗口（小时）", "urgent": "紧急提及数", "ratio": "倍数",
     "peer_window_share": "同类范围本窗口负面占比", "count": "相关提及数",
+    "consecutive_failures": "连续失败次数", "http_status": "HTTP 状态码", "run_id": "采集批次",
 }
+HEALTH_LABELS = {"failing": "连续失败", "blocked": "被拦截/需登录", "stale": "长时间无新内容", "ok": "正常"}
 _TITLE_TAG = re.compile(r"^\s*【[^】]{1,8}】\s*")
 
 
@@ -147,6 +149,22 @@ def mention_ids(evidence: dict[str, Any]) -> list[int]:
     return ids
 
 
+def source_facts(evidence: dict[str, Any], tz: str) -> list[tuple[str, str]]:
+    """What an admin needs about a failing source: its state, last success, last error."""
+    facts = []
+    if evidence.get("health"):
+        facts.append(("状态", HEALTH_LABELS.get(evidence["health"], str(evidence["health"]))))
+    for key, label in (("last_success_at", "上次成功采集"), ("last_new_item_at", "上次有新内容")):
+        try:
+            facts.append((label, local_time(datetime.fromisoformat(evidence[key]), tz)))
+        except (KeyError, TypeError, ValueError):
+            continue
+    errors = [str(e) for e in evidence.get("errors") or [] if e]
+    if errors:
+        facts.append(("最近错误", errors[-1][:300]))
+    return facts
+
+
 def local_time(value: datetime | None, tz: str) -> str:
     """``2026-11-20 14:05`` in the business time zone."""
     return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if value else ""
@@ -163,6 +181,9 @@ def build_alert_view(
         start, end = local_time(alert.window_start, tz), local_time(alert.window_end, tz)
         window = f"{start} – {end[-5:] if end[:10] == start[:10] else end[5:]}"
     keywords = _named_counts(evidence.get("keywords"), {}) or [str(t) for t in evidence.get("terms", [])[:6]]
+    numbers = evidence_numbers(evidence)
+    if alert.kind == "source_health":
+        numbers = [(k, v) for k, v in numbers if k != "采集批次"] + source_facts(evidence, tz)
     return AlertView(
         id=alert.id or 0, title=_TITLE_TAG.sub("", alert.title) or alert.title, kind=KIND_LABELS.get(alert.kind, alert.kind),
         severity=alert.severity, severity_label=SEVERITY_LABELS.get(alert.severity, alert.severity),
@@ -170,7 +191,7 @@ def build_alert_view(
         scope=f"{SCOPE_LABELS.get(alert.scope_type, alert.scope_type)}：{scope_name}",
         status=STATUS_LABELS.get(alert.status, alert.status), reason=alert.reason or "",
         opened=local_time(alert.opened_at, tz), window=window,
-        numbers=evidence_numbers(evidence),
+        numbers=numbers,
         touchpoints=_named_counts(evidence.get("touchpoints"), TOUCHPOINT_LABELS),
         keywords=keywords,
         mentions=mentions[:5], links=links, chart_cid=chart_cid, escalation=escalation,

@@ -403,3 +403,20 @@ def test_a_held_warning_is_superseded_when_the_alert_turns_critical(db):
     bot = Recorder()
     deliver_notifications(db, ChannelSettings(), now=night + timedelta(hours=10), notifiers={"wecom": bot, "email": Recorder()})
     assert [m.key for m in bot.sent] == ["alert:1:critical:mgr-jingan:wecom"]
+
+
+def test_source_health_alert_tells_the_admin_what_broke(db):
+    seed(db)
+    with db.session() as s:
+        s.get(Alert, 1).notified_severity = "warning"
+        s.add(Alert(kind="source_health", scope_type="source", scope_id="dianping-feed", incident_key="source:x",
+                    severity="warning", title="数据源被拦截/需要登录: dianping-feed", reason="HTTP 461",
+                    opened_at=NOW, updated_at=NOW, evidence={
+                        "health": "blocked", "run_id": 7, "http_status": 461, "consecutive_failures": 3,
+                        "errors": ["login wall <form id=login>"], "last_success_at": "2026-11-19T01:00:00+00:00"}))
+    assert enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW) == 1
+    [mail] = [n for n in rows(db) if n.recipient_id == "ops"]
+    for needle in ("数据源：dianping-feed", "被拦截/需登录", "HTTP 状态码", "461", "连续失败次数",
+                   "2026-11-19 09:00", "login wall &lt;form id=login&gt;"):
+        assert needle in mail.body_html, needle
+    assert "采集批次" not in mail.body_html
