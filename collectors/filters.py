@@ -10,6 +10,8 @@ from collectors.base import Item
 def keyword_match(item: Item, include: list[str], exclude: list[str]) -> bool:
     """True when the item's title+text has an ``include`` phrase (or there are none)
     and no ``exclude`` phrase; case-insensitive."""
+    if not include and not exclude:
+        return True
     haystack = f"{item.title or ''}\n{item.text}".casefold()
     if include and not any(word.casefold() in haystack for word in include if word):
         return False

@@ -133,15 +133,8 @@ class PoliteClient:
     def __init__(self, settings: HttpSettings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings or HttpSettings()
         s = self.settings
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
-            follow_redirects=True,
-            max_redirects=s.max_redirects,
-            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
-            transport=transport,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-            trust_env=False,
-        )
+        self._transport = transport
+        self._clients: dict[str, httpx.AsyncClient] = {}
         self._gates: dict[str, _HostGate] = {}
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
@@ -154,8 +147,29 @@ class PoliteClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._client.aclose()
+        """Close every connection pool."""
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    def _client_for(self, key: str) -> httpx.AsyncClient:
+        """One connection pool per host: httpcore scans its whole pool on every
+        request, so small per-host pools keep that cheap with many hosts."""
+        client = self._clients.get(key)
+        if client is None:
+            s = self.settings
+            client = httpx.AsyncClient(
+                timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+                follow_redirects=True,
+                max_redirects=s.max_redirects,
+                headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+                transport=self._transport,
+                limits=httpx.Limits(max_connections=max(10, 2 * s.per_host_concurrency),
+                                    max_keepalive_connections=max(10, 2 * s.per_host_concurrency)),
+                trust_env=False,
+            )
+            self._clients[key] = client
+        return client
 
     def _gate(self, key: str) -> _HostGate:
         gate = self._gates.get(key)
@@ -226,7 +240,7 @@ class PoliteClient:
         async with gate.semaphore:
             await gate.wait_turn()
             self.requests_per_host.setdefault(key, []).append(time.monotonic())
-            async with self._client.stream("GET", url, headers=headers) as raw:
+            async with self._client_for(key).stream("GET", url, headers=headers) as raw:
                 cap = self.settings.max_response_bytes
                 declared = raw.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > cap:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import select
 
@@ -130,11 +131,12 @@ class RunContext:
             run.items_new += result.new
             run.items_duplicate += result.duplicate
             run.items_skipped += result.skipped
-            row = session.get(Source, self.source.id)
-            if row is not None and state:
-                row.state = dict(self.state)
-                session.add(row)
-            session.merge(run)
+            # plain UPDATEs (no ORM load/merge): this runs once per page
+            if state:
+                session.execute(sa.update(Source).where(Source.id == self.source.id).values(state=dict(self.state)))
+            session.execute(sa.update(CollectorRun).where(CollectorRun.id == run.id).values(
+                pages=run.pages, http_status=run.http_status, items_seen=run.items_seen, items_new=run.items_new,
+                items_duplicate=run.items_duplicate, items_skipped=run.items_skipped, errors=list(run.errors)))
         return result
 
     def known(self, external_ids: list[str]) -> set[str]:

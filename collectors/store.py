@@ -8,10 +8,10 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from collectors.base import Item
-from collectors.parse.text import content_hash, normalise_for_hash
+from collectors.parse.text import hash_normalised, normalise_for_hash
 from storage.models import Mention
 
 MIN_LINK_CHARS = 8  # shorter texts ("好喝", "默认好评") are not treated as reposts
@@ -40,28 +40,23 @@ def store_items(session: Session, *, source_id: str, platform: str, items: list[
     """
     if not items:
         return 0, 0
+    conn = session.connection()
     existing: set[str] = set()
     for chunk in _chunks([item.external_id for item in items]):
-        existing.update(session.exec(
-            select(Mention.external_id).where(Mention.source_id == source_id, Mention.external_id.in_(chunk))
-        ).all())
+        existing.update(conn.execute(
+            sa.select(_TABLE.c.external_id).where(_TABLE.c.source_id == source_id, _TABLE.c.external_id.in_(chunk))
+        ).scalars())
     fresh: list[tuple[Item, str, bool]] = []
     for item in items:
         if item.external_id in existing:
             continue
         existing.add(item.external_id)
-        fresh.append((item, content_hash(item.text), len(normalise_for_hash(item.text)) >= MIN_LINK_CHARS))
+        normalised = normalise_for_hash(item.text)
+        fresh.append((item, hash_normalised(normalised), len(normalised) >= MIN_LINK_CHARS))
     duplicates = len(items) - len(fresh)
     if not fresh:
         return 0, duplicates
-    linkable = sorted({h for _, h, ok in fresh if ok})
-    earliest: dict[str, int] = {}
-    for chunk in _chunks(linkable):
-        rows = session.exec(
-            select(Mention.content_hash, sa.func.min(Mention.id)).where(Mention.content_hash.in_(chunk))
-            .group_by(Mention.content_hash)
-        ).all()
-        earliest.update({h: i for h, i in rows})
+    earliest = _earliest_ids(conn, sorted({h for _, h, ok in fresh if ok}))
     leaders: list[dict[str, Any]] = []
     followers: list[tuple[dict[str, Any], str]] = []
     leader_hashes: set[str] = set()
@@ -75,23 +70,39 @@ def store_items(session: Session, *, source_id: str, platform: str, items: list[
         else:
             leader_hashes.add(digest)
             leaders.append(row)
-    dialect = session.get_bind().dialect.name
+    insert = _insert(conn.dialect.name)
     inserted = 0
-    for chunk in _chunks(leaders):
-        result = session.execute(_insert(dialect).values(chunk).returning(_TABLE.c.id, _TABLE.c.content_hash))
-        for mention_id, digest in result.all():
-            inserted += 1
-            if digest not in earliest or mention_id < earliest[digest]:
-                earliest.setdefault(digest, mention_id)
+    for chunk in _chunks(leaders, 2000):
+        inserted += _execute_many(conn, insert, chunk)
     if followers:
+        # reposts of an item first seen in this very batch: link to its new id
+        new_ids = _earliest_ids(conn, sorted({digest for _, digest in followers}))
         rows = []
         for row, digest in followers:
-            row["duplicate_of"] = earliest.get(digest)
+            row["duplicate_of"] = new_ids.get(digest)
             rows.append(row)
-        for chunk in _chunks(rows):
-            result = session.execute(_insert(dialect).values(chunk).returning(_TABLE.c.id))
-            inserted += len(result.all())
+        for chunk in _chunks(rows, 2000):
+            inserted += _execute_many(conn, insert, chunk)
     return inserted, duplicates + (len(fresh) - inserted)
+
+
+def _execute_many(conn: Any, insert: Any, rows: list[dict[str, Any]]) -> int:
+    """executemany of one cached statement; the number of rows actually inserted."""
+    result = conn.execute(insert, rows)
+    count = result.rowcount
+    return len(rows) if count is None or count < 0 else count
+
+
+def _earliest_ids(conn: Any, hashes: list[str]) -> dict[str, int]:
+    """content_hash -> smallest mention id having it, for these hashes."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(hashes):
+        rows = conn.execute(
+            sa.select(_TABLE.c.content_hash, sa.func.min(_TABLE.c.id)).where(_TABLE.c.content_hash.in_(chunk))
+            .group_by(_TABLE.c.content_hash)
+        ).all()
+        found.update({h: i for h, i in rows})
+    return found
 
 
 def _row(item: Item, source_id: str, platform: str, digest: str, collected_at: datetime) -> dict[str, Any]:

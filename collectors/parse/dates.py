@@ -63,6 +63,11 @@ def parse_datetime(
     text = str(value).strip()
     if fmt:
         return _to_utc(datetime.strptime(text, fmt), tz)
+    if len(text) >= 10 and text[4] == "-" and text[:4].isdigit():
+        try:  # the common export form, fast: 2026-11-20 12:30[:00][+08:00]
+            return _to_utc(datetime.fromisoformat(text), tz)
+        except ValueError:
+            pass
     if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
         return from_epoch(float(text))
     local_now = now.astimezone(tz)

@@ -2,20 +2,22 @@
 
 ``"a.permalink@href"`` is the ``href`` of the first match, ``"@data-id"`` the attribute
 of the item element itself, ``".content"`` the text of the matches, ``""`` / ``"."``
-the item's own text. Selectors run with soupsieve (bs4), so ``:-soup-contains("下一页")``
-works.
+the item's own text. Selectors are CSS 3 (cssselect, compiled once to XPath and run by
+lxml), plus ``:contains("下一页")`` (also spelled ``:-soup-contains(...)``).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from bs4 import Tag
-from soupsieve import SelectorSyntaxError
+import lxml.html
+from cssselect import HTMLTranslator, SelectorError
+from lxml import etree
 
-import soupsieve
+from collectors.parse.text import element_text
 
-from collectors.parse.text import collapse_whitespace
+_XML_DECL = "<?xml"
 
 
 @dataclass(frozen=True)
@@ -27,23 +29,34 @@ class FieldSpec:
 
     @classmethod
     def parse(cls, spec: str) -> "FieldSpec":
-        """Split ``"sel@attr"``; an ``@`` inside ``[...]`` belongs to the selector."""
-        spec = spec.strip()
-        depth, cut = 0, -1
-        for i, ch in enumerate(spec):
-            if ch in "[(":
-                depth += 1
-            elif ch in "])":
-                depth -= 1
-            elif ch == "@" and depth == 0:
-                cut = i
-        if cut >= 0:
-            selector, attr = spec[:cut].strip(), spec[cut + 1:].strip()
-        else:
-            selector, attr = spec, None
-        if selector == ".":
-            selector = ""
-        return cls(selector, attr or None)
+        """Split ``"sel@attr"``; an ``@`` inside ``[...]`` or ``(...)`` belongs to the selector."""
+        return _parse_spec(spec)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_spec(spec: str) -> FieldSpec:
+    spec = spec.strip()
+    depth, cut = 0, -1
+    for i, ch in enumerate(spec):
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "@" and depth == 0:
+            cut = i
+    selector, attr = (spec[:cut].strip(), spec[cut + 1:].strip()) if cut >= 0 else (spec, None)
+    return FieldSpec("" if selector == "." else selector, attr or None)
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_selector(selector: str) -> etree.XPath:
+    """The XPath (descendants of the context element) for a CSS selector; raises
+    ValueError for invalid CSS."""
+    css = selector.replace(":-soup-contains(", ":contains(")
+    try:
+        return etree.XPath(HTMLTranslator().css_to_xpath(css, prefix="descendant::"))
+    except (SelectorError, etree.XPathSyntaxError) as exc:
+        raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from exc
 
 
 def check_spec(spec: str) -> str | None:
@@ -52,23 +65,33 @@ def check_spec(spec: str) -> str | None:
     if not parsed.selector:
         return None
     try:
-        soupsieve.compile(parsed.selector)
-    except SelectorSyntaxError as exc:
-        return f"invalid CSS selector {parsed.selector!r}: {exc.args[0].splitlines()[0]}"
+        compile_selector(parsed.selector)
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
-def select_elements(root: Tag, spec: FieldSpec) -> list[Tag]:
+def parse_html(text: str) -> etree._Element:
+    """An lxml tree of an untrusted HTML document (never fetches or executes anything)."""
+    if text.lstrip().startswith(_XML_DECL):
+        text = text.split("?>", 1)[-1]
+    try:
+        return lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return lxml.html.document_fromstring("<html></html>")
+
+
+def select_elements(root: etree._Element, spec: FieldSpec) -> list[etree._Element]:
     """The elements a spec points at under ``root`` (``root`` itself for "")."""
     if not spec.selector:
         return [root]
-    return list(root.select(spec.selector))
+    return [el for el in compile_selector(spec.selector)(root) if isinstance(el.tag, str)]
 
 
-def extract(root: Tag, spec: FieldSpec, *, join: bool = False) -> str | None:
-    """The value a spec points at: attribute of the first match, or the text of the
-    first match (all matches joined by line breaks with ``join``). None when nothing
-    matches or the attribute is missing."""
+def extract(root: etree._Element, spec: FieldSpec, *, join: bool = False) -> str | None:
+    """The value a spec points at: attribute of the first match that has it, or the
+    text of the first match (all matches joined by line breaks with ``join``). None
+    when nothing matches or the attribute is missing."""
     elements = select_elements(root, spec)
     if not elements:
         return None
@@ -76,16 +99,9 @@ def extract(root: Tag, spec: FieldSpec, *, join: bool = False) -> str | None:
         for el in elements:
             value = el.get(spec.attr)
             if value is not None:
-                return " ".join(value) if isinstance(value, list) else str(value)
+                return value
         return None
     if join:
-        parts = [tag_text(el) for el in elements]
+        parts = [element_text(el) for el in elements]
         return "\n".join(p for p in parts if p)
-    return tag_text(elements[0])
-
-
-def tag_text(el: Tag) -> str:
-    """Visible text of a bs4 element, ``<br>`` and block elements as line breaks."""
-    for br in el.find_all("br"):
-        br.replace_with("\n")
-    return collapse_whitespace(el.get_text("", strip=False))
+    return element_text(elements[0])

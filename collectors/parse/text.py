@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -17,10 +18,13 @@ _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "em
 _URL_RE = re.compile(r"https?://\S+")
 _SPACES_RE = re.compile(r"[ \t\u3000\xa0]+")
 _BLANK_LINES_RE = re.compile(r"\n\s*\n+")
+_NEEDS_WORK_RE = re.compile(r"[\t\r\n\u3000\xa0]|  ")
 
 
 def collapse_whitespace(text: str) -> str:
     """Collapse runs of spaces, keep single line breaks, strip the ends."""
+    if not _NEEDS_WORK_RE.search(text):
+        return text.strip()
     text = _SPACES_RE.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "\n".join(line.strip() for line in text.split("\n"))
     return _BLANK_LINES_RE.sub("\n", text).strip()
@@ -55,15 +59,28 @@ def html_to_text(fragment: str | None) -> str:
     return element_text(root)
 
 
+@functools.cache
+def _drop_table() -> dict[int, None]:
+    """str.translate table deleting punctuation, symbols, separators and control
+    characters (BMP and the emoji planes), built once on first use."""
+    ranges = (range(0x10000), range(0x1F000, 0x1FB00))
+    return {cp: None for r in ranges for cp in r if unicodedata.category(chr(cp))[0] in "PSZC"}
+
+
 def normalise_for_hash(text: str) -> str:
     """The text reduced to what identifies a repost: NFKC, case-folded, no URLs,
     no whitespace, punctuation or symbols (so "转发: 好喝！" and "好喝" differ but
     "好喝!!" and "好喝！" do not)."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _URL_RE.sub("", text)
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PSZC")
+    return text.translate(_drop_table())
 
 
 def content_hash(text: str) -> str:
     """sha1 hex of :func:`normalise_for_hash` — equal for near-identical reposts."""
-    return hashlib.sha1(normalise_for_hash(text).encode("utf-8")).hexdigest()
+    return hash_normalised(normalise_for_hash(text))
+
+
+def hash_normalised(normalised: str) -> str:
+    """sha1 hex of already normalised text."""
+    return hashlib.sha1(normalised.encode("utf-8")).hexdigest()

@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 from typing import ClassVar
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Tag
+from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from collectors.base import Context, HttpOptions, Item, ParsedPage
@@ -23,7 +23,7 @@ from collectors.parse.blocks import raise_if_blocked
 from collectors.parse.counts import parse_count
 from collectors.parse.dates import SHANGHAI, parse_datetime
 from collectors.parse.ratings import parse_rating
-from collectors.parse.selectors import FieldSpec, check_spec, extract, select_elements
+from collectors.parse.selectors import FieldSpec, check_spec, extract, parse_html, select_elements
 
 
 def _checked(value: str | None) -> str | None:
@@ -94,9 +94,9 @@ def parse_listing(html: str, options: HtmlOptions, *, base_url: str, now: dateti
                   tz: tzinfo = SHANGHAI) -> ParsedPage:
     """Items of one listing page; a broken item becomes an error line, the rest are kept.
     ``next`` is the absolute next-page URL from ``options.next`` (None at the end)."""
-    soup = BeautifulSoup(html, "lxml")
+    doc = parse_html(html)
     page = ParsedPage()
-    for index, element in enumerate(soup.select(options.item), start=1):
+    for index, element in enumerate(select_elements(doc, FieldSpec(options.item, None)), start=1):
         try:
             page.items.append(parse_item(element, options, base_url=base_url, now=now, tz=tz))
         except (ValueError, TypeError, OverflowError) as exc:
@@ -104,13 +104,13 @@ def parse_listing(html: str, options: HtmlOptions, *, base_url: str, now: dateti
     if options.next:
         spec = FieldSpec.parse(options.next)
         spec = spec if spec.attr else FieldSpec(spec.selector, "href")
-        href = extract(soup, spec)
+        href = extract(doc, spec)
         if href and not href.strip().lower().startswith(("javascript:", "#")):
             page.next = urljoin(base_url, href.strip())
     return page
 
 
-def parse_item(element: Tag, options: HtmlOptions, *, base_url: str, now: datetime, tz: tzinfo) -> Item:
+def parse_item(element: etree._Element, options: HtmlOptions, *, base_url: str, now: datetime, tz: tzinfo) -> Item:
     """One listing item as an :class:`Item`; raises ValueError naming the bad field."""
     fields = options.fields
 
@@ -144,16 +144,16 @@ def parse_item(element: Tag, options: HtmlOptions, *, base_url: str, now: dateti
         likes=parse_count(get(fields.likes)), store_hint=store, product_hint=get(fields.product), extra=extra)
 
 
-def _rating(element: Tag, spec_text: str | None, scale: float) -> float | None:
+def _rating(element: etree._Element, spec_text: str | None, scale: float) -> float | None:
     """The rating from the spec's attribute, or else its text, class, title or data-score."""
     if not spec_text:
         return None
     spec = FieldSpec.parse(spec_text)
     for el in select_elements(element, spec):
         candidates = [el.get(spec.attr)] if spec.attr else [
-            el.get_text(" ", strip=True), " ".join(el.get("class") or []), el.get("title"), el.get("data-score")]
+            el.text_content().strip(), el.get("class"), el.get("title"), el.get("data-score")]
         for candidate in candidates:
-            value = parse_rating(" ".join(candidate) if isinstance(candidate, list) else candidate, scale=scale)
+            value = parse_rating(candidate, scale=scale)
             if value is not None:
                 return value
     return None
@@ -161,8 +161,7 @@ def _rating(element: Tag, spec_text: str | None, scale: float) -> float | None:
 
 def parse_detail(html: str, spec: str) -> str | None:
     """The full text on a detail page, or None when the spec matches nothing."""
-    soup = BeautifulSoup(html, "lxml")
-    return extract(soup, FieldSpec.parse(spec), join=True)
+    return extract(parse_html(html), FieldSpec.parse(spec), join=True)
 
 
 class HtmlCollector:

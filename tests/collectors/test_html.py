@@ -82,7 +82,7 @@ def test_time_format_option_and_attribute_rating() -> None:
 
 
 def test_bad_item_among_good_ones_is_reported_and_skipped() -> None:
-    html = listing([1]) + review(2, time="某天") + review(3, text="") + listing([4])
+    html = f"<html><body><ul>{review(1)}{review(2, time='某天')}{review(3, text='')}{review(4)}</ul></body></html>"
     page = parse_listing(html, opts(), base_url="https://a/", now=NOW)
     assert [i.external_id for i in page.items] == ["r1", "r4"]
     assert page.errors == ["item 2: bad time '某天'", "item 3: empty text"]
