@@ -51,15 +51,17 @@ def available_models() -> list[str]:
     return [DEFAULT_MODEL] + sorted(n for n in REGISTRY if n != DEFAULT_MODEL)
 
 
-@lru_cache(maxsize=None)
 def get_model(name: str | None = None) -> SentimentModel:
-    """The model registered as ``name`` (default: :data:`DEFAULT_MODEL`), built once."""
+    """The model registered as ``name`` (default: :data:`DEFAULT_MODEL`), built once per process."""
     key = name or DEFAULT_MODEL
-    try:
-        factory = REGISTRY[key]
-    except KeyError:
-        raise UnknownModel(f"unknown sentiment model {key!r}; available: {', '.join(available_models())}") from None
-    return factory()
+    if key not in REGISTRY:
+        raise UnknownModel(f"unknown sentiment model {key!r}; available: {', '.join(available_models())}")
+    return _build(key)
+
+
+@lru_cache(maxsize=None)
+def _build(name: str) -> SentimentModel:
+    return REGISTRY[name]()
 
 
 __all__ = [
