@@ -38,6 +38,11 @@ from storage import Database, make_url_for_path  # noqa: E402
 from storage.models import Mention  # noqa: E402
 
 PG_DB = "tingfeng_bench_dashboard"
+#: The index the dashboard asks the lead to add to storage (Rollup.__table_args__ + a migration):
+#: rollups are read by (grain, scope_type, bucket range); the primary key starts with
+#: (grain, bucket), so without it every query scans all scope types of the range.
+PROPOSED_INDEXES = ["CREATE INDEX IF NOT EXISTS ix_rollups_scope_bucket ON rollups (grain, scope_type, bucket, scope_id)"]
+DROP_PROPOSED = ["DROP INDEX IF EXISTS ix_rollups_scope_bucket"]
 
 
 def _load_data_module():  # noqa: ANN202 - a module
@@ -69,12 +74,14 @@ def page_calls(db: Database, scope: Scope) -> dict[str, Callable[[], object]]:
             app_level()
             lb = q.leaderboard(db, scope, entity)
             if entity == "store":
-                q.touchpoint_matrix(db, scope)
+                q.touchpoint_matrix(db, scope, tuple(lb["id"][:25]))
             else:
                 q.product_store_matrix(db, scope)
             if not lb.empty:
                 detail = scope.narrowed(**{f"{entity}s": (lb["id"].iloc[0],)})
                 q.daily(db, detail, None)
+                if entity == "store":
+                    q.touchpoint_matrix(db, detail)
                 q.complaint_keywords(db, detail)
                 q.alerts_table(db, detail, ("open", "acknowledged", "resolved"))
                 q.mentions_page(db, detail, page_size=10)
@@ -86,9 +93,8 @@ def page_calls(db: Database, scope: Scope) -> dict[str, Callable[[], object]]:
 
     def alerts() -> None:
         app_level()
-        table = q.alerts_table(db, scope, ("open", "acknowledged"), ())
-        for alert in table.head(50).to_dict("records"):
-            q.alert_mentions(db, scope, alert)
+        shown = q.alerts_table(db, scope, ("open", "acknowledged"), ()).head(30).to_dict("records")
+        q.alerts_mentions(db, scope, tuple((a["id"], tuple(q.evidence_mention_ids(a["evidence"]))) for a in shown))
 
     def sources() -> None:
         app_level()
@@ -165,6 +171,9 @@ def main() -> None:
     ap.add_argument("--pg", default=os.environ.get("TINGFENG_TEST_PG", ""))
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--regenerate", action="store_true")
+    ap.add_argument("--proposed-indexes", action="store_true",
+                    help="measure with the index proposed for storage (default: the shipped schema only)")
+    ap.add_argument("--scenarios", default="", help="comma-separated substrings of scenario names to run")
     args = ap.parse_args()
     if args.regenerate and args.sqlite.exists():
         for suffix in ("", "-wal", "-shm"):
@@ -174,8 +183,16 @@ def main() -> None:
         dbs.append(pg_database(args.pg, args.regenerate))
     for db in dbs:
         prepare(db, args.mentions, args.regenerate)
+        with db.engine.begin() as conn:
+            for sql in DROP_PROPOSED + (PROPOSED_INDEXES if args.proposed_indexes else []):
+                conn.exec_driver_sql(sql)
+            conn.exec_driver_sql("ANALYZE")
+    print(f"schema: {'shipped + proposed index' if args.proposed_indexes else 'shipped'}")
     rows = []
+    wanted = [w.strip() for w in args.scenarios.split(",") if w.strip()]
     for name, scope in scenarios().items():
+        if wanted and not any(w in name for w in wanted):
+            continue
         for db in dbs:
             calls = page_calls(db, scope)
             if name.startswith("mentions keyword"):

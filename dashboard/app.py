@@ -48,21 +48,21 @@ def _check_database(settings: DashboardSettings) -> None:
 
 def main() -> None:
     """Render one run of the app."""
-    st.set_page_config(page_title="听风 · 舆情看板", page_icon="🎐", layout="wide")
+    st.set_page_config(page_title="听风 · 舆情看板", page_icon=":material/hearing:", layout="wide")
     settings = load_settings()
     pages = [
-        st.Page(PAGES_DIR / "overview.py", title="总览", icon="📊", url_path="overview", default=True),
-        st.Page(PAGES_DIR / "stores.py", title="门店", icon="🏬", url_path="stores"),
-        st.Page(PAGES_DIR / "products.py", title="产品", icon="🧋", url_path="products"),
-        st.Page(PAGES_DIR / "mentions.py", title="声量明细", icon="💬", url_path="mentions"),
-        st.Page(PAGES_DIR / "alerts.py", title="预警", icon="🚨", url_path="alerts"),
-        st.Page(PAGES_DIR / "sources.py", title="数据源", icon="🛰️", url_path="sources"),
+        st.Page(PAGES_DIR / "overview.py", title="总览", icon=":material/dashboard:", default=True),
+        st.Page(PAGES_DIR / "stores.py", title="门店", icon=":material/storefront:", url_path="stores"),
+        st.Page(PAGES_DIR / "products.py", title="产品", icon=":material/local_cafe:", url_path="products"),
+        st.Page(PAGES_DIR / "mentions.py", title="声量明细", icon=":material/forum:", url_path="mentions"),
+        st.Page(PAGES_DIR / "alerts.py", title="预警", icon=":material/notifications_active:", url_path="alerts"),
+        st.Page(PAGES_DIR / "sources.py", title="数据源", icon=":material/rss_feed:", url_path="sources"),
     ]
     page = st.navigation(pages)
     _check_database(settings)
     db = cache.database(settings.db_url)
     access = gate(settings, db)
-    st.sidebar.title("🎐 听风")
+    st.sidebar.title("听风 · 舆情看板")
     sidebar_identity(settings, access)
     options = cache.q(settings.db_url, "filter_options", access)
     last_day = cache.q(settings.db_url, "latest_day", settings.timezone) or date.today()

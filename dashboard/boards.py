@@ -24,7 +24,7 @@ def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
         "每日声量": board["trend"],
     })
     st.dataframe(
-        view, hide_index=True, width="stretch",
+        view, hide_index=True, placeholder="—", width="stretch",
         column_config={
             "正面占比": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
             "净情感": st.column_config.NumberColumn(format="%+.2f"),
@@ -51,7 +51,7 @@ def leaderboard_section(ctx: Context, entity: str) -> pd.DataFrame:
     return board
 
 
-def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: pd.DataFrame | None = None) -> None:
+def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: bool = False) -> None:
     """Pick one store / product and show its trend, touchpoints, keywords, alerts, latest mentions."""
     st.divider()
     title, _ = ENTITY[entity]
@@ -64,16 +64,16 @@ def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: 
     trend_block(ctx, detail)
     left, right = st.columns(2)
     with left:
-        if touchpoints is not None:
+        if touchpoints:
             st.markdown("**顾客触点**")
-            touchpoint_bars(ctx, touchpoints[touchpoints["store_id"] == picked] if not touchpoints.empty else touchpoints)
+            touchpoint_bars(ctx, cache.q(ctx.db_url, "touchpoint_matrix", detail))
         st.markdown("**投诉关键词**")
         keywords_block(ctx, detail)
     with right:
         st.markdown("**预警**")
         alerts_block(ctx, detail)
     st.markdown("**最新提及**")
-    latest, _ = cache.q(ctx.db_url, "mentions_page", detail, page_size=10)
+    latest = cache.q(ctx.db_url, "mentions_page", detail, page_size=10)[0]
     ui.mentions_table(ctx, latest)
 
 
@@ -109,7 +109,7 @@ def alerts_block(ctx: Context, scope: object) -> None:
         "级别": al["severity"].map(lambda s: label(SEVERITY, s)),
         "状态": al["status"].map(lambda s: label(ALERT_STATUS, s)),
         "标题": al["title"],
-    }), hide_index=True, width="stretch")
+    }), hide_index=True, placeholder="—", width="stretch")
 
 
 def touchpoint_bars(ctx: Context, tp: pd.DataFrame) -> None:

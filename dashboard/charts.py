@@ -14,14 +14,21 @@ def _base(chart: alt.Chart, height: int) -> alt.Chart:
         labelFont=FONT, titleFont=FONT).configure_title(font=FONT)
 
 
+def _day_axis(data: pd.DataFrame) -> tuple[pd.DataFrame, alt.X]:
+    """Days as ordered labels (bars get a proper band; year-long ranges thin out their labels)."""
+    data = data.assign(日期=pd.to_datetime(data["day"]).dt.strftime("%Y-%m-%d"))
+    axis = alt.Axis(labelExpr="slice(datum.value, 5)", labelOverlap=True, labelAngle=0)
+    return data, alt.X("日期:O", title="日期", axis=axis, sort="ascending")
+
+
 def volume_chart(df: pd.DataFrame, key_title: str = "拆分", height: int = 260) -> alt.Chart:
     """Stacked bars of mention volume per bucket, coloured by the split key."""
-    data = df.assign(day=pd.to_datetime(df["day"]))
+    data, x = _day_axis(df)
     chart = alt.Chart(data).mark_bar().encode(
-        x=alt.X("day:T", title="日期", axis=alt.Axis(format="%m-%d")),
+        x=x,
         y=alt.Y("sum(total):Q", title="声量"),
         color=alt.Color("label:N", title=key_title),
-        tooltip=[alt.Tooltip("day:T", title="日期", format="%Y-%m-%d"), alt.Tooltip("label:N", title=key_title),
+        tooltip=[alt.Tooltip("日期:O", title="日期"), alt.Tooltip("label:N", title=key_title),
                  alt.Tooltip("total:Q", title="声量"), alt.Tooltip("negative:Q", title="负面")],
     )
     return _base(chart, height)
@@ -32,12 +39,12 @@ def sentiment_chart(df: pd.DataFrame, key_title: str = "拆分", height: int = 2
     data = df.groupby(["day", "label"], as_index=False)[["positive", "negative", "total"]].sum()
     opinion = data["positive"] + data["negative"]
     data["net"] = ((data["positive"] - data["negative"]) / opinion).where(opinion > 0)
-    data["day"] = pd.to_datetime(data["day"])
-    chart = alt.Chart(data.dropna(subset=["net"])).mark_line(point=True).encode(
-        x=alt.X("day:T", title="日期", axis=alt.Axis(format="%m-%d")),
+    data, x = _day_axis(data.dropna(subset=["net"]))
+    chart = alt.Chart(data).mark_line(point=True).encode(
+        x=x,
         y=alt.Y("net:Q", title="净情感", scale=alt.Scale(domain=[-1, 1])),
         color=alt.Color("label:N", title=key_title),
-        tooltip=[alt.Tooltip("day:T", title="日期", format="%Y-%m-%d"), alt.Tooltip("label:N", title=key_title),
+        tooltip=[alt.Tooltip("日期:O", title="日期"), alt.Tooltip("label:N", title=key_title),
                  alt.Tooltip("net:Q", title="净情感", format="+.2f"), alt.Tooltip("total:Q", title="声量")],
     )
     return _base(chart, height)
@@ -54,7 +61,8 @@ def heatmap(df: pd.DataFrame, x: str, y: str, x_title: str, y_title: str, height
                  alt.Tooltip("net:Q", title="净情感", format="+.2f")],
     )
     text = alt.Chart(df).mark_text(fontSize=11).encode(
-        x=f"{x}:N", y=alt.Y(f"{y}:N", sort="-x"), text=alt.Text("total:Q"))
+        x=f"{x}:N", y=alt.Y(f"{y}:N", sort="-x"), text=alt.Text("total:Q"),
+        color=alt.condition("abs(datum.net) > 0.55", alt.value("white"), alt.value("#222")))
     return _base(alt.layer(chart, text), height)
 
 

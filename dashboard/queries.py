@@ -275,6 +275,15 @@ def _all_ids(db: Database, table: Any) -> tuple[str, ...]:
         return tuple(r[0] for r in conn.execute(sa.select(table.c.id)))
 
 
+def _store_product_ids(db: Database, stores: tuple[str, ...] | None, products: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``store|product`` rollup ids for a store universe and product filter (None: every pair)."""
+    if stores is None and not products:
+        return None
+    st_ids = stores if stores is not None else _all_ids(db, Store.__table__)
+    prods = products or _all_ids(db, Product.__table__)
+    return tuple(f"{s}|{p}" for s in st_ids for p in prods)
+
+
 def _stores_for(db: Database, scope: Scope, p: Plan) -> tuple[str, ...] | None:
     """The store universe of a plan, narrowing an unrestricted brand filter to its stores."""
     if p.stores is not None:
@@ -385,9 +394,7 @@ def _by_entity(db: Database, scope: Scope, entity: str, with_day: bool) -> pd.Da
             st, ids, split = "product", (f.products or None), False
         else:
             st, split = "store_product", True
-            prods = f.products or _all_ids(db, Product.__table__)
-            st_ids = stores if stores is not None else _all_ids(db, Store.__table__)
-            ids = tuple(f"{s}|{q}" for s in st_ids for q in prods)
+            ids = _store_product_ids(db, stores, f.products)
         cols = [R.c.scope_id.label("key")] + ([R.c.bucket.label("day")] if with_day else [])
         sums = _rollup_sums() if not with_day else [func.sum(R.c[c]).label(c) for c in ("total", "positive", "negative")]
         stmt = sa.select(*cols, *sums).where(*_rollup_where(scope, st, ids)).group_by(
@@ -456,10 +463,15 @@ def _pair_rollups(db: Database, scope: Scope, scope_type: str, ids: tuple[str, .
     return df
 
 
-def touchpoint_matrix(db: Database, scope: Scope) -> pd.DataFrame:
-    """Store × touchpoint counts (polarity of the touchpoint clause): store_id, touchpoint, counts, net."""
+def touchpoint_matrix(db: Database, scope: Scope, only: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Store × touchpoint counts (polarity of the touchpoint clause): store_id, touchpoint, counts, net.
+
+    ``only`` limits it to some stores (e.g. the leaderboard's busiest), within the scope.
+    """
     p = plan(db, scope)
     stores = _stores_for(db, scope, p)
+    if only is not None:
+        stores = tuple(s for s in only if stores is None or s in stores)
     f = scope.filters
     if not f.products and not f.platforms:
         ids = None if stores is None else tuple(f"{s}|{t}" for s in stores for t in TOUCHPOINT_KEYS)
@@ -485,13 +497,13 @@ def touchpoint_matrix(db: Database, scope: Scope) -> pd.DataFrame:
 def product_store_matrix(db: Database, scope: Scope, top_stores: int = 30) -> pd.DataFrame:
     """Product × store counts and net sentiment for the busiest ``top_stores`` stores."""
     p = plan(db, scope)
-    stores = _stores_for(db, scope, p)
     f = scope.filters
+    busiest = _by_entity(db, scope, "store", with_day=False)
+    if busiest.empty:
+        return pd.DataFrame(columns=["store_id", "product_id", "total", "positive", "negative", "net"])
+    stores = tuple(busiest.nlargest(top_stores, "total")["key"])
     if p.source != "raw":
-        prods = f.products or _all_ids(db, Product.__table__)
-        st_ids = stores if stores is not None else _all_ids(db, Store.__table__)
-        ids = tuple(f"{s}|{q}" for s in st_ids for q in prods)
-        df = _pair_rollups(db, scope, "store_product", ids, "product_id")
+        df = _pair_rollups(db, scope, "store_product", _store_product_ids(db, stores, f.products), "product_id")
     else:
         stmt = (sa.select(MA.c.store_id, MA.c.product_id, *_raw_sums())
                 .where(*_raw_where(scope, stores), MA.c.store_id.is_not(None), MA.c.product_id.is_not(None))
@@ -555,21 +567,44 @@ def _mention_select(scope: Scope, p: Plan, mf: MentionFilters) -> Any:
     return stmt.where(*_mention_where(scope, p, mf))
 
 
+COUNT_CAP = 10_000
+
+
+def _rollup_count(db: Database, scope: Scope, p: Plan, mf: MentionFilters) -> int | None:
+    """The filtered count straight from rollups when they can tell it (no keyword / touchpoint)."""
+    if p.source == "raw" or mf.keyword.strip() or mf.touchpoints or (mf.urgent_only and mf.sentiments):
+        return None
+    t = totals(db, scope)
+    if mf.urgent_only:
+        return int(t["urgent"])
+    if mf.sentiments:
+        return int(sum(t[s] for s in mf.sentiments if s in t))
+    return int(t["total"])
+
+
 def mentions_page(db: Database, scope: Scope, mf: MentionFilters = MentionFilters(),
-                  page: int = 1, page_size: int = 50) -> tuple[pd.DataFrame, int]:
-    """One page of mentions (newest first) and the total count of the filtered set."""
+                  page: int = 1, page_size: int = 50) -> tuple[pd.DataFrame, int, bool]:
+    """One page of mentions (newest first), the filtered count, and whether it is exact.
+
+    Counts come from rollups when possible; otherwise they stop at ``COUNT_CAP`` (then
+    ``exact`` is False and the page shows "10,000+").
+    """
     p = plan(db, scope)
     if p.stores == ():
-        return pd.DataFrame(columns=MENTION_COLUMNS), 0
-    where = _mention_where(scope, p, mf)
-    j = MA.join(M, M.c.id == MA.c.mention_id) if mf.keyword.strip() else MA
-    count_stmt = sa.select(func.count()).select_from(j).where(*where)
-    with db.engine.connect() as conn:
-        total = int(conn.execute(count_stmt).scalar() or 0)
+        return pd.DataFrame(columns=MENTION_COLUMNS), 0, True
+    total = _rollup_count(db, scope, p, mf)
+    exact = True
+    if total is None:
+        where = _mention_where(scope, p, mf)
+        j = MA.join(M, M.c.id == MA.c.mention_id) if mf.keyword.strip() else MA
+        capped = sa.select(MA.c.mention_id).select_from(j).where(*where).limit(COUNT_CAP + 1).subquery()
+        with db.engine.connect() as conn:
+            total = int(conn.execute(sa.select(func.count()).select_from(capped)).scalar() or 0)
+        exact = total <= COUNT_CAP
+        total = min(total, COUNT_CAP)
     stmt = _mention_select(scope, p, mf).order_by(MA.c.published_at.desc(), MA.c.mention_id.desc()).limit(
         page_size).offset(max(0, page - 1) * page_size)
-    df = _frame(db, stmt, MENTION_COLUMNS)
-    return df, total
+    return _frame(db, stmt, MENTION_COLUMNS), total, exact
 
 
 def mentions_export(db: Database, scope: Scope, mf: MentionFilters = MentionFilters(), limit: int = 100_000) -> pd.DataFrame:
@@ -581,9 +616,9 @@ def mentions_export(db: Database, scope: Scope, mf: MentionFilters = MentionFilt
     return _frame(db, stmt, MENTION_COLUMNS)
 
 
-def mentions_by_ids(db: Database, scope: Scope, ids: Iterable[int]) -> pd.DataFrame:
+def mentions_by_ids(db: Database, scope: Scope, ids: Iterable[int], cap: int = 200) -> pd.DataFrame:
     """Mentions by id (an alert's evidence), still limited to the viewer's stores."""
-    ids = [int(i) for i in ids][:200]
+    ids = [int(i) for i in ids][:cap]
     if not ids:
         return pd.DataFrame(columns=MENTION_COLUMNS)
     j = MA.join(M, M.c.id == MA.c.mention_id)
@@ -651,9 +686,13 @@ def _alert_visible(alert: dict[str, Any], scope: Scope, meta: dict[str, tuple[st
     return True
 
 
+_LIGHT = ("id", "scope_type", "scope_id", "status", "severity", "opened_at")
+
+
 def _visible_alerts(db: Database, scope: Scope, statuses: tuple[str, ...] = (), since: datetime | None = None,
-                    limit: int = 5000) -> list[dict[str, Any]]:
-    stmt = sa.select(AL)
+                    limit: int = 20_000) -> list[dict[str, Any]]:
+    """Visible alerts (light columns only: id, scope, status, severity, opened_at), newest first."""
+    stmt = sa.select(*[AL.c[c] for c in _LIGHT])
     if statuses:
         stmt = stmt.where(AL.c.status.in_(statuses))
     if since is not None:
@@ -661,6 +700,8 @@ def _visible_alerts(db: Database, scope: Scope, statuses: tuple[str, ...] = (), 
     stmt = stmt.order_by(AL.c.opened_at.desc()).limit(limit)
     with db.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        if not rows:
+            return []
         RG, PT, SR = Region.__table__, Product.__table__, Source.__table__
         region_brand = {r[0]: r[1] for r in conn.execute(sa.select(RG.c.id, RG.c.brand_id))}
         product_brand = {r[0]: r[1] for r in conn.execute(sa.select(PT.c.id, PT.c.brand_id))}
@@ -675,12 +716,17 @@ ALERT_COLUMNS = ["id", "kind", "severity", "status", "title", "reason", "scope_t
 
 
 def alerts_table(db: Database, scope: Scope, statuses: tuple[str, ...] = ("open", "acknowledged"),
-                 severities: tuple[str, ...] = (), limit: int = 500) -> pd.DataFrame:
-    """Visible alerts with those statuses (all when empty), newest first."""
+                 severities: tuple[str, ...] = (), limit: int = 200) -> pd.DataFrame:
+    """Visible alerts with those statuses (all when empty), newest first, full rows."""
     rows = _visible_alerts(db, scope, statuses=statuses)
     if severities:
         rows = [a for a in rows if a["severity"] in severities]
-    return pd.DataFrame(rows[:limit], columns=ALERT_COLUMNS)
+    ids = [a["id"] for a in rows[:limit]]
+    if not ids:
+        return pd.DataFrame(columns=ALERT_COLUMNS)
+    stmt = sa.select(*[AL.c[c] for c in ALERT_COLUMNS]).where(AL.c.id.in_(ids)).order_by(
+        AL.c.opened_at.desc(), AL.c.id.desc())
+    return _frame(db, stmt, ALERT_COLUMNS)
 
 
 def alert_for_viewer(db: Database, scope: Scope, alert_id: int) -> dict[str, Any] | None:
@@ -707,6 +753,17 @@ def evidence_mention_ids(evidence: dict[str, Any] | None) -> list[int]:
         except (TypeError, ValueError):
             continue
     return ids
+
+
+def alerts_mentions(db: Database, scope: Scope, alerts: tuple[tuple[int, tuple[int, ...]], ...]) -> pd.DataFrame:
+    """The evidence mentions of many alerts in one query: ``((alert_id, mention_ids), …)`` →
+    mention rows with an ``alert_id`` column (viewer scoping applied)."""
+    wanted = {m for _, ids in alerts for m in ids[:50]}
+    if not wanted:
+        return pd.DataFrame(columns=["alert_id", *MENTION_COLUMNS])
+    found = mentions_by_ids(db, scope, sorted(wanted), cap=2000).set_index("id", drop=False)
+    parts = [found.loc[[m for m in ids[:50] if m in found.index]].assign(alert_id=aid) for aid, ids in alerts]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["alert_id", *MENTION_COLUMNS])
 
 
 def alert_mentions(db: Database, scope: Scope, alert: dict[str, Any], limit: int = 50) -> pd.DataFrame:
@@ -745,17 +802,23 @@ def source_health(db: Database, scope: Scope, now: datetime | None = None, windo
     if sources.empty:
         return pd.DataFrame(columns=SOURCE_COLUMNS)
     since = now - timedelta(days=window_days)
-    runs = _frame(db, sa.select(CR.c.source_id, CR.c.started_at, CR.c.status, CR.c.items_seen, CR.c.items_new,
-                                CR.c.errors).where(CR.c.started_at >= since, CR.c.source_id.in_(list(sources["id"])))
-                  .order_by(CR.c.started_at.desc()))
-    agg: dict[str, dict[str, Any]] = {}
-    for sid, g in runs.groupby("source_id") if not runs.empty else []:
-        last = g.iloc[0]
-        agg[sid] = {"last_status": last["status"], "last_errors": "; ".join(map(str, last["errors"] or []))[:300],
-                    "runs": len(g), "avg_items": float(g["items_seen"].mean()), "avg_new": float(g["items_new"].mean()),
-                    "failed_runs": int(g["status"].isin(["failed", "blocked"]).sum())}
-    extra = pd.DataFrame([{"id": k, **v} for k, v in agg.items()],
-                         columns=["id", "last_status", "last_errors", "runs", "avg_items", "avg_new", "failed_runs"])
+    ids = list(sources["id"])
+    failed = func.sum(case((CR.c.status.in_(("failed", "blocked")), 1), else_=0))
+    extra = _frame(db, sa.select(CR.c.source_id.label("id"), func.count().label("runs"),
+                                 func.avg(CR.c.items_seen).label("avg_items"), func.avg(CR.c.items_new).label("avg_new"),
+                                 failed.label("failed_runs"))
+                   .where(CR.c.started_at >= since, CR.c.source_id.in_(ids)).group_by(CR.c.source_id))
+    newest = (sa.select(CR.c.id).where(CR.c.source_id == SR.c.id).order_by(CR.c.started_at.desc()).limit(1)
+              .correlate(SR).scalar_subquery())
+    last = _frame(db, sa.select(SR.c.id, CR.c.status.label("last_status"), CR.c.errors.label("last_errors"))
+                  .select_from(SR.join(CR, CR.c.id == newest)).where(SR.c.id.in_(ids)))
+    if not last.empty:
+        last["last_errors"] = last["last_errors"].map(lambda e: "; ".join(map(str, e or []))[:300])
+    if extra.empty:
+        extra = pd.DataFrame(columns=["id", "runs", "avg_items", "avg_new", "failed_runs"])
+    if last.empty:
+        last = pd.DataFrame(columns=["id", "last_status", "last_errors"])
+    sources = sources.merge(last, on="id", how="left")
     df = sources.merge(extra, on="id", how="left")
     df["stale_hours"] = [(now - t).total_seconds() / 3600 if isinstance(t, datetime) else None
                          for t in df["last_new_item_at"]]

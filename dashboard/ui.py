@@ -72,7 +72,7 @@ def mentions_table(ctx: Context, df: pd.DataFrame, height: int | None = None) ->
     """The mentions as a plain data grid (text is never interpreted as HTML or Markdown)."""
     st.dataframe(
         present_mentions(ctx, df),
-        hide_index=True,
+        hide_index=True, placeholder="—",
         width="stretch",
         height=height or "auto",
         column_config={

@@ -10,7 +10,8 @@ from dashboard.context import current
 from dashboard.labels import ALERT_KIND, ALERT_STATUS, SEVERITY, label
 from dashboard.queries import evidence_mention_ids
 
-SEVERITY_ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+SEVERITY_ICON = {"critical": ":red[:material/error:]", "warning": ":orange[:material/warning:]",
+                 "info": ":blue[:material/info:]"}
 VIEWS = {"未关闭": ("open", "acknowledged"), "待处理": ("open",), "已确认": ("acknowledged",),
          "已解决": ("resolved",), "全部": ()}
 
@@ -44,12 +45,15 @@ view = c1.segmented_control("状态", list(VIEWS), default="未关闭", key="al_
 severities = c2.multiselect("级别", list(SEVERITY), format_func=SEVERITY.get, key="al_sev", placeholder="全部")
 table = cache.q(ctx.db_url, "alerts_table", ctx.scope, VIEWS[view], tuple(severities))
 if table.empty:
-    st.info("没有符合条件的预警。" if view != "未关闭" else "目前没有待处理的预警 🎉")
+    st.info("没有符合条件的预警。" if view != "未关闭" else "目前没有待处理的预警。")
     st.stop()
 
-st.caption(f"{len(table)} 条预警（最多显示 500 条，展开查看证据和相关提及）")
-for alert in table.head(50).to_dict("records"):
-    icon = SEVERITY_ICON.get(alert["severity"], "⚪")
+shown = table.head(30).to_dict("records")
+st.caption(f"{len(table)} 条预警（显示最新 {len(shown)} 条，展开查看证据和相关提及）")
+evidence = cache.q(ctx.db_url, "alerts_mentions", ctx.scope,
+                   tuple((int(a["id"]), tuple(evidence_mention_ids(a["evidence"]))) for a in shown))
+for alert in shown:
+    icon = SEVERITY_ICON.get(alert["severity"], ":material/circle:")
     opened = pd.Timestamp(alert["opened_at"]).tz_convert(ctx.scope.tz).strftime("%m-%d %H:%M")
     head = (f"{icon} {label(SEVERITY, alert['severity'])} · {label(ALERT_STATUS, alert['status'])} · "
             f"{ui.md_escape(alert['title'])} · {opened}")
@@ -70,10 +74,11 @@ for alert in table.head(50).to_dict("records"):
         numbers = {k: v for k, v in (alert["evidence"] or {}).items() if k not in ("mention_ids", "mentions")}
         if numbers:
             st.json(numbers, expanded=False)
-        if evidence_mention_ids(alert["evidence"]) or alert["window_start"] is not None:
-            mentions = cache.q(ctx.db_url, "alert_mentions", ctx.scope, alert)
-            if not mentions.empty:
-                ui.mentions_table(ctx, mentions)
+        mentions = evidence[evidence["alert_id"] == alert["id"]]
+        if mentions.empty and not evidence_mention_ids(alert["evidence"]):
+            mentions = cache.q(ctx.db_url, "alert_mentions", ctx.scope, alert)  # no ids: the alert's window
+        if not mentions.empty:
+            ui.mentions_table(ctx, mentions)
         if alert["status"] != "resolved":
             note = st.text_input("处理备注", key=f"note_{alert['id']}", placeholder="例如：已联系门店，更换外卖包装")
             b1, b2, _ = st.columns([1, 1, 4])

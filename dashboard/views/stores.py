@@ -12,16 +12,16 @@ ctx = current()
 board = boards.leaderboard_section(ctx, "store")
 
 st.subheader("门店 × 顾客触点")
-tp = cache.q(ctx.db_url, "touchpoint_matrix", ctx.scope)
+busiest = tuple(board["id"][:25])
+tp = cache.q(ctx.db_url, "touchpoint_matrix", ctx.scope, busiest)
 if tp.empty:
     st.caption("没有识别到顾客触点。")
 else:
-    busiest = list(board["id"][:25])
-    heat = tp[tp["store_id"].isin(busiest)].copy()
+    heat = tp.copy()
     heat["门店"] = heat["store_id"].map(lambda s: ctx.name("stores", s))
     heat["触点"] = heat["touchpoint"].map(lambda t: label(TOUCHPOINTS, t))
     st.caption(f"颜色为净情感（红＝负面多，绿＝正面多），数字为提及数；显示声量最高的 {len(busiest)} 家门店。")
     st.altair_chart(charts.heatmap(heat, "触点", "门店", "触点", "门店", height=max(160, 26 * len(busiest))),
                     width="stretch")
 
-boards.detail_section(ctx, board, "store", touchpoints=tp)
+boards.detail_section(ctx, board, "store", touchpoints=True)

@@ -81,9 +81,9 @@ def test_manager_scope_is_enforced_in_queries(seeded) -> None:
     other = scope.narrowed(stores=("bj-guomao",))
     assert q.totals(db, other)["total"] == 0
     assert q.leaderboard(db, other).empty
-    rows, total = q.mentions_page(db, other)
+    rows, total, _ = q.mentions_page(db, other)
     assert total == 0 and rows.empty
-    rows, total = q.mentions_page(db, scope, page_size=500)
+    rows, total, _ = q.mentions_page(db, scope, page_size=500)
     assert total == 60 and set(rows["store_id"]) == {"sh-nanjingxi"}
     assert set(q.alerts_table(db, scope, ())["scope_id"]) == {"sh-nanjingxi"}
     assert list(q.source_health(db, scope)["id"]) == ["csv-nanjingxi"]
@@ -125,16 +125,16 @@ def test_accounts_and_oidc_emails(seeded) -> None:
 
 def test_mention_search_filters(seeded) -> None:
     db, _ = seeded
-    _, urgent = q.mentions_page(db, ADMIN, q.MentionFilters(urgent_only=True))
-    _, diarrhoea = q.mentions_page(db, ADMIN, q.MentionFilters(keyword="拉肚子"))
+    _, urgent, _ = q.mentions_page(db, ADMIN, q.MentionFilters(urgent_only=True))
+    _, diarrhoea, _ = q.mentions_page(db, ADMIN, q.MentionFilters(keyword="拉肚子"))
     assert urgent == diarrhoea > 0
-    _, none = q.mentions_page(db, ADMIN, q.MentionFilters(keyword="100%"))
+    _, none, _ = q.mentions_page(db, ADMIN, q.MentionFilters(keyword="100%"))
     assert none == 0  # LIKE wildcards are escaped
-    _, service = q.mentions_page(db, ADMIN, q.MentionFilters(touchpoints=("service",)))
-    _, negative = q.mentions_page(db, ADMIN, q.MentionFilters(sentiments=("negative",)))
+    _, service, _ = q.mentions_page(db, ADMIN, q.MentionFilters(touchpoints=("service",)))
+    _, negative, _ = q.mentions_page(db, ADMIN, q.MentionFilters(sentiments=("negative",)))
     assert service == negative
-    page2, total = q.mentions_page(db, ADMIN, page=2, page_size=25)
-    assert len(page2) == 25 and total == 240
+    page2, total, exact = q.mentions_page(db, ADMIN, page=2, page_size=25)
+    assert len(page2) == 25 and total == 240 and exact
     assert len(q.mentions_export(db, ADMIN)) == 240
 
 

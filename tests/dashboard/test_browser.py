@@ -1,0 +1,145 @@
+"""Real-browser test: ``streamlit run dashboard/app.py`` on loopback, driven by Debian's
+Chromium through Playwright (no browser download), one screenshot per page.
+
+Screenshots go to the test's tmp dir and are copied to /tmp/tingfeng-shots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from storage import Database
+from tests.dashboard.seed import PASSWORD, seed
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = Path("/tmp/tingfeng-shots")
+PAGES = [("", "总览"), ("stores", "门店"), ("products", "产品"), ("mentions", "声量明细"),
+         ("alerts", "预警"), ("sources", "数据源")]
+READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian chromium"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_streamlit(db: Database, tmp: Path, auth: str = "none") -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+           "TINGFENG_AUTH": auth, "TINGFENG_SECRET_KEY": "browser-test", "PYTHONPATH": str(REPO)}
+    log = open(tmp / f"streamlit-{auth}.log", "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
+         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+         "--client.toolbarMode", "minimal"],
+        cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError((tmp / f"streamlit-{auth}.log").read_text())
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Debian's Chromium through Playwright."""
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM,
+                               args=["--no-sandbox", "--disable-gpu", "--no-first-run",
+                                     "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def _settle(page) -> None:  # noqa: ANN001 - playwright Page
+    """Wait until the script finished, no skeleton is left and charts had time to draw."""
+    page.wait_for_selector(READY, timeout=30_000)
+    page.wait_for_function("!document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=30_000)
+    page.wait_for_timeout(800)
+    page.wait_for_selector(READY, timeout=30_000)
+
+
+def _shot(page, out: Path, name: str) -> None:  # noqa: ANN001
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, SHOTS / path.name)
+
+
+def test_every_page_in_chromium(sqlite_db: Database, tmp_path: Path, browser) -> None:  # noqa: ANN001
+    seed(sqlite_db)
+    proc, url = _start_streamlit(sqlite_db, tmp_path)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1800}, locale="zh-CN")
+        for path, title in PAGES:
+            page.goto(f"{url}/{path}")
+            _settle(page)
+            page.get_by_role("heading", name=title).first.wait_for(timeout=15_000)
+            assert page.locator('[data-testid="stException"]').count() == 0, path
+            text = page.locator('[data-testid="stApp"]').inner_text()
+            assert title in text and "筛选" in text and "仅监听本机" in text
+            _shot(page, tmp_path / "shots", path or "overview")
+        # a shared link restores the filters, and they follow the user to another page
+        page.goto(f"{url}/?store=北京三里屯店")  # bound widgets carry the shown name
+        _settle(page)
+        kpi = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+        assert kpi.strip() == "60"
+        page.get_by_role("link", name="声量明细").first.click()
+        _settle(page)
+        assert "store=" in page.url and "声量明细" in page.locator('[data-testid="stApp"]').inner_text()
+        assert "共 60 条提及" in page.locator('[data-testid="stApp"]').inner_text()  # the grid is a canvas
+        assert page.locator('[data-testid="stException"]').count() == 0
+        _shot(page, tmp_path / "shots", "mentions-filtered")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_local_login_in_chromium(sqlite_db: Database, tmp_path: Path, browser) -> None:  # noqa: ANN001
+    seed(sqlite_db)
+    proc, url = _start_streamlit(sqlite_db, tmp_path, auth="local")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1800}, locale="zh-CN")
+        page.goto(f"{url}/stores")
+        _settle(page)
+        assert page.locator('[data-testid="stMetricValue"]').count() == 0
+        _shot(page, tmp_path / "shots", "login")
+        page.get_by_label("用户名").fill("wang")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.get_by_role("heading", name="门店").first.wait_for(timeout=15_000)
+        _settle(page)
+        text = page.locator('[data-testid="stApp"]').inner_text()
+        assert "wang" in text and "仅监听本机" not in text
+        assert page.locator('[data-testid="stException"]').count() == 0
+        _shot(page, tmp_path / "shots", "stores-manager")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
