@@ -41,7 +41,7 @@ from alerts.spikes import (
     since_columns,
 )
 from storage.db import Database
-from storage.models import Alert, Mention, MentionAnalysis, Rollup, utcnow
+from storage.models import Alert, Mention, MentionAnalysis, Rollup, Store, utcnow
 
 ACTIVE = ("open", "acknowledged")
 
@@ -153,6 +153,18 @@ def load_incidents(session: Session, policy: AlertPolicy, now: datetime
 # --------------------------------------------------------------------------- spikes
 
 
+def peer_groups(session: Session, keys: list[ScopeKey]) -> np.ndarray:
+    """Peer group per scope: stores (and store × product) of the same brand, else the scope type."""
+    brand_of = dict(session.execute(sa.select(Store.id, Store.brand_id)).all())
+    labels = []
+    for scope_type, scope_id in keys:
+        brand = brand_of.get(scope_id.split("|", 1)[0]) if scope_type in ("store", "store_product") else None
+        labels.append((scope_type, brand or ""))
+    names = sorted(set(labels))
+    return np.array([names.index(label) for label in labels], dtype=np.int64)
+
+
+
 def _evidence(db: Database, session: Session, key: ScopeKey, start: datetime, end: datetime,
               numbers: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
     touchpoints = ev.top_touchpoints(session, key[0], key[1], start, end)
@@ -217,8 +229,7 @@ def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: date
     summary.scopes = len(keys)
     if not keys:
         return
-    types = sorted({k[0] for k in keys})
-    groups = np.array([types.index(k[0]) for k in keys])
+    groups = peer_groups(session, keys)
     hod, dow = local_calendar(first, total.shape[1], policy.timezone)
     result = assess(total, negative, hod, dow, groups, policy,
                     since=since_columns(keys, incidents, first),
