@@ -49,6 +49,8 @@ class RunContext:
         self.tz = ZoneInfo(options.timezone)
         self.state: dict[str, Any] = dict(source.state or {})
         self.was_not_modified = False
+        # plain copies of the binding: read once per item, ORM attribute access is slow
+        self._binding = (source.brand_id, source.store_id, source.product_id)
         self._include, self._exclude = self._keyword_rules()
 
     # ----------------------------------------------------------------- fetching
@@ -159,12 +161,12 @@ class RunContext:
 
     # ----------------------------------------------------------------- helpers
     def _apply_binding(self, item: Item) -> None:
-        source = self.source
-        if item.store_hint and source.store_id and item.store_hint != source.store_id:
+        brand_id, store_id, product_id = self._binding
+        if item.store_hint and store_id and item.store_hint != store_id:
             item.extra.setdefault("page_store", item.store_hint)
-        item.brand_hint = source.brand_id or item.brand_hint
-        item.store_hint = source.store_id or item.store_hint
-        item.product_hint = source.product_id or item.product_hint
+        item.brand_hint = brand_id or item.brand_hint
+        item.store_hint = store_id or item.store_hint
+        item.product_hint = product_id or item.product_hint
         if self.options.kind:
             item.kind = self.options.kind
 

@@ -3,7 +3,8 @@ linking reposts by content hash — identical on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -87,10 +88,48 @@ def store_items(session: Session, *, source_id: str, platform: str, items: list[
 
 
 def _execute_many(conn: Any, insert: Any, rows: list[dict[str, Any]]) -> int:
-    """executemany of one cached statement; the number of rows actually inserted."""
+    """executemany of one cached statement; the number of rows actually inserted.
+
+    On SQLite the rows go straight to the driver, pre-converted exactly as
+    ``UtcDateTime`` and ``JSON`` would (naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``,
+    ``json.dumps``): SQLAlchemy's per-row bind processing was a quarter of a
+    million-row import. PostgreSQL goes through SQLAlchemy."""
+    if conn.dialect.name == "sqlite":
+        return _sqlite_execute_many(conn, rows)
     result = conn.execute(insert, rows)
     count = result.rowcount
     return len(rows) if count is None or count < 0 else count
+
+
+_SQLITE_COLUMNS = ("source_id", "external_id", "platform", "kind", "url", "author", "title", "text", "rating",
+                   "published_at", "collected_at", "brand_hint", "store_hint", "product_hint", "likes",
+                   "content_hash", "duplicate_of", "extra")
+_SQLITE_INSERT = (f"INSERT INTO mentions ({', '.join(_SQLITE_COLUMNS)}) VALUES ({', '.join('?' * len(_SQLITE_COLUMNS))}) "
+                  "ON CONFLICT (source_id, external_id) DO NOTHING")
+
+
+def sqlite_datetime(value: datetime) -> str:
+    """A UTC-aware datetime as SQLAlchemy stores it in SQLite (naive UTC, microseconds)."""
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_execute_many(conn: Any, rows: list[dict[str, Any]]) -> int:
+    params = []
+    collected: dict[datetime, str] = {}  # one collection time per batch: convert once
+    for row in rows:
+        values = [row[c] for c in _SQLITE_COLUMNS]
+        values[9] = sqlite_datetime(values[9])
+        stamp = values[10]
+        values[10] = collected.get(stamp) or collected.setdefault(stamp, sqlite_datetime(stamp))
+        values[17] = json.dumps(values[17])
+        params.append(tuple(values))
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        before = conn.connection.driver_connection.total_changes
+        cursor.executemany(_SQLITE_INSERT, params)
+        return conn.connection.driver_connection.total_changes - before
+    finally:
+        cursor.close()
 
 
 def _earliest_ids(conn: Any, hashes: list[str]) -> dict[str, int]:

@@ -25,6 +25,10 @@ def parse_rating(value: Any, *, scale: float = 5.0) -> float | None:
     text = str(value).strip()
     if not text:
         return None
+    try:  # the common case: a plain number
+        return _clamp(float(text) * 5.0 / scale)
+    except ValueError:
+        pass
     if "★" in text or "☆" in text:
         full = text.count("★")
         return _clamp(full + (0.5 if "½" in text else 0.0))

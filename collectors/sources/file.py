@@ -120,12 +120,8 @@ def resolve_columns(header: list[str], options: FileOptions) -> dict[str, str]:
 def row_to_item(row: dict[str, Any], mapping: dict[str, str], options: FileOptions, *, now: datetime,
                 tz: tzinfo) -> Item:
     """One export row as an Item; raises ValueError naming the bad field."""
-
-    def get(field: str) -> Any:
-        column = mapping.get(field)
-        value = row.get(column) if column else None
-        return value.strip() if isinstance(value, str) else value
-
+    values = {field: _clean(row.get(column)) for field, column in mapping.items()}
+    get = values.get
     text = collapse_whitespace(str(get("text") or ""))
     if not text:
         raise ValueError("empty text")
@@ -134,23 +130,30 @@ def row_to_item(row: dict[str, Any], mapping: dict[str, str], options: FileOptio
         published = parse_datetime(raw_time, now=now, tz=tz, fmt=options.time_format)
     except (ValueError, OverflowError, OSError) as exc:
         raise ValueError(f"bad time {raw_time!r}") from exc
-    author = get("author")
-    ident = get("id")
-    ident = str(ident) if ident not in (None, "") else hashlib.sha1(f"{raw_time}|{author}|{text}".encode()).hexdigest()
-    raw_rating = get("rating")
-    rating = _GRADE.get(raw_rating) if isinstance(raw_rating, str) and raw_rating in _GRADE else \
-        parse_rating(raw_rating, scale=options.rating_scale)
-    store = get("store")
+    author, ident, raw_rating, store = get("author"), get("id"), get("rating"), get("store")
+    if ident is None:
+        ident = hashlib.sha1(f"{raw_time}|{author}|{text}".encode()).hexdigest()
+    rating = _GRADE[raw_rating] if raw_rating in _GRADE else parse_rating(raw_rating, scale=options.rating_scale)
     extra: dict[str, Any] = {}
-    if get("reply") not in (None, ""):
-        extra["reply"] = str(get("reply"))
-    if store not in (None, ""):
-        extra["page_store"] = str(store)
-    return Item(external_id=ident, text=text, published_at=published, kind=options.kind or "review",
-                url=get("link") or None, author=str(author) if author not in (None, "") else None,
-                title=get("title") or None, rating=rating, likes=parse_count(get("likes")),
-                store_hint=str(store) if store not in (None, "") else None,
-                product_hint=str(get("product")) if get("product") not in (None, "") else None, extra=extra)
+    reply = get("reply")
+    if reply is not None:
+        extra["reply"] = str(reply)
+    if store is not None:
+        store = str(store)
+        extra["page_store"] = store
+    product = get("product")
+    return Item(external_id=str(ident), text=text, published_at=published, kind=options.kind or "review",
+                url=get("link"), author=str(author) if author is not None else None, title=get("title"),
+                rating=rating, likes=parse_count(get("likes")), store_hint=store,
+                product_hint=str(product) if product is not None else None, extra=extra)
+
+
+def _clean(value: Any) -> Any:
+    """Cell value with strings stripped; empty cells are None."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
 
 
 def _format(path: Path, options: FileOptions) -> str:

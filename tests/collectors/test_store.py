@@ -1,0 +1,55 @@
+"""store_items: insert-or-ignore, repost linking within and across batches, and the
+SQLite fast path writing exactly what the ORM writes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from collectors.base import Item
+from collectors.store import store_items
+from storage.models import Mention
+
+AT = datetime(2026, 11, 20, 12, 30, 5, 123456, tzinfo=timezone(timedelta(hours=8)))
+NOW = datetime(2026, 11, 22, 4, 0, tzinfo=timezone.utc)
+
+
+def item(ext: str, text: str, **kw) -> Item:
+    return Item(external_id=ext, text=text, published_at=AT, **kw)
+
+
+def test_insert_or_ignore_and_linking(db) -> None:
+    repost = "茶颜悦色五一广场店排队两个小时，太夸张了"
+    with db.session() as s:
+        assert store_items(s, source_id="a", platform="wb", collected_at=NOW,
+                           items=[item("1", repost), item("2", repost + "!!"), item("1", "dup in batch"),
+                                  item("3", "好喝")]) == (3, 1)
+    with db.session() as s:
+        assert store_items(s, source_id="a", platform="wb", collected_at=NOW,
+                           items=[item("1", repost), item("4", "好喝")]) == (1, 1)
+        assert store_items(s, source_id="b", platform="xhs", collected_at=NOW, items=[item("1", repost)]) == (1, 0)
+    with db.session() as s:
+        rows = {(m.source_id, m.external_id): m for m in s.exec(select(Mention)).all()}
+    first = rows[("a", "1")]
+    assert first.duplicate_of is None
+    assert rows[("a", "2")].duplicate_of == first.id  # repost within the same batch
+    assert rows[("b", "1")].duplicate_of == first.id  # repost from another source
+    assert rows[("a", "4")].duplicate_of is None  # short texts are never linked
+
+
+def test_round_trip_is_identical_to_the_orm(db) -> None:
+    extra = {"reply": "已回复", "n": [1, 2]}
+    with db.session() as s:
+        store_items(s, source_id="fast", platform="p", collected_at=NOW,
+                    items=[item("x", "味道不错", rating=4.5, likes=3, author="甲", extra=extra)])
+        s.add(Mention(source_id="orm", external_id="x", platform="p", text="味道不错", rating=4.5, likes=3,
+                      author="甲", published_at=AT, collected_at=NOW, content_hash="h", extra=extra))
+    with db.session() as s:
+        fast, orm = (s.exec(select(Mention).where(Mention.source_id == sid)).one() for sid in ("fast", "orm"))
+        assert fast.published_at == orm.published_at == AT
+        assert fast.published_at.tzinfo is not None and fast.collected_at == NOW
+        assert (fast.extra, fast.rating, fast.likes, fast.author, fast.kind) == (extra, 4.5, 3, "甲", "post")
+        raw = s.connection().execute(sa.text("SELECT published_at, collected_at FROM mentions ORDER BY source_id")).all()
+    assert raw[0] == raw[1]  # same stored representation, so range queries compare alike
