@@ -165,10 +165,20 @@ def peer_groups(session: Session, keys: list[ScopeKey]) -> np.ndarray:
 
 
 
+KEYWORDS_REFRESH = timedelta(hours=3)
+
+
 def _evidence(db: Database, session: Session, key: ScopeKey, start: datetime, end: datetime,
-              numbers: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+              numbers: dict[str, Any], previous: dict[str, Any] | None
+              ) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+    """Evidence for an alert; keywords (costly: segmentation) are reused for up to 3 hours."""
     touchpoints = ev.top_touchpoints(session, key[0], key[1], start, end)
-    keywords = ev.keywords_for(db, session, key[0], key[1], start, end)
+    previous = previous or {}
+    stamp = previous.get("keywords_at")
+    if stamp and end - datetime.fromisoformat(stamp) < KEYWORDS_REFRESH and "keywords" in previous:
+        keywords = list(previous["keywords"])
+    else:
+        keywords, stamp = ev.keywords_for(db, session, key[0], key[1], start, end), end.isoformat()
     quotes = ev.representative_mentions(session, key[0], key[1], start, end)
     evidence = {
         "numbers": numbers,
@@ -176,6 +186,7 @@ def _evidence(db: Database, session: Session, key: ScopeKey, start: datetime, en
                      "peer_share": numbers["peer_share"]},
         "touchpoints": touchpoints,
         "keywords": keywords,
+        "keywords_at": stamp,
         "mention_ids": [q["id"] for q in quotes],
         "quotes": quotes,
     }
@@ -197,7 +208,8 @@ def _apply(db: Database, session: Session, action: Action, result: Assessment, n
     numbers = spike_numbers(result, action.index) if fresh else alert.evidence.get("numbers", {})
     window_start = action.window_start if alert is None else min(alert.window_start or action.window_start,
                                                                   action.window_start)
-    evidence, touchpoints, keywords = _evidence(db, session, key, window_start, now, numbers)
+    evidence, touchpoints, keywords = _evidence(db, session, key, window_start, now, numbers,
+                                                alert.evidence if alert is not None else None)
     name = ev.scope_name(session, *key)
     values = {
         "severity": severity,
