@@ -441,8 +441,12 @@ def leaderboard(db: Database, scope: Scope, entity: str = "store") -> pd.DataFra
     df = df.merge(prev, on="key", how="left")
     df["change"] = df["net"] - pd.to_numeric(df["prev_net"])
     all_days = [scope.filters.start + timedelta(days=i) for i in range(scope.filters.days)]
-    series = {k: dict(zip(g["day"], g["total"])) for k, g in days.groupby("key")} if not days.empty else {}
-    df["trend"] = [[int(series.get(k, {}).get(d, 0)) for d in all_days] for k in df["key"]]
+    if days.empty:
+        df["trend"] = [[0] * len(all_days) for _ in range(len(df))]
+    else:
+        grid = days.pivot_table(index="key", columns="day", values="total", aggfunc="sum", fill_value=0)
+        grid = grid.reindex(index=df["key"], columns=all_days, fill_value=0).fillna(0).astype(int)
+        df["trend"] = grid.values.tolist()
     table = Store.__table__ if entity == "store" else Product.__table__
     extra = ("city", "region_id", "brand_id") if entity == "store" else ("category", "brand_id")
     names = _names(db, table, extra)
@@ -697,6 +701,12 @@ def _visible_alerts(db: Database, scope: Scope, statuses: tuple[str, ...] = (), 
         stmt = stmt.where(AL.c.status.in_(statuses))
     if since is not None:
         stmt = stmt.where(AL.c.opened_at >= since)
+    stores = store_universe(db, scope)
+    if stores is not None and len(stores) <= 500:
+        # pre-filter in SQL: non-store alerts, or alerts whose store part is in the universe
+        head = (sa.func.split_part(AL.c.scope_id, "|", 1) if db.dialect == "postgresql" else
+                sa.func.substr(AL.c.scope_id, 1, sa.func.instr(AL.c.scope_id + "|", "|") - 1))
+        stmt = stmt.where(sa.or_(AL.c.scope_type.not_in(STORE_SCOPES), head.in_(stores)))
     stmt = stmt.order_by(AL.c.opened_at.desc()).limit(limit)
     with db.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(stmt)]

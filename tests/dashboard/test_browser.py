@@ -19,6 +19,7 @@ from typing import Iterator
 import pytest
 
 from storage import Database
+from tests.dashboard.mock_oidc import MockOIDC
 from tests.dashboard.seed import PASSWORD, seed
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,8 +42,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_streamlit(db: Database, tmp: Path, auth: str = "none") -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+def _start_streamlit(db: Database, tmp: Path, auth: str = "none", port: int | None = None) -> tuple[subprocess.Popen, str]:
+    port = port or _free_port()
     env = {**os.environ, "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
            "TINGFENG_AUTH": auth, "TINGFENG_SECRET_KEY": "browser-test", "PYTHONPATH": str(REPO)}
     log = open(tmp / f"streamlit-{auth}.log", "w")  # noqa: SIM115 - closed with the process
@@ -143,3 +144,42 @@ def test_local_login_in_chromium(sqlite_db: Database, tmp_path: Path, browser) -
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_oidc_login_against_mock_provider(sqlite_db: Database, tmp_path: Path, browser) -> None:  # noqa: ANN001
+    """st.login → mock IdP (discovery, authorize, token, JWKS) → back, scoped by the recipient's e-mail."""
+    seed(sqlite_db)
+    port = _free_port()
+    with MockOIDC(email="wang@example.com", name="王店长") as idp:
+        (tmp_path / ".streamlit").mkdir()
+        (tmp_path / ".streamlit" / "secrets.toml").write_text(
+            "[auth]\n"
+            f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+            'cookie_secret = "cookie-secret-for-tests-only-0123456789"\n'
+            f'client_id = "{idp.client_id}"\n'
+            'client_secret = "mock-secret"\n'
+            f'server_metadata_url = "{idp.metadata_url}"\n', encoding="utf-8")
+        proc, url = _start_streamlit(sqlite_db, tmp_path, auth="oidc", port=port)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800}, locale="zh-CN")
+            page.goto(url)
+            _settle(page)
+            assert page.locator('[data-testid="stMetricValue"]').count() == 0
+            page.get_by_role("button", name="单点登录 (SSO)").click()
+            page.get_by_role("heading", name="总览").first.wait_for(timeout=30_000)
+            _settle(page)
+            assert "POST /token" in idp.requests and "GET /jwks" in idp.requests
+            text = page.locator('[data-testid="stApp"]').inner_text()
+            assert "wang@example.com" in text and "店长" in text
+            page.goto(f"{url}/stores")
+            _settle(page)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            # the manager's filter bar only offers their own store
+            page.locator('[data-testid="stMultiSelect"]').nth(2).click()
+            options = page.get_by_role("option").all_inner_texts()
+            assert options == ["上海南京西路店"], options
+            page.keyboard.press("Escape")
+            _shot(page, tmp_path / "shots", "stores-oidc-manager")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
