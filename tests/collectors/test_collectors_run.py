@@ -189,3 +189,21 @@ def test_bad_configuration_fails_the_run_with_key_paths(db, add_source, fast_htt
     assert "unknown source type" in collect_source(db, "odd", http=fast_http, now=NOW).errors[-1]
     with pytest.raises(SourceNotFound):
         collect_source(db, "nope", http=fast_http, now=NOW)
+
+
+def test_collect_many_shares_one_polite_client(db, server, fast_http, add_source) -> None:
+    from collectors.run import collect_many
+
+    for n in range(3):
+        server.static(f"/m{n}", page([10 * n + 1, 10 * n + 2]))
+        add_source(f"m{n}", "html", {**OPTS, "url": server.url(f"/m{n}")})
+    runs = collect_many(db, ["m0", "m1", "m2"], http=fast_http, concurrency=2, now=NOW)
+    assert [(r.source_id, r.status, r.items_new) for r in runs] == [("m0", "ok", 2), ("m1", "ok", 2), ("m2", "ok", 2)]
+
+
+def test_feed_answered_by_a_captcha_page_is_blocked(db, server, fast_http, add_source) -> None:
+    server.static("/rss", "<html><body><div id='captcha'>请完成验证码</div></body></html>")
+    add_source("f", "feed", {"url": server.url("/rss"), "robots": False})
+    run = collect_source(db, "f", http=fast_http, now=NOW)
+    assert run.status == "blocked" and "captcha" in run.errors[-1]
+    assert alerts(db)[0].evidence["health"] == "blocked"
