@@ -420,3 +420,34 @@ def test_source_health_alert_tells_the_admin_what_broke(db):
                    "2026-11-19 09:00", "login wall &lt;form id=login&gt;"):
         assert needle in mail.body_html, needle
     assert "采集批次" not in mail.body_html
+
+
+def test_alert_email_end_to_end_has_chart_inline_by_cid_and_escaped_text(db, smtp_server):
+    from email.header import decode_header, make_header
+
+    from storage.models import Rollup
+
+    seed(db, evil=True)
+    with db.session() as s:
+        for h in range(48):
+            s.add(Rollup(grain="hour", bucket=NOW - timedelta(hours=48 - h), scope_type="store", scope_id="jingan",
+                         total=4, positive=2, neutral=1, negative=1 + (h > 42) * 3))
+    enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW)
+    settings = smtp_server.settings()
+    deliver_notifications(db, settings, now=NOW, notifiers={"email": outbox.make_notifiers(settings)["email"],
+                                                            "wecom": Recorder()})
+    raws = {rcpts[0]: raw for rcpts, raw in smtp_server.mailbox.received}
+    raw = raws["wang@example.com"]
+    assert str(make_header(decode_header(email.message_from_bytes(raw)["Subject"]))) == \
+        "【听风·预警】静安寺店 负面评价激增 <b>x</b>"  # a subject is plain text: shown as typed
+    msg = email.message_from_bytes(raw, policy=default)
+    assert msg.get_content_type() == "multipart/alternative"
+    plain, related = msg.get_payload()
+    html, image = related.get_payload()
+    assert image.get_content_type() == "image/png" and image.get_payload(decode=True).startswith(b"\x89PNG")
+    cid = image["Content-ID"].strip("<>")
+    body = html.get_content()
+    assert f'src="cid:{cid}"' in body
+    assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<b>x</b>" not in body
+    assert "action=ack&amp;token=" in body and "action=resolve&amp;token=" in body
