@@ -13,7 +13,7 @@ import logging
 import os
 import time
 import traceback
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
@@ -283,8 +283,7 @@ async def collect_source_async(db: Database, source_id: str, *, http: HttpSettin
         log.exception("source %s: collector crashed", source_id)
         run.status = "failed"
         _append_error(run, f"{type(exc).__name__}: {exc} | {traceback.format_exc(limit=3)[-500:]}")
-    finished = started if now is None else now
-    run.finished_at = (utcnow() if now is None else finished + _elapsed(clock0))
+    run.finished_at = utcnow() if now is None else now + timedelta(seconds=time.monotonic() - clock0)
     with db.session() as session:
         row = session.get(Source, source_id)
         run = session.merge(run)
@@ -297,9 +296,3 @@ async def collect_source_async(db: Database, source_id: str, *, http: HttpSettin
 
 def _append_error(run: CollectorRun, message: str) -> None:
     run.errors = [*run.errors, message][-MAX_ERRORS_KEPT:]
-
-
-def _elapsed(clock0: float) -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=time.monotonic() - clock0)

@@ -207,3 +207,14 @@ def test_feed_answered_by_a_captcha_page_is_blocked(db, server, fast_http, add_s
     run = collect_source(db, "f", http=fast_http, now=NOW)
     assert run.status == "blocked" and "captcha" in run.errors[-1]
     assert alerts(db)[0].evidence["health"] == "blocked"
+
+
+def test_source_respects_robots_unless_switched_off(db, server, fast_http, add_source) -> None:
+    server.static("/robots.txt", "User-agent: *\nDisallow: /shop/\n", "text/plain")
+    server.static("/shop/1", page([1]))
+    opts = {k: v for k, v in OPTS.items() if k != "robots"}
+    add_source("polite", "html", {**opts, "url": server.url("/shop/1")})
+    add_source("allowed", "html", {**opts, "url": server.url("/shop/1"), "robots": False})
+    run = collect_source(db, "polite", http=fast_http, now=NOW)
+    assert run.status == "failed" and "robots.txt disallows" in run.errors[-1] and not server.hits("/shop/1")
+    assert collect_source(db, "allowed", http=fast_http, now=NOW).items_new == 1
