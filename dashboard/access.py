@@ -3,7 +3,7 @@
 Roles: ``admin`` (everything), ``marketing`` (all stores, read, acknowledge),
 ``manager`` (only the stores of their catalog scope: the stores, regions and brands of
 the :class:`storage.models.Recipient` linked to their account or e-mail). The query
-layer filters every read by :meth:`Access.store_ids`, so hiding pages is not the only
+layer filters every read by :attr:`Access.stores`, so hiding pages is not the only
 protection.
 """
 

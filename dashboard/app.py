@@ -34,16 +34,16 @@ def load_settings() -> DashboardSettings:
     return DashboardSettings()
 
 
-def _check_database(settings: DashboardSettings) -> None:
-    db = cache.database(settings.db_url)
+@st.cache_data(ttl=60, show_spinner=False)
+def _database_problem(url: str) -> str | None:
+    """Why the database cannot be used (None when it is reachable and migrated); checked once a minute."""
     try:
-        db.require_migrated()
+        cache.database(url).require_migrated()
     except DatabaseUnavailable as exc:
-        st.error(f"无法连接数据库：{exc}\n\n请检查 `DATABASE_URL`。")
-        st.stop()
+        return f"无法连接数据库：{exc}\n\n请检查 `DATABASE_URL`。"
     except DatabaseNotMigrated as exc:
-        st.error(f"数据库尚未初始化或版本过旧：{exc}")
-        st.stop()
+        return f"数据库尚未初始化或版本过旧：{exc}"
+    return None
 
 
 def main() -> None:
@@ -59,7 +59,10 @@ def main() -> None:
         st.Page(PAGES_DIR / "sources.py", title="数据源", icon=":material/rss_feed:", url_path="sources"),
     ]
     page = st.navigation(pages)
-    _check_database(settings)
+    problem = _database_problem(settings.db_url)
+    if problem:
+        st.error(problem)
+        st.stop()
     db = cache.database(settings.db_url)
     access = gate(settings, db)
     st.sidebar.title("听风 · 舆情看板")

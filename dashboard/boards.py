@@ -21,7 +21,7 @@ def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
         "净情感": board["net"],
         "较上期": board["change"],
         "负面": board["negative"].astype(int),
-        "每日声量": board["trend"],
+        "近30天声量": board["trend"],
     })
     st.dataframe(
         view, hide_index=True, placeholder="—", width="stretch",
@@ -29,7 +29,7 @@ def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
             "正面占比": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
             "净情感": st.column_config.NumberColumn(format="%+.2f"),
             "较上期": st.column_config.NumberColumn(format="%+.2f", help="净情感与上一等长周期相比的变化"),
-            "每日声量": st.column_config.LineChartColumn(y_min=0),
+            "近30天声量": st.column_config.LineChartColumn(y_min=0, help="区间最后 30 天的每日提及数"),
         },
     )
 

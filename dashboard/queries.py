@@ -427,20 +427,25 @@ def _names(db: Database, table: Any, extra: tuple[str, ...] = ()) -> pd.DataFram
     return _frame(db, sa.select(*cols))
 
 
+SPARK_DAYS = 30
+
+
 def leaderboard(db: Database, scope: Scope, entity: str = "store") -> pd.DataFrame:
     """Store (or product) leaderboard: volume, positive share with CI, net sentiment,
-    change of net sentiment vs the previous period, and a daily volume sparkline."""
+    change of net sentiment vs the previous period, and a daily volume sparkline of the
+    range's last ``SPARK_DAYS`` days (bounded work whatever the range)."""
     cur = _by_entity(db, scope, entity, with_day=False)
     if cur.empty:
         return pd.DataFrame(columns=["id", "name", "total", "pos_share", "ci_low", "ci_high", "net", "change", "trend"])
     prev = _by_entity(db, scope.previous(), entity, with_day=False)
-    days = _by_entity(db, scope, entity, with_day=True)
+    spark = scope.narrowed(start=max(scope.filters.start, scope.filters.end - timedelta(days=SPARK_DAYS - 1)))
+    days = _by_entity(db, spark, entity, with_day=True)
     df = _add_rates(cur)
     prev = _add_rates(prev)[["key", "net", "total"]].rename(columns={"net": "prev_net", "total": "prev_total"}) if not prev.empty \
         else pd.DataFrame(columns=["key", "prev_net", "prev_total"])
     df = df.merge(prev, on="key", how="left")
     df["change"] = df["net"] - pd.to_numeric(df["prev_net"])
-    all_days = [scope.filters.start + timedelta(days=i) for i in range(scope.filters.days)]
+    all_days = [spark.filters.start + timedelta(days=i) for i in range(spark.filters.days)]
     if days.empty:
         df["trend"] = [[0] * len(all_days) for _ in range(len(df))]
     else:
@@ -670,8 +675,8 @@ def _alert_visible(alert: dict[str, Any], scope: Scope, meta: dict[str, tuple[st
             return False
         if f.brands and brand not in f.brands:
             return False
-        if f.products and st == "store_product" and sid.split("|", 1)[1] not in f.products:
-            return False
+        if f.products and (st != "store_product" or sid.split("|", 1)[1] not in f.products):
+            return False  # with a product filter only that product's store alerts are relevant
         return True
     if st == "region":
         brand = region_brand.get(sid)

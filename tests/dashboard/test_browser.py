@@ -6,6 +6,7 @@ Screenshots go to the test's tmp dir and are copied to /tmp/tingfeng-shots/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -99,14 +100,19 @@ def test_every_page_in_chromium(sqlite_db: Database, tmp_path: Path, browser) ->
     proc, url = _start_streamlit(sqlite_db, tmp_path)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1800}, locale="zh-CN")
+        timings = {}
         for path, title in PAGES:
+            t0 = time.monotonic()
             page.goto(f"{url}/{path}")
             _settle(page)
+            timings[path or "overview"] = round(time.monotonic() - t0 - 0.8, 2)  # minus _settle's pause
             page.get_by_role("heading", name=title).first.wait_for(timeout=15_000)
             assert page.locator('[data-testid="stException"]').count() == 0, path
             text = page.locator('[data-testid="stApp"]').inner_text()
             assert title in text and "筛选" in text and "仅监听本机" in text
             _shot(page, tmp_path / "shots", path or "overview")
+        (tmp_path / "shots" / "render-seconds.json").write_text(json.dumps(timings))
+        print("first render (s):", timings)
         # a shared link restores the filters, and they follow the user to another page
         page.goto(f"{url}/?store=北京三里屯店")  # bound widgets carry the shown name
         _settle(page)

@@ -107,6 +107,7 @@ def test_alert_visibility_and_evidence(seeded) -> None:
     mentions = q.alert_mentions(db, scope, alert)
     assert len(mentions) == 3 and set(mentions["label"]) == {"negative"}
     assert q.kpis(db, ADMIN)["alerts"]["open"] == 2
+    assert q.alerts_table(db, ADMIN.narrowed(products=("yulu",)), ()).empty  # store alerts are not product alerts
 
 
 def test_accounts_and_oidc_emails(seeded) -> None:
