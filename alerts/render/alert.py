@@ -211,4 +211,4 @@ def render_alert_email(view: AlertView) -> tuple[str, str, str]:
 
 def render_alert_markdown(view: AlertView) -> tuple[str, str]:
     """``(title, markdown)`` for the chat bots (WeCom / DingTalk / Feishu)."""
-    return alert_subject(view), render("alert_chat.md", a=view)
+    return alert_subject(view), render("alert_markdown.txt", a=view)

@@ -1,4 +1,8 @@
-"""The Jinja2 environments: HTML templates autoescaped, text/markdown not."""
+"""The Jinja2 environment: ``.html`` templates autoescaped; ``.txt`` ones (plain text and chat
+markdown, which escape outside text with the ``md`` filter instead) not.
+
+Templates are ``.html``/``.txt`` so the package data globs ship them.
+"""
 
 from __future__ import annotations
 
@@ -54,7 +58,7 @@ def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(
-            enabled_extensions=("html",), disabled_extensions=("txt", "md"), default_for_string=True, default=True
+            enabled_extensions=("html",), disabled_extensions=("txt",), default_for_string=True, default=True
         ),
         undefined=StrictUndefined,
         trim_blocks=True,
