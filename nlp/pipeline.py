@@ -6,6 +6,9 @@ takes pending mentions in id order, batch by batch; each batch is analysed in me
 ``MentionTouchpoint`` rows and the ``RollupDirty`` days it touches, so a crash loses at
 most the batch in flight and a re-run continues where it stopped. :func:`rescore`
 replaces existing analyses, for a model upgrade.
+
+The text analysed is the cleaned title + body (:func:`nlp.text.clean`); touchpoint
+``start``/``end`` offsets point into that cleaned text, and ``evidence`` holds the clause.
 """
 
 from __future__ import annotations

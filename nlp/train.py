@@ -32,13 +32,12 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from nlp import text as textmod
-from nlp.models.features import features
+from nlp.models.hashing import HashSpec, buckets, row_weights
 
 SEED = 20261122
 HOLDOUT_SHARE = 0.30
 CALIBRATION_SHARE = 0.10
-MIN_DF = 2
-MAX_FEATURES = 400_000
+SPEC = HashSpec(bits=21, max_n=3)
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "sentiment"
 DEFAULT_OUT = Path(__file__).resolve().parent / "models" / "data" / "ngram_lr.npz"
@@ -105,34 +104,13 @@ def training_sets(data_dir: Path) -> tuple[list[Example], list[Example]]:
     return fit, cal
 
 
-def featurise(texts: Iterable[str]) -> list[set[str]]:
-    """Clean each text as the pipeline does, then extract its feature set."""
-    return [features(textmod.clean(t)) for t in texts]
-
-
-def build_vocab(feats: Sequence[set[str]], min_df: int = MIN_DF, max_features: int = MAX_FEATURES) -> list[str]:
-    """Features seen in at least ``min_df`` documents, the ``max_features`` most frequent."""
-    df: Counter[str] = Counter()
-    for f in feats:
-        df.update(f)
-    kept = [g for g, c in df.items() if c >= min_df]
-    kept.sort(key=lambda g: (-df[g], g))
-    return sorted(kept[:max_features])
-
-
-def matrix(feats: Sequence[set[str]], vocab: dict[str, int]):  # noqa: ANN201 - scipy type
-    """Binary rows, L2-normalised over the in-vocabulary features (as inference does)."""
-    import numpy as np
+def matrix(texts: Sequence[str], spec: HashSpec):  # noqa: ANN201 - scipy type
+    """The rows inference sees: texts cleaned as the pipeline does, hashed, L2-normalised binary."""
     from scipy import sparse
 
-    indptr, indices, data = [0], [], []
-    for f in feats:
-        idx = [vocab[g] for g in f if g in vocab]
-        w = 1.0 / math.sqrt(len(idx)) if idx else 0.0
-        indices.extend(idx)
-        data.extend([w] * len(idx))
-        indptr.append(len(indices))
-    return sparse.csr_matrix((np.asarray(data, dtype=np.float64), indices, indptr), shape=(len(feats), len(vocab)))
+    cleaned = [textmod.clean(t) for t in texts]
+    rows, cols = buckets(cleaned, spec)
+    return sparse.csr_matrix((row_weights(rows, len(cleaned)), (rows, cols)), shape=(len(cleaned), spec.size))
 
 
 def domain_weights(rows: Sequence[Example]) -> list[float]:
@@ -164,7 +142,8 @@ def confusion_rates(probs: Sequence[float], labels: Sequence[int], low: float, h
     }
 
 
-def train(data_dir: Path, out: Path, *, c_grid: Sequence[float] = (2.0, 4.0, 8.0), log=print) -> dict:
+def train(data_dir: Path, out: Path, *, spec: HashSpec = SPEC, c_grid: Sequence[float] = (4.0, 8.0),
+          log=print) -> dict:  # noqa: ANN001 - log is print-like
     """Fit, tune C on the calibration split, calibrate, and write the artifact; its metadata."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -176,13 +155,10 @@ def train(data_dir: Path, out: Path, *, c_grid: Sequence[float] = (2.0, 4.0, 8.0
     t0 = time.time()
     fit, cal = training_sets(data_dir)
     log(f"fit {len(fit)} / calibration {len(cal)} examples")
-    fit_f, cal_f = featurise(r.text for r in fit), featurise(r.text for r in cal)
-    vocab_list = build_vocab(fit_f)
-    vocab = {g: i for i, g in enumerate(vocab_list)}
-    x_fit, x_cal = matrix(fit_f, vocab), matrix(cal_f, vocab)
+    x_fit, x_cal = matrix([r.text for r in fit], spec), matrix([r.text for r in cal], spec)
     y_fit, y_cal = np.array([r.label for r in fit]), np.array([r.label for r in cal])
     weights = np.array(domain_weights(fit))
-    log(f"vocabulary {len(vocab)} features ({time.time() - t0:.0f}s)")
+    log(f"{x_fit.nnz} non-zeros in {spec.size} hashed columns ({time.time() - t0:.0f}s)")
 
     best = None
     for c in c_grid:
@@ -208,7 +184,8 @@ def train(data_dir: Path, out: Path, *, c_grid: Sequence[float] = (2.0, 4.0, 8.0
         "trained_on": sorted({r.domain for r in fit}),
         "n_fit": len(fit),
         "n_calibration": len(cal),
-        "n_features": len(vocab),
+        "hash_bits": spec.bits,
+        "max_n": spec.max_n,
         "C": c,
         "seed": SEED,
         "platt_a": a,
@@ -218,7 +195,7 @@ def train(data_dir: Path, out: Path, *, c_grid: Sequence[float] = (2.0, 4.0, 8.0
         "neutral_high": NEUTRAL_HIGH,
         **confusion_rates(probs.tolist(), y_cal.tolist(), NEUTRAL_LOW, NEUTRAL_HIGH),
     }
-    save_artifact(out, vocab_list, coef, meta)
+    save_artifact(out, coef, meta)
     log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.time() - t0:.0f}s: {json.dumps(meta, ensure_ascii=False)}")
     return meta
 

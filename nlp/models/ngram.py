@@ -1,62 +1,59 @@
-"""The shipped n-gram logistic-regression model: numpy-only inference.
+"""The shipped n-gram logistic-regression model: numpy-only, vectorised inference.
 
-The artifact (``data/ngram_lr.npz``, written by :mod:`nlp.train`) holds the sorted
-feature strings (UTF-8, ``\\x1f``-separated), their float16 weights and a JSON
-metadata block (version, Platt calibration, neutral band, validation confusion rates).
-It is read on first use and cached; nothing is downloaded.
+The artifact (``data/ngram_lr.npz``, written by :mod:`nlp.train`) holds one float16
+weight per hash bucket and a JSON metadata block (hashing spec, version, Platt
+calibration, neutral band, validation confusion rates). It is read on first use and
+cached per process; nothing is downloaded.
 
-Score of a text: ``z = intercept + Σ w(f) / sqrt(n)`` over its ``n`` known features
-``f`` (:func:`nlp.models.features.features`), then ``p = sigmoid(a·z + b)`` (Platt).
+Score of a batch: the (text, bucket) pairs of :func:`nlp.models.hashing.buckets`, each
+worth ``1/sqrt(k)`` for a text of ``k`` features, give ``z = intercept + Σ w·x``; then
+``p = sigmoid(a·z + b)`` (Platt scaling fitted on the calibration split).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from nlp.errors import ModelArtifactError
-from nlp.models.features import features
+from nlp.models.hashing import HashSpec, buckets, row_weights
 
 ARTIFACT = Path(__file__).resolve().parent / "data" / "ngram_lr.npz"
-SEP = "\x1f"
+BATCH = 2000  # texts hashed at once: bounds memory on very large calls
 
 
-def save_artifact(path: Path, vocab: Sequence[str], weights: np.ndarray, meta: Mapping[str, Any]) -> None:
+def save_artifact(path: Path, weights: np.ndarray, meta: Mapping[str, Any]) -> None:
     """Write the model artifact (used by :mod:`nlp.train`)."""
-    vocab = [g for g in vocab]
-    if any(SEP in g for g in vocab):
-        raise ValueError("a feature contains the separator")
     path.parent.mkdir(parents=True, exist_ok=True)
-    blob = np.frombuffer(SEP.join(vocab).encode("utf-8"), dtype=np.uint8)
     meta_blob = np.frombuffer(json.dumps(dict(meta), ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     with open(path, "wb") as fh:
-        np.savez_compressed(fh, vocab=blob, weights=np.asarray(weights, dtype=np.float16), meta=meta_blob)
+        np.savez_compressed(fh, weights=np.asarray(weights, dtype=np.float16), meta=meta_blob)
 
 
-def load_artifact(path: Path = ARTIFACT) -> tuple[list[str], np.ndarray, dict[str, Any]]:
-    """(vocabulary, float16 weights, metadata) from an artifact file."""
+def load_artifact(path: Path = ARTIFACT) -> tuple[np.ndarray, dict[str, Any]]:
+    """(float16 weights, metadata) from an artifact file."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            vocab = z["vocab"].tobytes().decode("utf-8").split(SEP)
             weights = z["weights"]
             meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+        spec = HashSpec(int(meta["hash_bits"]), int(meta["max_n"]))
     except (OSError, KeyError, ValueError) as exc:
         raise ModelArtifactError(f"cannot read the sentiment model artifact {path}: {exc}") from exc
-    if len(vocab) != len(weights):
-        raise ModelArtifactError(f"{path}: {len(vocab)} features but {len(weights)} weights")
-    return vocab, weights, meta
+    if len(weights) != spec.size:
+        raise ModelArtifactError(f"{path}: {len(weights)} weights for {spec.size} hash buckets")
+    return weights, meta
 
 
 class NgramModel:
-    """Calibrated logistic regression over character n-grams (see the module docstring)."""
+    """Calibrated logistic regression over hashed character n-grams (see the module docstring)."""
 
     def __init__(self, path: Path = ARTIFACT) -> None:
-        vocab, weights, meta = load_artifact(path)
-        self._weights: dict[str, float] = dict(zip(vocab, weights.astype(np.float64).tolist()))
+        weights, meta = load_artifact(path)
+        self._w = weights.astype(np.float32)
+        self._spec = HashSpec(int(meta["hash_bits"]), int(meta["max_n"]))
         self.metadata: Mapping[str, Any] = meta
         self.name: str = meta.get("name", "ngram-lr")
         self.version: str = str(meta.get("version", "0"))
@@ -65,11 +62,12 @@ class NgramModel:
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
         """The uncalibrated linear score of each text."""
-        get = self._weights.get
         out = np.empty(len(texts), dtype=np.float64)
-        for i, text in enumerate(texts):
-            found = [w for w in map(get, features(text or "")) if w is not None]
-            out[i] = math.fsum(found) / math.sqrt(len(found)) if found else 0.0
+        for start in range(0, len(texts), BATCH):
+            chunk = list(texts[start:start + BATCH])
+            rows, cols = buckets(chunk, self._spec)
+            values = self._w[cols].astype(np.float64) * row_weights(rows, len(chunk))
+            out[start:start + len(chunk)] = np.bincount(rows, weights=values, minlength=len(chunk))
         return out + self._intercept
 
     def score(self, texts: Sequence[str]) -> list[float]:
