@@ -11,7 +11,6 @@ own bucket because the whole range is recomputed from ``mention_analysis``.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
@@ -56,16 +55,14 @@ def merge_ranges(ranges: Iterable[tuple[datetime, datetime]]) -> list[tuple[date
 
 
 def _hour_expr(db: Database, column: Any) -> ColumnElement:
-    """SQL for the UTC hour a timestamp falls in (text on SQLite, timestamp on PG)."""
+    """SQL for the UTC hour bucket of a timestamp, in the column's stored representation.
+
+    SQLite stores ``UtcDateTime`` as text ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC), so the
+    bucket is the hour prefix plus zeros; PostgreSQL truncates the timestamptz in UTC.
+    """
     if db.dialect == "sqlite":
-        return sa.func.substr(column, 1, 13)
-    return sa.func.date_trunc("hour", sa.func.timezone("UTC", column))
-
-
-def _parse_hour(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return datetime.strptime(str(value)[:13], "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+        return sa.func.substr(column, 1, 13).op("||")(sa.literal_column("':00:00.000000'"))
+    return sa.func.timezone("UTC", sa.func.date_trunc("hour", sa.func.timezone("UTC", column)))
 
 
 def _concat(*parts: ColumnElement) -> ColumnElement:
@@ -97,62 +94,65 @@ def _counts(label_col: ColumnElement) -> list[ColumnElement]:
     ]
 
 
-def _hourly_queries(db: Database, lo: datetime, hi: datetime) -> list[tuple[str, sa.Select]]:
-    """One aggregate query per scope type over [lo, hi)."""
+def _hourly_selects(db: Database, lo: datetime, hi: datetime) -> list[sa.Select]:
+    """One aggregate SELECT per scope type over [lo, hi), shaped like a ``rollups`` row."""
     c = _MA.c
     in_range = sa.and_(c.published_at >= lo, c.published_at < hi, c.counted.is_(True))
-    hour = _hour_expr(db, c.published_at).label("hour")
-    queries = []
+    urgent = sa.func.sum(sa.case((c.urgent.is_(True), 1), else_=0))
+    selects = []
+
+    def shaped(scope_type: str, bucket: ColumnElement, scope_id: ColumnElement, label: ColumnElement,
+               score: ColumnElement) -> sa.Select:
+        return sa.select(
+            sa.literal_column("'hour'").label("grain"), bucket.label("bucket"),
+            sa.literal_column(f"'{scope_type}'").label("scope_type"), scope_id.label("scope_id"),
+            *_counts(label), sa.func.coalesce(sa.func.sum(score), 0.0).label("score_sum"), urgent.label("urgent"),
+        ).group_by(sa.literal_column("2"), sa.literal_column("4"))
+
+    hour = _hour_expr(db, c.published_at)
     for scope_type, (scope_id, required) in _mention_scopes().items():
-        conds = [in_range] + [col.isnot(None) for col in required] + [col != "" for col in required]
-        q = (
-            sa.select(hour, scope_id.label("scope_id"), *_counts(c.label),
-                      sa.func.sum(c.score).label("score_sum"),
-                      sa.func.sum(sa.case((c.urgent.is_(True), 1), else_=0)).label("urgent"))
-            .where(*conds)
-            .group_by(sa.literal_column("1"), sa.literal_column("2"))
-        )
-        queries.append((scope_type, q))
+        conds = [col.isnot(None) for col in required] + [col != "" for col in required]
+        selects.append(shaped(scope_type, hour, scope_id, c.label, c.score).where(in_range, *conds))
     t = _TP.c
     joined = _TP.join(_MA, _MA.c.mention_id == t.mention_id)
     for scope_type, scope_id, extra in (
         ("touchpoint", t.touchpoint, []),
         ("store_touchpoint", _concat(c.store_id, t.touchpoint), [c.store_id.isnot(None), c.store_id != ""]),
     ):
-        q = (
-            sa.select(hour, scope_id.label("scope_id"), *_counts(t.polarity),
-                      sa.func.sum(t.score).label("score_sum"),
-                      sa.func.sum(sa.case((c.urgent.is_(True), 1), else_=0)).label("urgent"))
-            .select_from(joined)
-            .where(in_range, *extra)
-            .group_by(sa.literal_column("1"), sa.literal_column("2"))
-        )
-        queries.append((scope_type, q))
-    return queries
+        selects.append(shaped(scope_type, hour, scope_id, t.polarity, t.score).select_from(joined)
+                       .where(in_range, *extra))
+    return selects
 
 
 _FIELDS = ("total", "positive", "neutral", "negative", "score_sum", "urgent")
+_COLUMNS = ["grain", "bucket", "scope_type", "scope_id", *_FIELDS]
 
 
 def _rebuild_range(conn: sa.Connection, db: Database, lo: datetime, hi: datetime, tz: ZoneInfo) -> int:
-    """Delete and re-insert hour and day rollups for [lo, hi); returns rows written."""
-    hourly: list[dict[str, Any]] = []
-    daily: dict[tuple[datetime, str, str], dict[str, Any]] = defaultdict(lambda: dict.fromkeys(_FIELDS, 0))
-    for scope_type, query in _hourly_queries(db, lo, hi):
-        for row in conn.execute(query):
-            bucket = _parse_hour(row.hour)
-            values = {f: (float(getattr(row, f) or 0) if f == "score_sum" else int(getattr(row, f) or 0)) for f in _FIELDS}
-            hourly.append({"grain": "hour", "bucket": bucket, "scope_type": scope_type, "scope_id": row.scope_id, **values})
-            day = daily[(local_day_start(bucket, tz), scope_type, row.scope_id)]
-            for f in _FIELDS:
-                day[f] += values[f]
-    rows = hourly + [
-        {"grain": "day", "bucket": b, "scope_type": st, "scope_id": sid, **v} for (b, st, sid), v in daily.items()
-    ]
-    conn.execute(_ROLLUP.delete().where(_ROLLUP.c.bucket >= lo, _ROLLUP.c.bucket < hi))
-    if rows:
-        conn.execute(_ROLLUP.insert(), rows)
-    return len(rows)
+    """Delete and re-insert hour and day rollups for [lo, hi) entirely in SQL; returns rows written.
+
+    Hours: ``INSERT … SELECT … GROUP BY`` per scope type over ``mention_analysis``.
+    Days: per business day, ``INSERT … SELECT`` summing that day's hour rows, bucketed
+    at the day's local midnight (exact for any time zone, DST included).
+    """
+    r = _ROLLUP.c
+    conn.execute(_ROLLUP.delete().where(r.bucket >= lo, r.bucket < hi))
+    for select_ in _hourly_selects(db, lo, hi):
+        conn.execute(_ROLLUP.insert().from_select(_COLUMNS, select_))
+    day = lo
+    while day < hi:
+        nxt = local_day_start(day + timedelta(hours=36), tz)
+        daily = (
+            sa.select(sa.literal_column("'day'"), sa.literal(day, type_=r.bucket.type), r.scope_type, r.scope_id,
+                      *[sa.func.sum(getattr(r, f)) for f in _FIELDS])
+            .where(r.grain == "hour", r.bucket >= day, r.bucket < nxt)
+            .group_by(r.scope_type, r.scope_id)
+        )
+        conn.execute(_ROLLUP.insert().from_select(_COLUMNS, daily))
+        day = nxt
+    # rowcount of INSERT … SELECT is not reported by every driver: count instead
+    return int(conn.execute(sa.select(sa.func.count()).select_from(_ROLLUP).where(r.bucket >= lo, r.bucket < hi))
+               .scalar_one())
 
 
 def update_rollups(db: Database, tz: str = "Asia/Shanghai") -> int:
@@ -182,7 +182,6 @@ def mark_all_dirty(db: Database) -> int:
         lo, hi = conn.execute(sa.select(sa.func.min(_MA.c.published_at), sa.func.max(_MA.c.published_at))).one()
         if lo is None:
             return 0
-        lo, hi = _parse_hour(lo), _parse_hour(hi)
         existing = {r.day for r in conn.execute(sa.select(_DIRTY.c.day))}
         days = []
         d = lo.date()

@@ -261,13 +261,84 @@ def table(results: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
+def bench_rollups(n: int, url: str | None) -> str:
+    """Time ``update_rollups`` over ``n`` analysed mentions (40 stores, 60 days) on a fresh database."""
+    import tempfile
+    import uuid
+
+    import sqlalchemy as sa
+
+    from alerts.rollups import mark_all_dirty, update_rollups
+    from storage import Database, make_url_for_path
+    from storage.models import Mention, MentionAnalysis, MentionTouchpoint
+
+    if url:  # a scratch database on the given PostgreSQL server
+        name = f"tingfeng_bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(Database(url).url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        db = Database(sa.engine.make_url(Database(url).url).set(database=name).render_as_string(hide_password=False))
+    else:
+        db = Database(make_url_for_path(Path(tempfile.mkdtemp()) / "bench.db"))
+    try:
+        db.upgrade()
+        rng = np.random.default_rng(0)
+        start = datetime(2026, 6, 1, tzinfo=UTC)
+        offsets = np.sort(rng.uniform(0, 60 * 86400, n))
+        labels = rng.choice(["positive", "neutral", "negative"], n, p=[0.7, 0.15, 0.15])
+        for lo in range(0, n, 50_000):
+            hi = min(n, lo + 50_000)
+            ms, mas, tps = [], [], []
+            for i in range(lo, hi):
+                at = start + timedelta(seconds=float(offsets[i]))
+                ms.append(dict(id=i + 1, source_id="src", external_id=str(i), platform="dianping", kind="review",
+                               text="x", published_at=at, collected_at=at, content_hash=str(i), extra={}))
+                mas.append(dict(mention_id=i + 1, published_at=at, platform=("dianping", "xhs")[i % 2],
+                                brand_id="b1", region_id=f"r{i % 4}", store_id=f"s{i % 40}", product_id=f"p{i % 5}",
+                                link_confidence=1.0, links=[], model="t", model_version="1", score=0.5,
+                                label=str(labels[i]), urgent=False, urgent_terms=[], keywords=[], counted=True,
+                                scored_at=at))
+                if i % 3 == 0:
+                    tps.append(dict(mention_id=i + 1, touchpoint="service", polarity=str(labels[i]), score=0.5,
+                                    evidence="x", start=0, end=1))
+            with db.engine.begin() as conn:
+                conn.execute(Mention.__table__.insert(), ms)
+                conn.execute(MentionAnalysis.__table__.insert(), mas)
+                conn.execute(MentionTouchpoint.__table__.insert(), tps)
+        mark_all_dirty(db)
+        t0 = time.perf_counter()
+        rows = update_rollups(db)
+        full = time.perf_counter() - t0
+        with db.engine.begin() as conn:  # one late mention: one day dirty again
+            conn.execute(sa.text("INSERT INTO rollup_dirty (day) VALUES (:d)"), {"d": (start + timedelta(days=30)).date()})
+        t0 = time.perf_counter()
+        update_rollups(db)
+        one_day = time.perf_counter() - t0
+        return (f"update_rollups on {db.dialect}: {n} mentions over 60 days -> {rows} rollup rows in {full:.1f}s; "
+                f"one dirty day afterwards in {one_day:.2f}s")
+    finally:
+        db.dispose()
+        if url:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, run, print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--stores", type=int, default=40)
     parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--rollups", type=int, default=0, metavar="N",
+                        help="instead: time update_rollups over N mentions (SQLite, and --pg URL if given)")
+    parser.add_argument("--pg", default=None, help="PostgreSQL server URL for --rollups")
     args = parser.parse_args(argv)
+    if args.rollups:
+        print(bench_rollups(args.rollups, None))
+        if args.pg:
+            print(bench_rollups(args.rollups, args.pg))
+        return
     policy = AlertPolicy(scope_types=("brand", "store", "product", "store_product"))
     t0 = time.perf_counter()
     results = run(args.seeds, args.stores, args.days, policy)
