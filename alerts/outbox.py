@@ -133,11 +133,15 @@ def alert_chart_png(session: Session, alert: Alert, tz: str, now: datetime) -> b
     ).all()
     if not rows:
         return None
+    by_hour = {r.bucket: r for r in rows}
+    hour = rows[0].bucket
     data = []
-    for r in rows:
-        label = local_time(r.bucket, tz)[5:13] + "时"
-        for zh, n in (("负面", r.negative), ("中性", r.neutral), ("正面", r.positive)):
-            data.append({"时间": label, "情感": zh, "数量": n})
+    while hour <= rows[-1].bucket:  # every hour, so quiet hours show as gaps, not vanish
+        r = by_hour.get(hour)
+        label = local_time(hour, tz)[5:13] + "时"
+        for zh, key in (("负面", "negative"), ("中性", "neutral"), ("正面", "positive")):
+            data.append({"时间": label, "情感": zh, "数量": getattr(r, key) if r else 0})
+        hour += timedelta(hours=1)
     try:
         return to_png(volume_chart(data, title="近 48 小时提及（按小时）"))
     except Exception:  # a chart is a nicety: never block an alert on it

@@ -40,6 +40,8 @@ NUMBER_LABELS = {
     "peer_window_share": "同类范围本窗口负面占比", "count": "相关提及数",
     "consecutive_failures": "连续失败次数", "http_status": "HTTP 状态码", "run_id": "采集批次",
 }
+# statistical detail kept in the evidence (and the reason text) but not in the message's table
+HIDDEN_NUMBERS = frozenset({"p_value", "peer_window_share", "run_id"})
 HEALTH_LABELS = {"failing": "连续失败", "blocked": "被拦截/需登录", "stale": "长时间无新内容", "ok": "正常"}
 _TITLE_TAG = re.compile(r"^\s*【[^】]{1,8}】\s*")
 
@@ -106,7 +108,7 @@ def evidence_numbers(evidence: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(source, dict):
             continue
         for key, value in source.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or key in HIDDEN_NUMBERS:
                 continue
             label = NUMBER_LABELS.get(key, key)
             rows.append((prefix + label if prefix and not label.startswith("基线") else label, _fmt_number(key, float(value))))
@@ -183,7 +185,7 @@ def build_alert_view(
     keywords = _named_counts(evidence.get("keywords"), {}) or [str(t) for t in evidence.get("terms", [])[:6]]
     numbers = evidence_numbers(evidence)
     if alert.kind == "source_health":
-        numbers = [(k, v) for k, v in numbers if k != "采集批次"] + source_facts(evidence, tz)
+        numbers += source_facts(evidence, tz)
     return AlertView(
         id=alert.id or 0, title=_TITLE_TAG.sub("", alert.title) or alert.title, kind=KIND_LABELS.get(alert.kind, alert.kind),
         severity=alert.severity, severity_label=SEVERITY_LABELS.get(alert.severity, alert.severity),

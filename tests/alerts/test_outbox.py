@@ -352,7 +352,7 @@ def test_detector_shaped_evidence_renders_numbers_and_one_severity_tag():
     assert subject == "【听风·严重】静安寺店 差评激增：近6小时差评 8 条（平时约 0.5 条）"
     assert dict(view.numbers) == {
         "统计窗口（小时）": "6", "负面数": "8", "总提及数": "11", "负面占比": "72.7%", "平时同期负面数": "0.52",
-        "平时负面占比": "8.0%", "同类范围负面占比": "10.0%", "同类范围本窗口负面占比": "9.0%", "显著性 p 值": "3.2e-09"}
+        "平时负面占比": "8.0%", "同类范围负面占比": "10.0%"}  # p value and peer window share: reason text only
     assert "出品/商品（6）" in text and "头发、异物" in html
     title, markdown = render_alert_markdown(view)
     assert markdown.startswith("### 【严重】静安寺店 差评激增") and "【严重】【严重】" not in markdown
