@@ -251,7 +251,7 @@ def make_app(settings: Settings, *, worker: WorkerSettings | None = None, catalo
     register_periodic(app, digest, cron=cat.schedule.digest, periodic_id="digest", timezone=tz,
                       lock="digest", queueing_lock="digest")
     register_periodic(app, recover, cron=f"* * * * * */{worker.recover_every_seconds}", periodic_id="recover",
-                      timezone="UTC", queueing_lock="recover")
+                      timezone="UTC", queueing_lock="recover", priority=100)  # before any waiting job
     cleanup = app.tasks["procrastinate.builtin_tasks.remove_old_jobs"]
     register_periodic(app, cleanup, cron="17 3 * * *", periodic_id="cleanup", timezone=tz,
                       queueing_lock="cleanup", task_kwargs={"max_hours": worker.keep_jobs_hours})

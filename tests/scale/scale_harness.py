@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
@@ -53,6 +54,7 @@ class FeedSite:
     agents: dict = field(default_factory=lambda: defaultdict(list))
     max_in_flight: Counter = field(default_factory=Counter)
     slow_started: threading.Event = field(default_factory=threading.Event)
+    text: Callable[[int, int], str] = item_text
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -78,10 +80,10 @@ class FeedSite:
         if i not in self._cache:
             entries = []
             for n in range(self.items):
-                published = self.now - timedelta(minutes=5 + n)
+                published = self.now - timedelta(minutes=5 + n % 10_000)
                 entries.append(
                     f"<item><guid isPermaLink=\"false\">s{i}-{n}</guid><title>帖子 {n}</title>"
-                    f"<description>{escape(item_text(i, n))}</description>"
+                    f"<description>{escape(self.text(i, n))}</description>"
                     f"<pubDate>{format_datetime(published, usegmt=True)}</pubDate></item>")
             self._cache[i] = (
                 '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>feed</title>'
@@ -130,15 +132,16 @@ def source_id(i: int) -> str:
     return f"feed-{i:04d}"
 
 
-def write_catalog(path: Path, site: FeedSite, *, schedule: str = "* * * * *") -> Path:
-    """A catalog: one brand, one store and one manager per source, a feed source per store."""
+def write_catalog(path: Path, site: FeedSite, *, schedule: str = "* * * * *", recipients: bool = True) -> Path:
+    """A catalog: one brand, one store per source, a feed source per store, and (with
+    ``recipients``) a manager with an email address for every third store."""
     lines = ['timezone = "Asia/Shanghai"', "", "[[brands]]", 'id = "tea"', 'name = "清禾茶饮"', 'aliases = ["清禾"]']
     for i in range(site.sources):
         lines += ["", "[[stores]]", f'id = "s{i}"', f'name = "清禾{i}号店"']
     for i in range(site.sources):
         lines += ["", "[[sources]]", f'id = "{source_id(i)}"', 'type = "feed"', 'platform = "weibo"',
                   f'schedule = "{schedule}"', f'store = "s{i}"', f'options = {{ url = "{site.base_url}/feed/{i}.xml" }}']
-    for i in range(0, site.sources, 3):
+    for i in range(0, site.sources if recipients else 0, 3):
         lines += ["", "[[recipients]]", f'name = "店长{i}"', f'id = "m{i}"', 'role = "manager"',
                   f'email = "m{i}@tea.example"', f'stores = ["s{i}"]']
     lines += ["", "[schedule]", f'process = "{schedule}"', f'deliver = "{schedule}"', 'digest = "0 9 1 1 *"']
