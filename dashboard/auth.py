@@ -8,7 +8,6 @@ from dashboard.access import Access, local_admin
 from dashboard.queries import access_for_account, access_for_email
 from dashboard.labels import ROLES, label
 from dashboard.settings import DashboardSettings
-from dashboard.ui import md_escape
 from storage import Database
 
 _SESSION_KEY = "_tingfeng_access"
@@ -66,7 +65,7 @@ def sidebar_identity(settings: DashboardSettings, access: Access) -> None:
         st.sidebar.warning("未配置登录：看板仅监听本机 127.0.0.1，不要对外开放。"
                            "如需多人访问，请设置 TINGFENG_AUTH=local 或 oidc。")
         return
-    st.sidebar.caption(f":material/person: {md_escape(access.user)} · {label(ROLES, access.role)}")
+    st.sidebar.text(f"{access.user} · {label(ROLES, access.role)}")  # plain text: no auto-linking
     if st.sidebar.button("退出登录", key="logout"):
         if settings.auth == "local":
             st.session_state.pop(_SESSION_KEY, None)

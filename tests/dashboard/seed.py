@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from alerts.rollups import mark_all_dirty, update_rollups
+from alerts.rollups import update_rollups
 from storage import Database
 from storage.models import (
     Account,
@@ -27,6 +27,7 @@ from storage.models import (
     Product,
     Recipient,
     Region,
+    RollupDirty,
     Source,
     Store,
 )
@@ -122,7 +123,9 @@ def seed(db: Database, per_store_per_day: int = 2, days: int = 60) -> dict[str, 
         s.execute(sa.insert(Mention.__table__), mentions)
         s.execute(sa.insert(MentionAnalysis.__table__), [a for a, _ in rows])
         s.execute(sa.insert(MentionTouchpoint.__table__), [t for _, tps in rows for t in tps])
-    mark_all_dirty(db)
+    with db.session() as s:  # every UTC day with mentions is dirty; the real update_rollups builds them
+        first = LAST_DAY - timedelta(days=days + 1)
+        s.add_all([RollupDirty(day=first + timedelta(days=i)) for i in range(days + 3)])
     update_rollups(db)
     alerts: dict[str, int] = {}
     with db.session() as s:

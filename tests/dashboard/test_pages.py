@@ -82,7 +82,7 @@ def test_manager_sees_only_own_store(seeded, make_app) -> None:
     db, _ = seeded
     at = _login(make_app(db, auth="local"), "wang")
     assert not at.exception
-    assert "wang" in at.sidebar.caption[0].value
+    assert "wang" in at.sidebar.text[0].value
     at.switch_page("views/stores.py").run()
     board = at.dataframe[0].value
     assert list(board["名称"]) == ["上海南京西路店"]
