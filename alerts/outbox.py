@@ -298,27 +298,27 @@ def backoff(attempts: int, settings: ChannelSettings) -> timedelta:
 
 
 def _claim(db: Any, now: datetime, lease_until: datetime, limit: int) -> list[Notification]:
-    """Mark up to ``limit`` due rows ``sending`` with a lease and return them (committed)."""
+    """Mark up to ``limit`` due rows ``sending`` with a lease and return them (committed).
+
+    One ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING id`` statement: atomic under
+    SQLite's write lock, and with ``FOR UPDATE SKIP LOCKED`` in the sub-select on
+    PostgreSQL, so concurrent senders take disjoint rows instead of waiting or colliding.
+    """
+    due = (
+        select(Notification.id)
+        .where(Notification.status.in_(CLAIMABLE), Notification.next_attempt_at <= now)
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+    )
+    if db.dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
     with db.session() as session:
-        query = (
-            select(Notification.id, Notification.attempts)
-            .where(Notification.status.in_(CLAIMABLE), Notification.next_attempt_at <= now)
-            .order_by(Notification.next_attempt_at, Notification.id)
-            .limit(limit)
-        )
-        if db.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        claimed = []
-        for row_id, attempts in session.exec(query).all():
-            # optimistic: another sender that claimed the row first has bumped attempts
-            result = session.execute(
-                sa.update(Notification)
-                .where(Notification.id == row_id, Notification.attempts == attempts,
-                       Notification.status.in_(CLAIMABLE), Notification.next_attempt_at <= now)
-                .values(status="sending", attempts=attempts + 1, next_attempt_at=lease_until)
-            )
-            if result.rowcount == 1:
-                claimed.append(row_id)
+        claimed = session.execute(
+            sa.update(Notification)
+            .where(Notification.id.in_(due.scalar_subquery()))
+            .values(status="sending", attempts=Notification.attempts + 1, next_attempt_at=lease_until)
+            .returning(Notification.id)
+        ).scalars().all()
         if not claimed:
             return []
         return list(session.exec(select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)))
@@ -392,8 +392,8 @@ def deliver_notifications(
     """Send due outbox rows; returns a :class:`DeliverySummary`.
 
     ``notifiers`` overrides the registry (name → notifier), e.g. in tests. Several
-    delivery processes may run at once: a row is claimed by exactly one of them (on
-    PostgreSQL with ``FOR UPDATE SKIP LOCKED``, everywhere with an optimistic update).
+    delivery processes may run at once: a row is claimed by exactly one of them (see
+    :func:`_claim`).
     """
     now = now or utcnow()
     notifiers = dict(notifiers) if notifiers is not None else make_notifiers(channels)

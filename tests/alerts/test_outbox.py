@@ -451,3 +451,14 @@ def test_alert_email_end_to_end_has_chart_inline_by_cid_and_escaped_text(db, smt
     assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<b>x</b>" not in body
     assert "action=ack&amp;token=" in body and "action=resolve&amp;token=" in body
+
+
+def test_concurrent_senders_split_the_rows_without_overlap(db):
+    from concurrent.futures import ThreadPoolExecutor
+
+    add_chat(db, 40)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        batches = list(pool.map(lambda _: outbox._claim(db, NOW, NOW + timedelta(minutes=5), 15), range(4)))
+    ids = [n.id for batch in batches for n in batch]
+    assert len(ids) == len(set(ids)) == 40
+    assert all(n.status == "sending" and n.attempts == 1 for n in rows(db))
