@@ -31,16 +31,26 @@ def collapse_whitespace(text: str) -> str:
 
 
 def element_text(el: etree._Element) -> str:
-    """Visible text of an lxml element: block elements and ``<br>`` become line breaks."""
+    """Visible text of an lxml element: block elements and ``<br>`` become line breaks,
+    scripts and styles are dropped (the text after them is kept)."""
     for bad in list(el.iter(*_DROP_TAGS)):
-        if bad.getparent() is not None:
-            bad.getparent().remove(bad)
-    for node in el.iter():
-        if not isinstance(node.tag, str):
-            continue
-        if node.tag.lower() in _BLOCK_TAGS:
-            node.tail = "\n" + (node.tail or "")
+        _drop_keeping_tail(bad)
+    for node in el.iter(*_BLOCK_TAGS):
+        node.tail = "\n" + (node.tail or "")
     return collapse_whitespace(el.text_content() if hasattr(el, "text_content") else "".join(el.itertext()))
+
+
+def _drop_keeping_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        previous = el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
 
 
 def html_to_text(fragment: str | None) -> str:

@@ -131,7 +131,7 @@ def parse_item(element: etree._Element, options: HtmlOptions, *, base_url: str, 
     except ValueError as exc:
         raise ValueError(f"bad time {raw_time!r}") from exc
     link = get(fields.link)
-    link = urljoin(base_url, link) if link else None
+    link = absolute_url(base_url, link) if link else None
     author = get(fields.author)
     ident = get(fields.id) or link or hashlib.sha1(f"{author}|{raw_time}|{text}".encode()).hexdigest()
     extra: dict[str, str] = {}
@@ -142,6 +142,18 @@ def parse_item(element: etree._Element, options: HtmlOptions, *, base_url: str, 
         external_id=ident, text=text, published_at=published, kind=options.kind or "review", url=link,
         author=author, title=get(fields.title), rating=_rating(element, fields.rating, options.rating_scale),
         likes=parse_count(get(fields.likes)), store_hint=store, product_hint=get(fields.product), extra=extra)
+
+
+def absolute_url(base_url: str, link: str) -> str:
+    """``link`` resolved against ``base_url`` (fast path for ``/path`` links)."""
+    if link.startswith(("http://", "https://")):
+        return link
+    if link.startswith("/") and not link.startswith("//"):
+        scheme_end = base_url.find("://")
+        host_end = base_url.find("/", scheme_end + 3) if scheme_end >= 0 else -1
+        if scheme_end >= 0:
+            return (base_url if host_end < 0 else base_url[:host_end]) + link
+    return urljoin(base_url, link)
 
 
 def _rating(element: etree._Element, spec_text: str | None, scale: float) -> float | None:
