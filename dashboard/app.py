@@ -46,10 +46,25 @@ def _database_problem(url: str) -> str | None:
     return None
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _refuse_open_bind(settings: DashboardSettings) -> None:
+    """Without login the app must only listen on loopback; refuse to serve data otherwise."""
+    if settings.auth != "none" or st.get_option("global.appTest"):
+        return
+    address = st.get_option("server.address")
+    if address not in LOOPBACK:
+        st.error(f"未配置登录（TINGFENG_AUTH=none），看板只能监听本机地址，但当前监听 `{address or '所有网卡'}`。"
+                 "请用 `tingfeng dashboard` 启动（--server.address 127.0.0.1），或设置 TINGFENG_AUTH=local / oidc。")
+        st.stop()
+
+
 def main() -> None:
     """Render one run of the app."""
     st.set_page_config(page_title="听风 · 舆情看板", page_icon=":material/hearing:", layout="wide")
     settings = load_settings()
+    _refuse_open_bind(settings)
     pages = [
         st.Page(PAGES_DIR / "overview.py", title="总览", icon=":material/dashboard:", default=True),
         st.Page(PAGES_DIR / "stores.py", title="门店", icon=":material/storefront:", url_path="stores"),

@@ -43,19 +43,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_streamlit(db: Database, tmp: Path, auth: str = "none", port: int | None = None) -> tuple[subprocess.Popen, str]:
+def _start_streamlit(db: Database, tmp: Path, auth: str = "none", port: int | None = None,
+                     address: str = "127.0.0.1") -> tuple[subprocess.Popen, str]:
     port = port or _free_port()
     env = {**os.environ, "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
            "TINGFENG_AUTH": auth, "TINGFENG_SECRET_KEY": "browser-test", "PYTHONPATH": str(REPO)}
     log = open(tmp / f"streamlit-{auth}.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--server.headless", "true", "--server.address", address, "--server.port", str(port),
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
          "--client.toolbarMode", "minimal"],
         cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{address}:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -189,3 +190,19 @@ def test_oidc_login_against_mock_provider(sqlite_db: Database, tmp_path: Path, b
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def test_without_login_refuses_a_non_loopback_bind(sqlite_db: Database, tmp_path: Path, browser) -> None:  # noqa: ANN001
+    """127.0.0.2 is loopback on Linux but not the configured localhost: the app must refuse."""
+    seed(sqlite_db)
+    proc, url = _start_streamlit(sqlite_db, tmp_path, address="127.0.0.2")
+    try:
+        page = browser.new_page(locale="zh-CN")
+        page.goto(url)
+        _settle(page)
+        text = page.locator('[data-testid="stApp"]').inner_text()
+        assert "只能监听本机地址" in text
+        assert page.locator('[data-testid="stMetricValue"]').count() == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
