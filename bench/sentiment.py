@@ -3,6 +3,7 @@
     .venv/bin/python bench/sentiment.py [--data ../shared/data/sentiment] [--snownlp-sample 1000]
 
 For each model and data set: accuracy and macro-F1 (positive when p >= 0.5), ROC-AUC,
+expected calibration error (10 bins), the share labelled neutral (inside the model's band),
 documents per second on one core (CPU time of this single-threaded process, model call
 only: texts are cleaned beforehand exactly as the pipeline does), and the model's load
 time (import to first score, in a fresh interpreter). ``weibo_senti_100k_dev (no
@@ -71,6 +72,8 @@ def run(data_dir: Path, snownlp_sample: int | None) -> list[dict]:
             probs = model.score(texts)
             cpu = time.process_time() - t0
             rep = metrics.report(labels, probs)
+            low, high = model.metadata.get("neutral_low", 0.4), model.metadata.get("neutral_high", 0.6)
+            rep["neutral"] = sum(low <= p < high for p in probs) / max(len(probs), 1)
             rows.append({"model": f"{model.name} {model.version}", "data": ds, **rep,
                          "docs_per_s": len(texts) / cpu if cpu else float("inf"),
                          "load_s": loaded, "sampled": limit is not None and limit < len(examples)})
@@ -92,7 +95,7 @@ def _sample_idx(examples: list[Example], n: int) -> list[int]:
 def _line(r: dict) -> str:
     n = f"{r['n']}" + (" (sample)" if r["sampled"] else "")
     return (f"| {r['model']} | {r['data']} | {n} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
-            f"{r['roc_auc']:.4f} | {r['docs_per_s']:,.0f} | {r['load_s']:.2f} |")
+            f"{r['roc_auc']:.4f} | {r['ece']:.3f} | {r['neutral']:.1%} | {r['docs_per_s']:,.0f} | {r['load_s']:.2f} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         textmod.clean(t)
     clean_rate = len(probe) / (time.process_time() - clean_t0)
     rows = run(args.data, args.snownlp_sample or None)
-    print("| model | data | n | accuracy | macro-F1 | ROC-AUC | docs/s (1 core) | load s |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| model | data | n | accuracy | macro-F1 | ROC-AUC | ECE | neutral | docs/s (1 core) | load s |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(_line(r))
     print(f"\ntext clean-up (nlp.text.clean, not included above): {clean_rate:,.0f} docs/s on Weibo dev; "

@@ -37,11 +37,26 @@ def roc_auc(labels: Sequence[int], probs: Sequence[float]) -> float:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def calibration_error(labels: Sequence[int], probs: Sequence[float], bins: int = 10) -> float:
+    """Expected calibration error: mean |predicted − observed positive rate| over equal-width bins, weighted by size."""
+    y, p = np.asarray(labels, dtype=float), np.asarray(probs, dtype=float)
+    if not len(y):
+        return float("nan")
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    err = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            err += mask.sum() * abs(p[mask].mean() - y[mask].mean())
+    return float(err / len(y))
+
+
 def report(labels: Sequence[int], probs: Sequence[float]) -> dict[str, float]:
-    """accuracy, macro_f1 and roc_auc together, with n."""
+    """accuracy, macro_f1, roc_auc and calibration error (ece) together, with n."""
     return {
         "n": len(labels),
         "accuracy": accuracy(labels, probs),
         "macro_f1": macro_f1(labels, probs),
         "roc_auc": roc_auc(labels, probs),
+        "ece": calibration_error(labels, probs),
     }

@@ -74,3 +74,23 @@ def test_model_loads_from_the_package_alone(tmp_path):
     assert out["p"][0] > 0.5 > out["p"][1]
     assert not [f for f in out["opened"] if "shared" in f or "sentiment/" in f]
     assert [f for f in out["opened"] if f.endswith(".npz")] == [str(site.resolve() / "nlp/models/data/ngram_lr.npz")]
+
+
+def test_scores_do_not_depend_on_the_batch():
+    m = get_model()
+    texts = ["味道很好", "", "不好吃\n再也不来", "ＡＰＰ點單很方便", "送餐太慢了 [怒]"]
+    together = m.score(texts)
+    alone = [m.score([t])[0] for t in texts]
+    assert together == pytest.approx(alone, abs=1e-12)
+
+
+def test_hashing_marks_negation_scope_within_a_clause():
+    from nlp.models.hashing import HashSpec, buckets
+
+    spec = HashSpec(bits=16, max_n=3)
+    _, plain = buckets(["好吃"], spec)
+    _, negated = buckets(["不好吃"], spec)
+    _, closed = buckets(["不，好吃"], spec)
+    assert len(negated) == 6 + 3  # 不 好 吃 不好 好吃 不好吃 + negated 好 吃 好吃
+    assert set(plain) < set(negated)
+    assert len(closed) == 4 + 3 + 2  # 不 , 好 吃 不, ,好 好吃 不,好 ,好吃: the comma ends the scope, nothing negated
