@@ -157,6 +157,8 @@ class _AlertContext:
     scope: str
     mentions: list[MentionView]
     chart: bytes | None = None
+    notified: tuple[str, ...] = ()  # names of the routed recipients, for escalation messages
+    now: datetime | None = None
 
 
 def _render(ctx: _AlertContext, route: Route, links: LinkSettings, tz: str, escalation: bool) -> dict[str, Any]:
@@ -165,7 +167,7 @@ def _render(ctx: _AlertContext, route: Route, links: LinkSettings, tz: str, esca
     link_map = alert_links(links, alert.id, route.recipient_id)
     chart_cid = f"chart-alert-{alert.id}" if (route.channel == "email" and ctx.chart) else None
     view = build_alert_view(alert, scope_name=ctx.scope, mentions=ctx.mentions, links=link_map, tz=tz,
-                            chart_cid=chart_cid, escalation=escalation)
+                            chart_cid=chart_cid, escalation=escalation, notified=ctx.notified, now=ctx.now)
     secret = {"secret_env": route.config["secret_env"]} if route.config.get("secret_env") else {}
     if route.channel == "email":
         subject, text, html = render_alert_email(view)
@@ -229,12 +231,13 @@ def _enqueue_once(db: Any, policy: Any, links: LinkSettings, now: datetime) -> i
                 plans += [(r, "escalation", True) for r in escalation_targets(routed, recipients)]
                 alert.escalated_at = now
             session.add(alert)
-            written += _enqueue_plans(session, alert, plans, catalog, links=links, policy=policy, tz=tz, now=now)
+            written += _enqueue_plans(session, alert, plans, catalog, links=links, policy=policy, tz=tz, now=now,
+                                      notified=tuple(r.name for r in routed))
     return written
 
 
 def _enqueue_plans(session: Session, alert: Alert, plans: list[tuple[Recipient, str, bool]], catalog: Catalog, *,
-                   links: LinkSettings, policy: Any, tz: str, now: datetime) -> int:
+                   links: LinkSettings, policy: Any, tz: str, now: datetime, notified: tuple[str, ...] = ()) -> int:
     if not plans:
         return 0
     candidates: list[tuple[Route, str, bool]] = []
@@ -250,7 +253,7 @@ def _enqueue_plans(session: Session, alert: Alert, plans: list[tuple[Recipient, 
     existing = set(session.exec(select(Notification.idempotency_key).where(Notification.idempotency_key.in_(keys))))
     name = (alert.evidence or {}).get("scope_name") or scope_name(session, catalog, alert.scope_type, alert.scope_id)
     ctx = _AlertContext(alert, str(name),
-                        representative_mentions(session, alert, tz))
+                        representative_mentions(session, alert, tz), notified=notified, now=now)
     if any(r.channel == "email" for r, k, _ in candidates if k not in existing):
         ctx.chart = alert_chart_png(session, alert, tz, now)
     written = 0

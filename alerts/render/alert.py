@@ -79,6 +79,7 @@ class AlertView:
     links: dict[str, str] = field(default_factory=dict)
     chart_cid: str | None = None
     escalation: bool = False
+    escalation_note: str = ""  # who was told and how long nobody acknowledged
 
 
 def _fmt_number(key: str, value: float) -> str:
@@ -175,6 +176,7 @@ def local_time(value: datetime | None, tz: str) -> str:
 def build_alert_view(
     alert: Alert, *, scope_name: str, mentions: list[MentionView], links: dict[str, str],
     tz: str = "Asia/Shanghai", chart_cid: str | None = None, escalation: bool = False,
+    notified: tuple[str, ...] = (), now: datetime | None = None,
 ) -> AlertView:
     """The display model of ``alert`` (pure)."""
     evidence = alert.evidence or {}
@@ -197,7 +199,15 @@ def build_alert_view(
         touchpoints=_named_counts(evidence.get("touchpoints"), TOUCHPOINT_LABELS),
         keywords=keywords,
         mentions=mentions[:5], links=links, chart_cid=chart_cid, escalation=escalation,
+        escalation_note=escalation_note(alert, notified, now) if escalation else "",
     )
+
+
+def escalation_note(alert: Alert, notified: tuple[str, ...], now: datetime | None) -> str:
+    """``已通知 王店长、赵经理，120 分钟无人确认`` for the next level up."""
+    who = "、".join(notified[:5]) + (f" 等 {len(notified)} 人" if len(notified) > 5 else "")
+    waited = f"{int((now - alert.opened_at).total_seconds() // 60)} 分钟" if now else "一段时间"
+    return f"已通知 {who}，{waited}无人确认" if who else f"{waited}无人确认"
 
 
 def alert_subject(view: AlertView) -> str:

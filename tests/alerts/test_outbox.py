@@ -150,6 +150,7 @@ def test_unacknowledged_alert_escalates_once(db):
     esc = rows(db)[-1]
     assert (esc.recipient_id, esc.channel) == ("hq", "email")  # area-sh already had it; mgr escalates to area-sh
     assert esc.subject.startswith("【听风·升级】")
+    assert "升级通知：已通知 赵经理、王店长，61 分钟无人确认" in esc.body_html
     assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW + timedelta(hours=5)) == 0
 
 
