@@ -147,6 +147,7 @@ def test_digest_email_escapes_user_text_and_has_charts_and_excel(db):
     assert msg.subject.startswith("【听风周报】2026-W47 · 王店长")
     assert "<script>" not in msg.html and "&lt;script&gt;" in msg.html
     assert "<script>" in msg.text  # plain text is not HTML: shown as typed
+    assert 'href="https://tf.example.com/alerts?alert=1"' in msg.html  # each alert opens in the dashboard
     cids = {i["cid"] for i in msg.payload["images"]}
     assert cids == {"chart-daily", "chart-touchpoints"}
     assert all(f'src="cid:{c}"' in msg.html for c in cids)
