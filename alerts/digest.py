@@ -30,7 +30,9 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from alerts.channels.base import OutgoingMessage
-from alerts.render.alert import KIND_LABELS, PLATFORM_LABELS, SEVERITY_LABELS, STATUS_LABELS, TOUCHPOINT_LABELS
+from alerts.render.alert import (
+    KIND_LABELS, PLATFORM_LABELS, SEVERITY_LABELS, STATUS_LABELS, TOUCHPOINT_LABELS, plain_title,
+)
 from alerts.render.links import LinkSettings
 from storage.models import (
     Alert, Brand, DigestRun, Mention, MentionAnalysis, MentionTouchpoint, Notification, Product, Recipient, Region,
@@ -403,7 +405,7 @@ def _alerts(session: Session, scope: Scope, start: datetime, end: datetime, stor
     brand_of.update({f"brand:{b.id}": b.id for b in session.exec(select(Brand))})
     zone = ZoneInfo(tz)
     return [
-        AlertRow(id=a.id, title=a.title, kind=KIND_LABELS.get(a.kind, a.kind), severity=a.severity,
+        AlertRow(id=a.id, title=plain_title(a.title), kind=KIND_LABELS.get(a.kind, a.kind), severity=a.severity,
                  severity_label=SEVERITY_LABELS.get(a.severity, a.severity), status=STATUS_LABELS.get(a.status, a.status),
                  opened=a.opened_at.astimezone(zone).strftime("%m-%d %H:%M"))
         for a in rows if scope.has_alert(a, stores, brand_of)

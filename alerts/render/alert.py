@@ -168,6 +168,11 @@ def source_facts(evidence: dict[str, Any], tz: str) -> list[tuple[str, str]]:
     return facts
 
 
+def plain_title(title: str) -> str:
+    """An alert title without the detector's leading 【严重】-style tag (messages add their own)."""
+    return _TITLE_TAG.sub("", title) or title
+
+
 def local_time(value: datetime | None, tz: str) -> str:
     """``2026-11-20 14:05`` in the business time zone."""
     return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if value else ""
@@ -189,7 +194,7 @@ def build_alert_view(
     if alert.kind == "source_health":
         numbers += source_facts(evidence, tz)
     return AlertView(
-        id=alert.id or 0, title=_TITLE_TAG.sub("", alert.title) or alert.title, kind=KIND_LABELS.get(alert.kind, alert.kind),
+        id=alert.id or 0, title=plain_title(alert.title), kind=KIND_LABELS.get(alert.kind, alert.kind),
         severity=alert.severity, severity_label=SEVERITY_LABELS.get(alert.severity, alert.severity),
         color=SEVERITY_COLORS.get(alert.severity, "#555555"),
         scope=f"{SCOPE_LABELS.get(alert.scope_type, alert.scope_type)}：{scope_name}",

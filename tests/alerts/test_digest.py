@@ -77,7 +77,7 @@ def seed_digest(db) -> None:
                     status="resolved", title="望京店 出餐慢投诉增多", opened_at=at, updated_at=at, resolved_at=at))
         s.add(Alert(kind="spike", scope_type="brand", scope_id="cha", incident_key="a3", title="茶颜 价格吐槽上升",
                     opened_at=at, updated_at=at))
-        s.add(Alert(kind="urgent", scope_type="store", scope_id="jingan", incident_key="later", title="周一早上的紧急预警",
+        s.add(Alert(kind="urgent", scope_type="store", scope_id="jingan", incident_key="later", title="【紧急】周一早上的紧急预警",
                     severity="critical", opened_at=MONDAY + timedelta(days=7, hours=8),
                     updated_at=MONDAY + timedelta(days=7, hours=8)))
         s.add(Alert(kind="spike", scope_type="store", scope_id="jingan", incident_key="old", title="上上周的预警",
