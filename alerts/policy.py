@@ -59,6 +59,8 @@ class AlertPolicy(BaseModel):
     alpha_critical: float = Field(1e-5, gt=0, lt=1, description="significance for a critical alert")
     alpha_count: float = Field(5e-2, gt=0, lt=1, description="negative count must also be above its seasonal norm")
     alpha_hold: float = Field(1e-2, gt=0, lt=1, description="an open incident is still hot at this level")
+    count_path: bool = Field(True, description="also test the negative count itself when volume is as usual")
+    volume_dispersion: float = Field(10.0, gt=0, description="gamma-Poisson shape of hourly counts (smaller = burstier)")
     hold_window_hours: int = Field(6, ge=1, description="longest recent window used to decide 'still hot'")
     prior_strength: float = Field(20.0, gt=0, description="pseudo-mentions of the peer share in each baseline")
     max_concentration: float = Field(150.0, gt=0, description="cap on baseline certainty (day-to-day overdispersion)")

@@ -29,7 +29,7 @@ from typing import Sequence
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from scipy.stats import betabinom, poisson
+from scipy.stats import betabinom, nbinom, poisson
 
 from alerts.policy import AlertPolicy
 
@@ -138,6 +138,7 @@ def assess(
     weights = np.ones((s_count, length))
     peer_share = np.zeros(s_count)
     peer_rate = np.zeros(s_count)
+    peer_other = np.zeros(s_count)
     peer_win = np.zeros((s_count, windows.size))
     for g in np.unique(groups):
         rows = groups == g
@@ -150,6 +151,7 @@ def assess(
     for g in np.unique(groups):
         rows = groups == g
         peer_rate[rows] = xb[rows].sum() / max(fb[rows].sum(), 1.0)
+        peer_other[rows] = (nb[rows] - xb[rows]).sum() / max(fb[rows].sum(), 1.0)
 
     a0 = xb + policy.prior_strength * peer_share
     b0 = (nb - xb) + policy.prior_strength * (1.0 - peer_share)
@@ -157,6 +159,9 @@ def assess(
     alpha, beta = a0 * scale, b0 * scale
     # expected negatives per unit of seasonal weight, shrunk towards the peers' mean (24 h worth)
     neg_rate = (xb + 24.0 * peer_rate) / (fb + 24.0)
+    other_rate = (nb - xb + 24.0 * peer_other) / (fb + 24.0)
+    r_disp = policy.volume_dispersion
+    paths = 2.0 if policy.count_path else 1.0
 
     k_count = windows.size
     bonferroni = k_count * (np.ones(s_count) if multiplicity is None else np.asarray(multiplicity, np.float64))
@@ -174,7 +179,16 @@ def assess(
         cand = (x >= policy.min_negative) & allowed
         cand &= poisson.sf(x - 1, np.maximum(mu, 1e-9)) <= policy.alpha_count
         if cand.any():
-            p_all[cand, k] = betabinom.sf(x[cand] - 1, n[cand], alpha[cand], beta[cand]) * bonferroni[cand]
+            p_all[cand, k] = betabinom.sf(x[cand] - 1, n[cand], alpha[cand], beta[cand]) * bonferroni[cand] * paths
+            if policy.count_path:
+                # volume as usual (not a promotion): the negative count itself is the evidence,
+                # tested against its seasonal expectation with gamma-Poisson over-dispersion
+                mu_c, other = mu[cand], other_rate[cand] * weights[cand][:, -w:].sum(1)
+                m = n[cand] - x[cand]
+                usual = nbinom.sf(m - 1, r_disp, r_disp / (r_disp + np.maximum(other, 1e-9))) > 0.05
+                p_count = nbinom.sf(x[cand] - 1, r_disp, r_disp / (r_disp + np.maximum(mu_c, 1e-9)))
+                p_all[cand, k] = np.where(usual, np.minimum(p_all[cand, k], p_count * bonferroni[cand] * paths),
+                                          p_all[cand, k])
         if w <= policy.hold_window_hours:
             hot_cand = x >= 2
             if hot_cand.any():

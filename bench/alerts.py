@@ -85,7 +85,8 @@ def generate(seed: int, n_stores: int, eval_days: int, n_products: int = 5) -> W
     for store, per_day in stores.items():
         share = rng.uniform(0.05, 0.2)
         day_share = np.clip(share * rng.lognormal(0, 0.25, days), 0.005, 0.6)
-        rate = per_day / 24 * season  # mentions per hour
+        wobble = np.repeat(rng.lognormal(0, 0.2, days), 24)  # day-to-day volume swings
+        rate = per_day / 24 * season * wobble  # mentions per hour
         promo = np.ones(hours)
         for _ in range(rng.poisson(1.5)):  # benign promotions: volume x3, same share
             d0 = rng.integers(HISTORY_DAYS, days - 3)
