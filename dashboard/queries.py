@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import case, func
@@ -83,10 +84,19 @@ def _add_rates(df: pd.DataFrame) -> pd.DataFrame:
     pos, neg, tot = df["positive"].astype(float), df["negative"].astype(float), df["total"].astype(float)
     df["pos_share"] = (pos / tot).where(tot > 0)
     df["net"] = ((pos - neg) / (pos + neg)).where((pos + neg) > 0)
-    ci = [wilson_interval(p, t) for p, t in zip(pos, tot)]
-    df["ci_low"] = [c[0] for c in ci]
-    df["ci_high"] = [c[1] for c in ci]
+    df["ci_low"], df["ci_high"] = _wilson_columns(pos.to_numpy(), tot.to_numpy())
     return df
+
+
+def _wilson_columns(pos: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`wilson_interval` over arrays (NaN where ``n`` is 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = pos / n
+        denom = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    lo, hi = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
 
 
 # --------------------------------------------------------------------------- planning
@@ -259,8 +269,9 @@ def _empty_counts(*keys: str) -> pd.DataFrame:
 
 
 def _numeric(df: pd.DataFrame) -> pd.DataFrame:
+    """Count columns as numbers (SQL sums can come back as Decimal or None)."""
     for c in COUNT_COLUMNS:
-        if c in df:
+        if c in df and not pd.api.types.is_numeric_dtype(df[c]):
             df[c] = pd.to_numeric(df[c]).fillna(0)
     return df
 
@@ -418,6 +429,8 @@ def _by_entity(db: Database, scope: Scope, entity: str, with_day: bool) -> pd.Da
         df["day"] = _to_day(df["day"], scope.tz)
     df = _numeric(df)
     keys = ["key", "day"] if with_day else ["key"]
+    if not df.duplicated(keys).any():  # SQL already grouped (only store|product ids split into duplicates)
+        return df
     value_cols = [c for c in COUNT_COLUMNS if c in df]
     return df.groupby(keys, as_index=False)[value_cols].sum()
 
@@ -496,8 +509,7 @@ def touchpoint_matrix(db: Database, scope: Scope, only: tuple[str, ...] | None =
         df = _frame(db, stmt)
     if df.empty:
         return pd.DataFrame(columns=["store_id", "touchpoint", "total", "positive", "negative", "net"])
-    df = _numeric(df)
-    df = df.groupby(["store_id", "touchpoint"], as_index=False)[["total", "positive", "negative"]].sum()
+    df = _numeric(df)[["store_id", "touchpoint", "total", "positive", "negative"]]
     df["net"] = ((df["positive"] - df["negative"]) / (df["positive"] + df["negative"])).where(
         (df["positive"] + df["negative"]) > 0)
     return df
@@ -660,6 +672,8 @@ def _alert_visible(alert: dict[str, Any], scope: Scope, meta: dict[str, tuple[st
     access: Access = scope.access
     f = scope.filters
     st, sid = alert["scope_type"], str(alert["scope_id"])
+    if f.products and st not in ("product", "store_product"):
+        return False
     store = _alert_store(alert)
     if st == "source":
         store = source_store.get(sid)
@@ -706,6 +720,8 @@ def _visible_alerts(db: Database, scope: Scope, statuses: tuple[str, ...] = (), 
         stmt = stmt.where(AL.c.status.in_(statuses))
     if since is not None:
         stmt = stmt.where(AL.c.opened_at >= since)
+    if scope.filters.products:  # a product filter shows product and store × product alerts only
+        stmt = stmt.where(AL.c.scope_type.in_(("product", "store_product")))
     stores = store_universe(db, scope)
     if stores is not None and len(stores) <= 500:
         # pre-filter in SQL: non-store alerts, or alerts whose store part is in the universe
@@ -714,7 +730,7 @@ def _visible_alerts(db: Database, scope: Scope, statuses: tuple[str, ...] = (), 
         stmt = stmt.where(sa.or_(AL.c.scope_type.not_in(STORE_SCOPES), head.in_(stores)))
     stmt = stmt.order_by(AL.c.opened_at.desc()).limit(limit)
     with db.engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        rows = [r._asdict() for r in conn.execute(stmt)]
         if not rows:
             return []
         RG, PT, SR = Region.__table__, Product.__table__, Source.__table__
