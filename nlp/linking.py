@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 BOUND, HINT, NAME, ALIAS, ADDRESS, INHERITED, DEFAULT = (
@@ -63,6 +64,23 @@ class Catalog:
             products={p.id: Entity("product", p.id, p.name, tuple(p.aliases or ()), p.brand_id)
                       for p in products},
         )
+
+    @cached_property
+    def needles(self) -> dict[str, dict[str, list[tuple[str, str]]]]:
+        """kind -> {normalised name / alias / address -> [(entity id, via)]}, built once."""
+        out: dict[str, dict[str, list[tuple[str, str]]]] = {}
+        for kind, entities in (("brand", self.brands), ("store", self.stores), ("product", self.products)):
+            index: dict[str, list[tuple[str, str]]] = defaultdict(list)
+            for e in entities.values():
+                if _norm(e.name):
+                    index[_norm(e.name)].append((e.id, NAME))
+                for a in e.aliases:
+                    if _norm(a) and _norm(a) != _norm(e.name):
+                        index[_norm(a)].append((e.id, ALIAS))
+                if len(e.address) >= 4:
+                    index[_norm(e.address)].append((e.id, ADDRESS))
+            out[kind] = dict(index)
+        return out
 
     def names(self) -> list[str]:
         """Every name and alias in the catalog (for the segmenter's dictionary)."""
@@ -133,23 +151,14 @@ def _spans(text: str, needle: str) -> list[tuple[int, int]]:
     return out
 
 
-def _text_matches(text: str, entities: Mapping[str, Entity]) -> dict[str, tuple[float, str]]:
+def _text_matches(text: str, entities: Mapping[str, Entity],
+                  needles: Mapping[str, list[tuple[str, str]]]) -> dict[str, tuple[float, str]]:
     """entity id -> (confidence, via) for the best way each entity occurs in ``text``.
 
     Longest match wins: an alias found only inside a longer name or alias (万象城 inside
     万象城店) does not count, nor does a brand inside one of its exclusion phrases.
     """
-    needles: dict[str, list[tuple[str, str]]] = defaultdict(list)  # needle -> [(entity, via)]
-    for e in entities.values():
-        if _norm(e.name):
-            needles[_norm(e.name)].append((e.id, NAME))
-        for a in e.aliases:
-            if _norm(a) and _norm(a) != _norm(e.name):
-                needles[_norm(a)].append((e.id, ALIAS))
-        if len(e.address) >= 4:
-            needles[_norm(e.address)].append((e.id, ADDRESS))
-    hits = {n: _spans(text, n) for n in needles}
-    hits = {n: sp for n, sp in hits.items() if sp}
+    hits = {n: _spans(text, n) for n in needles if n in text}
     longer = [(a, b) for n, sp in hits.items() for a, b in sp]
     found: dict[str, tuple[float, str]] = {}
     for needle, spans in hits.items():
@@ -205,7 +214,7 @@ def link(text: str, catalog: Catalog, evidence: Evidence | None = None) -> LinkR
             c[bound] = (CONFIDENCE[BOUND], BOUND)
         for e in _match_hint(hint, entities):
             c.setdefault(e.id, (CONFIDENCE[HINT], HINT))
-        for eid, v in _text_matches(low, entities).items():
+        for eid, v in _text_matches(low, entities, catalog.needles[kind]).items():
             if eid not in c or c[eid][0] < v[0]:
                 c[eid] = v
         cands[kind] = c
