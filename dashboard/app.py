@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import streamlit as st
+from streamlit import config as st_config
 
 if __package__ in (None, ""):  # `streamlit run dashboard/app.py` runs this file as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,9 +52,9 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 def _refuse_open_bind(settings: DashboardSettings) -> None:
     """Without login the app must only listen on loopback; refuse to serve data otherwise."""
-    if settings.auth != "none" or st.get_option("global.appTest"):
+    if settings.auth != "none" or st_config.get_option("global.appTest"):  # AppTest patches config.get_option
         return
-    address = st.get_option("server.address")
+    address = st_config.get_option("server.address")
     if address not in LOOPBACK:
         st.error(f"未配置登录（TINGFENG_AUTH=none），看板只能监听本机地址，但当前监听 `{address or '所有网卡'}`。"
                  "请用 `tingfeng dashboard` 启动（--server.address 127.0.0.1），或设置 TINGFENG_AUTH=local / oidc。")
