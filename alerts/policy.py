@@ -63,7 +63,8 @@ class AlertPolicy(BaseModel):
     volume_dispersion: float = Field(10.0, gt=0, description="gamma-Poisson shape of hourly counts (smaller = burstier)")
     hold_window_hours: int = Field(6, ge=1, description="longest recent window used to decide 'still hot'")
     prior_strength: float = Field(20.0, gt=0, description="pseudo-mentions of the peer share in each baseline")
-    max_concentration: float = Field(150.0, gt=0, description="cap on baseline certainty (day-to-day overdispersion)")
+    share_cv: float = Field(0.25, gt=0, le=2, description="usual day-to-day relative spread of the negative share")
+    max_concentration: float = Field(300.0, gt=0, description="cap on baseline certainty (day-to-day overdispersion)")
     # ---------------------------------------------------------------- lifecycle
     cooldown_hours: int = Field(24, ge=0, description="no new alert of the same or lower severity this soon after one resolved")
     resolve_after_hours: int = Field(12, ge=1, description="resolve an incident after this many hours without being hot")

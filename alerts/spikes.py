@@ -155,7 +155,10 @@ def assess(
 
     a0 = xb + policy.prior_strength * peer_share
     b0 = (nb - xb) + policy.prior_strength * (1.0 - peer_share)
-    scale = np.minimum(1.0, policy.max_concentration / (a0 + b0))
+    # day-to-day wobble of the share: a relative spread share_cv caps how sure the baseline can be
+    p0 = a0 / (a0 + b0)
+    cap = np.minimum(policy.max_concentration, (1.0 - p0) / (policy.share_cv ** 2 * np.maximum(p0, 1e-3)))
+    scale = np.minimum(1.0, cap / (a0 + b0))
     alpha, beta = a0 * scale, b0 * scale
     # expected negatives per unit of seasonal weight, shrunk towards the peers' mean (24 h worth)
     neg_rate = (xb + 24.0 * peer_rate) / (fb + 24.0)
