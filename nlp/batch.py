@@ -8,6 +8,7 @@ not valid UTF-8) is reported with its line number and skipped, never fatal.
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from dataclasses import dataclass
 from itertools import islice
@@ -20,6 +21,7 @@ from nlp.models import SentimentModel
 from nlp.scoring import score_texts
 
 OUTPUT_COLUMNS = ("score", "label", "touchpoints", "urgent")
+_SURROGATE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
 BATCH = 1000
 
 csv.field_size_limit(sys.maxsize)
@@ -84,7 +86,7 @@ def _check(line: int, fields: dict, required: Sequence[str]) -> Row | BadRow:
 
 
 def _broken(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return _SURROGATE.search(value) is not None
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable, Mapping, Sequence
 
 #: touchpoint key -> the words that put a clause in it (curated from PRODUCT.md).
@@ -92,22 +93,39 @@ def split_clauses(text: str) -> list[Clause]:
     return out
 
 
-def clause_touchpoints(clause: str, extra: Mapping[str, Iterable[str]] | None = None) -> list[str]:
+Extra = Mapping[str, Iterable[str]]
+
+
+def _freeze(extra: Extra | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not extra:
+        return ()
+    return tuple(sorted((tp, tuple(sorted({t.lower() for t in terms if t}))) for tp, terms in extra.items()))
+
+
+@lru_cache(maxsize=16)
+def _matchers(frozen: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """One compiled alternation per touchpoint (longest terms first), built once per term set."""
+    more = dict(frozen)
+    out = []
+    for tp, terms in LEXICON.items():
+        words = sorted({t.lower() for t in (*terms, *more.get(tp, ()))}, key=len, reverse=True)
+        out.append((tp, re.compile("|".join(map(re.escape, words)))))
+    return tuple(out)
+
+
+def clause_touchpoints(clause: str, extra: Extra | None = None) -> list[str]:
     """The touchpoints whose terms occur in ``clause`` (``extra`` adds terms, e.g. product names)."""
     low = clause.lower()
-    found = []
-    for tp, terms in LEXICON.items():
-        more = tuple(extra.get(tp, ())) if extra else ()
-        if any(t and t.lower() in low for t in (*terms, *more)):
-            found.append(tp)
-    return found
+    return [tp for tp, rx in _matchers(_freeze(extra)) if rx.search(low)]
 
 
-def assign(text: str, extra: Mapping[str, Iterable[str]] | None = None) -> list[tuple[Clause, list[str]]]:
+def assign(text: str, extra: Extra | None = None) -> list[tuple[Clause, list[str]]]:
     """Every clause of ``text`` that talks about at least one touchpoint, with those touchpoints."""
+    matchers = _matchers(_freeze(extra))
     out = []
     for clause in split_clauses(text):
-        tps = clause_touchpoints(clause.text, extra)
+        low = clause.text.lower()
+        tps = [tp for tp, rx in matchers if rx.search(low)]
         if tps:
             out.append((clause, tps))
     return out
