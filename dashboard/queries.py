@@ -415,12 +415,15 @@ def _by_entity(db: Database, scope: Scope, entity: str, with_day: bool) -> pd.Da
         if split and not df.empty:
             df["key"] = df["key"].map(lambda k: k.split("|", 1)[0 if entity == "store" else 1])
     else:
-        key = MA.c.store_id if entity == "store" else MA.c.product_id
+        # group by coalesce(...): grouping by the bare column lures SQLite onto the (store_id, time)
+        # index (a row lookup per mention) instead of a time-range scan; NULL keys are dropped below
+        key = func.coalesce(MA.c.store_id if entity == "store" else MA.c.product_id, "")
         day = _raw_day(db, scope)
         cols = [key.label("key")] + ([day.label("day")] if with_day else [])
-        stmt = (sa.select(*cols, *_raw_sums()).where(*_raw_where(scope, p.stores), key.is_not(None))
+        stmt = (sa.select(*cols, *_raw_sums()).where(*_raw_where(scope, p.stores))
                 .group_by(key, *([day] if with_day else [])))
         df = _frame(db, stmt)
+        df = df[df["key"] != ""]
         if with_day:
             df = df[["key", "day", "total", "positive", "negative"]]
     if df.empty:
@@ -527,9 +530,9 @@ def product_store_matrix(db: Database, scope: Scope, top_stores: int = 30) -> pd
         df = _pair_rollups(db, scope, "store_product", _store_product_ids(db, stores, f.products), "product_id")
     else:
         stmt = (sa.select(MA.c.store_id, MA.c.product_id, *_raw_sums())
-                .where(*_raw_where(scope, stores), MA.c.store_id.is_not(None), MA.c.product_id.is_not(None))
-                .group_by(MA.c.store_id, MA.c.product_id))
+                .where(*_raw_where(scope, stores)).group_by(MA.c.store_id, MA.c.product_id))
         df = _frame(db, stmt)
+        df = df[df["store_id"].notna() & df["product_id"].notna()]
     if df.empty:
         return pd.DataFrame(columns=["store_id", "product_id", "total", "positive", "negative", "net"])
     df = _numeric(df)
@@ -540,7 +543,7 @@ def product_store_matrix(db: Database, scope: Scope, top_stores: int = 30) -> pd
     return df[["store_id", "product_id", "total", "positive", "negative", "net"]].reset_index(drop=True)
 
 
-def complaint_keywords(db: Database, scope: Scope, limit: int = 15, sample: int = 3000) -> pd.DataFrame:
+def complaint_keywords(db: Database, scope: Scope, limit: int = 15, sample: int = 1000) -> pd.DataFrame:
     """The most frequent keywords of the newest ``sample`` negative mentions in scope."""
     p = plan(db, scope)
     stmt = (sa.select(MA.c.keywords).where(*_raw_where(scope, p.stores), MA.c.label == "negative")
