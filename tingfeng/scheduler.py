@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from typing import Any, Callable
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from tingfeng import jobs
@@ -43,9 +44,9 @@ def plan(ctx: Context) -> list[tuple[str, str, Callable[[], None]]]:
     return entries
 
 
-def build_scheduler(ctx: Context) -> BlockingScheduler:
+def build_scheduler(ctx: Context) -> BackgroundScheduler:
     """A scheduler with every job registered, coalescing missed runs, one instance each."""
-    scheduler = BlockingScheduler(
+    scheduler = BackgroundScheduler(
         timezone=ctx.catalog.timezone,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
@@ -54,16 +55,24 @@ def build_scheduler(ctx: Context) -> BlockingScheduler:
     return scheduler
 
 
-def run_forever(ctx: Context) -> None:
-    """Run until SIGTERM or SIGINT, then let running jobs finish and exit cleanly."""
+def run_forever(ctx: Context, stop: threading.Event | None = None) -> None:
+    """Run until SIGTERM or SIGINT (or ``stop`` is set), let running jobs finish, exit.
+
+    The signal handler only sets an event: shutting down from inside a handler races
+    with the scheduler's own start-up, and a second signal must not interrupt the wait.
+    """
+    stop = stop or threading.Event()
     scheduler = build_scheduler(ctx)
 
-    def stop(signum: int, _frame: Any) -> None:
+    def request_stop(signum: int, _frame: Any) -> None:
         log.info("received %s, shutting down after running jobs finish", signal.Signals(signum).name)
-        scheduler.shutdown(wait=True)
+        stop.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info("scheduler started with %d jobs (tz %s)", len(scheduler.get_jobs()), ctx.catalog.timezone)
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     scheduler.start()
+    log.info("scheduler started with %d jobs (tz %s)", len(scheduler.get_jobs()), ctx.catalog.timezone)
+    while not stop.wait(1.0):
+        pass
+    scheduler.shutdown(wait=True)
     log.info("scheduler stopped")
