@@ -115,3 +115,15 @@ def test_mark_dirty_is_idempotent(db):
         mark_dirty(s, [date(2026, 1, 1), date(2026, 1, 2)])
     with db.session() as s:
         assert [d.day for d in s.exec(select(RollupDirty).order_by(RollupDirty.day))] == [date(2026, 1, 1), date(2026, 1, 2)]
+
+
+def test_default_model_end_to_end(db):
+    """The shipped model through the stage, as the demo runs it."""
+    _seed(db)
+    assert score_pending(db, now=NOW) == 5
+    analyses, tps, _ = _snapshot(db)
+    by_id = {a["mention_id"]: a for a in analyses}
+    assert by_id[3]["label"] == "negative" and by_id[3]["urgent"] is True
+    assert by_id[2]["label"] == "positive"
+    assert {a["model"] for a in analyses} == {"ngram-lr"}
+    assert {(t[1], t[2]) for t in tps if t[0] == 1} == {("product", "positive"), ("service", "negative")}

@@ -19,3 +19,8 @@ def test_tokenizer_is_built_once_per_catalog_and_private(catalog):
 
 def test_content_words_drop_stopwords_and_punctuation():
     assert content_words("我觉得这个奶茶太甜了！！") == ["奶茶", "太甜"]
+
+
+def test_catalog_words_do_not_leak_into_other_tokenizers(catalog):
+    assert "喜茶万象城店" in tokens("喜茶万象城店", catalog.names())
+    assert "喜茶万象城店" not in tokens("喜茶万象城店", ["别的店"])
