@@ -60,19 +60,22 @@ class NgramModel:
         self._intercept = float(meta["intercept"])
         self._a, self._b = float(meta["platt_a"]), float(meta["platt_b"])
 
-    def decision(self, texts: Sequence[str]) -> np.ndarray:
-        """The uncalibrated linear score of each text."""
+    def decision(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(uncalibrated linear score, number of features) of each text."""
         out = np.empty(len(texts), dtype=np.float64)
+        counts = np.empty(len(texts), dtype=np.int64)
         for start in range(0, len(texts), BATCH):
             chunk = list(texts[start:start + BATCH])
             rows, cols = buckets(chunk, self._spec)
             values = self._w[cols].astype(np.float64) * row_weights(rows, len(chunk))
             out[start:start + len(chunk)] = np.bincount(rows, weights=values, minlength=len(chunk))
-        return out + self._intercept
+            counts[start:start + len(chunk)] = np.bincount(rows, minlength=len(chunk))
+        return out + self._intercept, counts
 
     def score(self, texts: Sequence[str]) -> list[float]:
-        """Calibrated probability of positive for each text."""
+        """Calibrated probability of positive for each text; 0.5 for a text with nothing to go on."""
         if not len(texts):
             return []
-        z = self._a * self.decision(texts) + self._b
-        return (1.0 / (1.0 + np.exp(-z))).tolist()
+        z, counts = self.decision(texts)
+        p = 1.0 / (1.0 + np.exp(-(self._a * z + self._b)))
+        return np.where(counts > 0, p, 0.5).tolist()
