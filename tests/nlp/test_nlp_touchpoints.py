@@ -28,3 +28,8 @@ def test_mixed_review_with_several_touchpoints():
 
 def test_no_touchpoint_no_hit():
     assert run("今天天气不错") == {}
+
+
+def test_single_characters_inside_other_words_do_not_count():
+    assert set(run("里面的座位很干净")) == {"environment"}
+    assert run("喜茶今天人好多") == {}
