@@ -30,7 +30,8 @@ from alerts.spikes import (
     Incident,
     ScopeKey,
     SeriesGrid,
-    assess,
+    aggregate_children,
+    assess_explained,
     decide,
     exclusion_mask,
     family,
@@ -206,6 +207,8 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7) ->
     out: list[BacktestAlert] = []
     first_eval = max(length, data_start + warmup_days * 24)
     siblings = multiplicity(grid.keys)
+    stores = {k[1] for k in grid.keys if k[0] == "store"}
+    children = aggregate_children(grid.keys, {s: {"brand": BRAND_ID} for s in stores})
     for end in range(first_eval, grid.total.shape[1] + 1):
         lo = end - length
         now = grid.start + end * HOUR
@@ -214,10 +217,12 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7) ->
         for key, inc in incidents.items():
             if inc.active:
                 past[family(key)] = [*past.get(family(key), []), (inc.window_start, inc.window_end)]
-        result = assess(grid.total[:, lo:end], grid.negative[:, lo:end], hod[lo:end], dow[lo:end], grid.groups,
-                        policy, since=since_columns(grid.keys, incidents, first),
-                        exclude=exclusion_mask(grid.keys, past, first, length) if past else None,
-                        multiplicity=siblings)
+        result = assess_explained(grid.keys, grid.total[:, lo:end], grid.negative[:, lo:end], hod[lo:end],
+                                  dow[lo:end], grid.groups, policy, children=children,
+                                  active_families={family(k) for k, inc in incidents.items() if inc.active},
+                                  since=since_columns(grid.keys, incidents, first),
+                                  exclude=exclusion_mask(grid.keys, past, first, length) if past else None,
+                                  multiplicity=siblings)
         for action in decide(grid.keys, result, incidents, now, policy):
             i, key = action.index, action.key
             if action.kind == "open":

@@ -29,7 +29,8 @@ from alerts.spikes import (
     Assessment,
     Incident,
     ScopeKey,
-    assess,
+    aggregate_children,
+    assess_explained,
     decide,
     exclusion_mask,
     family,
@@ -243,9 +244,14 @@ def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: date
         return
     groups = peer_groups(session, keys)
     hod, dow = local_calendar(first, total.shape[1], policy.timezone)
-    result = assess(total, negative, hod, dow, groups, policy,
-                    since=since_columns(keys, incidents, first),
-                    exclude=exclusion_mask(keys, history, first, total.shape[1]), multiplicity=multiplicity(keys))
+    stores = session.execute(sa.select(Store.id, Store.brand_id, Store.region_id)).all()
+    parents = {s.id: {k: v for k, v in (("brand", s.brand_id), ("region", s.region_id)) if v} for s in stores}
+    result = assess_explained(keys, total, negative, hod, dow, groups, policy,
+                              children=aggregate_children(keys, parents),
+                              active_families={family(k) for k, inc in incidents.items() if inc.active},
+                              since=since_columns(keys, incidents, first),
+                              exclude=exclusion_mask(keys, history, first, total.shape[1]),
+                              multiplicity=multiplicity(keys))
     for action in decide(keys, result, incidents, now, policy):
         _apply(db, session, action, result, now, summary)
 

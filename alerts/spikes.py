@@ -217,6 +217,77 @@ def assess(
     )
 
 
+STORE_FAMILY_TYPES = ("store", "store_product")
+
+
+def assess_explained(
+    keys: Sequence[ScopeKey],
+    total: np.ndarray,
+    negative: np.ndarray,
+    hod: np.ndarray,
+    dow: np.ndarray,
+    groups: np.ndarray,
+    policy: AlertPolicy,
+    children: dict[int, list[int]],
+    active_families: set[ScopeKey],
+    since: np.ndarray | None = None,
+    exclude: np.ndarray | None = None,
+    multiplicity: np.ndarray | None = None,
+) -> Assessment:
+    """:func:`assess`, then re-assess aggregate scopes without the stores already alerting.
+
+    ``children`` maps an aggregate row (brand, region, product) to the store or
+    store × product rows it sums. Rows of store families that are significant now or
+    have an open incident are subtracted from their aggregates when a single store
+    family is hot under that aggregate, so a brand or product alert means something
+    beyond the one store already alerted: one incident, one alert.
+    """
+    result = assess(total, negative, hod, dow, groups, policy, since, exclude, multiplicity)
+    hot = set(active_families) | {
+        family(keys[i]) for i in np.nonzero(result.severity > 0)[0] if keys[i][0] in STORE_FAMILY_TYPES
+    }
+    # one alerting store explains its aggregates; two or more at once are a wider problem
+    # the aggregate's own audience should hear about, so those aggregates stay as they are
+    rows = sorted(a for a, kids in children.items() if len({family(keys[c]) for c in kids} & hot) == 1)
+    if not rows:
+        return result
+    sub_total, sub_negative = total[rows].astype(np.float64), negative[rows].astype(np.float64)
+    for j, a in enumerate(rows):
+        for c in children[a]:
+            if family(keys[c]) in hot:
+                sub_total[j] -= total[c]
+                sub_negative[j] -= negative[c]
+    pick = (lambda arr: None if arr is None else arr[rows])
+    sub = assess(np.maximum(sub_total, 0), np.maximum(sub_negative, 0), hod, dow, groups[rows], policy,
+                 pick(since), pick(exclude), pick(multiplicity))
+    merged = {}
+    for name, values in result.__dict__.items():
+        values = values.copy()
+        values[rows] = getattr(sub, name)
+        merged[name] = values
+    return Assessment(**merged)
+
+
+def aggregate_children(keys: Sequence[ScopeKey], parents: dict[str, dict[str, str]]) -> dict[int, list[int]]:
+    """Which store / store × product rows each aggregate row sums.
+
+    ``parents`` maps a store id to its aggregate ids, e.g. ``{"s1": {"brand": "b1",
+    "region": "east"}}``; product aggregates are found from store × product ids.
+    """
+    index = {k: i for i, k in enumerate(keys)}
+    children: dict[int, list[int]] = {}
+    for i, (scope_type, scope_id) in enumerate(keys):
+        if scope_type == "store":
+            for parent_type, parent_id in parents.get(scope_id, {}).items():
+                if (parent_type, parent_id) in index:
+                    children.setdefault(index[(parent_type, parent_id)], []).append(i)
+        elif scope_type == "store_product":
+            product = scope_id.split("|", 1)[1]
+            if ("product", product) in index:
+                children.setdefault(index[("product", product)], []).append(i)
+    return children
+
+
 # --------------------------------------------------------------------------- incidents
 
 

@@ -102,7 +102,7 @@ def run_case(db, per_day, extra):
               text=f"奶茶有异味，服务很差 {k}")
     s.write(db)
     with db.session() as sess:
-        sess.add(Store(id="s1", brand_id="b1", name="上海万象城店"))
+        sess.add(Store(id="s1", brand_id="b1", region_id="east", name="上海万象城店"))
     detect_alerts(db, POLICY, now=afternoon(spread) + timedelta(hours=1))
     return [a for a in spikes(db) if a.scope_id.split("|")[0] == "s1"]
 
@@ -119,6 +119,8 @@ def test_spike_cases(db, name, per_day, extra, expect):
         assert a.evidence["numbers"]["negative"] >= 3
         assert a.evidence["touchpoints"][0]["touchpoint"] == "service"
         assert "异味" in a.evidence["keywords"]  # nlp's ranker, or the stored keywords without it
+        # one incident, one alert: the brand, region and product totals it drags up stay quiet
+        assert [x.id for x in spikes(db)] == [a.id]
 
 
 def test_keywords_fall_back_to_stored_keywords_without_nlp_ranker(db, monkeypatch):

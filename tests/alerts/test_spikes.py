@@ -137,3 +137,28 @@ def test_policy_defaults_for_routing():
     p = AlertPolicy.model_validate({"quiet_hours": ["22:00", "08:00"], "digest_weekday": "Monday"})
     assert p.quiet_hours == ("22:00", "08:00") and p.digest_weekday == "mon"
     assert (p.escalate_after_minutes, p.digest_time, p.timezone) == (120, "09:00", "Asia/Shanghai")
+
+
+def test_brand_total_explained_by_an_alerting_store_stays_quiet():
+    from alerts.spikes import aggregate_children, assess_explained
+
+    total, negative, hod, dow, _ = grid(40, 0.1, [(3, 6), (2, 6), (1, 6)], peers=2)
+    keys = [("store", "s1"), ("store", "s2"), ("store", "s3"), ("brand", "b1")]
+    total = np.vstack([total, total.sum(0)])
+    negative = np.vstack([negative, negative.sum(0)])
+    groups = np.array([0, 0, 0, 1])
+    plain = assess(total, negative, hod, dow, groups, POLICY)
+    assert plain.severity[0] > 0 and plain.severity[3] > 0  # the brand total carries s1's spike
+    children = aggregate_children(keys, {s: {"brand": "b1"} for s in ("s1", "s2", "s3")})
+    assert children == {3: [0, 1, 2]}
+    explained = assess_explained(keys, total, negative, hod, dow, groups, POLICY, children, set())
+    assert explained.severity[0] > 0 and explained.severity[3] == 0
+    # a brand-wide problem (every store worse at once) still reaches the brand
+    wide = negative.copy()
+    wide[:3, -3:] += 6
+    wide[3] = wide[:3].sum(0)
+    total_wide = total.copy()
+    total_wide[:3, -3:] += 6
+    total_wide[3] = total_wide[:3].sum(0)
+    hot = assess_explained(keys, total_wide, wide, hod, dow, groups, POLICY, children, set())
+    assert (hot.severity > 0).all()
