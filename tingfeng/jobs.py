@@ -169,10 +169,10 @@ def score_pending(ctx: Context) -> int:
 
 
 def update_rollups(ctx: Context) -> int:
-    """Recompute the hourly/daily rollups of every day that changed."""
+    """Recompute the hourly/daily rollups of every day that changed; returns rows written."""
     from alerts.rollups import update_rollups as run
 
-    return _logged("update_rollups", lambda: run(ctx.db), ctx)
+    return _logged("update_rollups", lambda: run(ctx.db, tz=ctx.catalog.timezone), ctx)
 
 
 def detect_alerts(ctx: Context) -> Any:
@@ -212,7 +212,7 @@ def process(ctx: Context) -> dict[str, Any]:
     """The processing chain after collection: score → rollups → detect → enqueue."""
     return {
         "scored": score_pending(ctx),
-        "rollup_days": update_rollups(ctx),
+        "rollup_rows": update_rollups(ctx),
         "detect": detect_alerts(ctx),
         "queued": enqueue_notifications(ctx),
     }
