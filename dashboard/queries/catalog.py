@@ -1,0 +1,64 @@
+"""Filter-bar choices and what exists at all (for empty states and the default range)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import func
+
+from dashboard.access import Access
+from dashboard.queries.base import MA
+from storage import Database
+from storage.models import Brand, Product, Region, Source, Store
+
+
+def filter_options(db: Database, access: Access) -> dict[str, list[tuple[str, str]]]:
+    """(id, name) choices for the filter bar, limited to what the viewer may see."""
+    ST, BR, RG, PT, SR = Store.__table__, Brand.__table__, Region.__table__, Product.__table__, Source.__table__
+    with db.engine.connect() as conn:
+        stores = [(r[0], r[1], r[2], r[3]) for r in conn.execute(
+            sa.select(ST.c.id, ST.c.name, ST.c.brand_id, ST.c.region_id).order_by(ST.c.id))]
+        if access.restricted:
+            stores = [s for s in stores if s[0] in (access.stores or ())]
+        brands = [(r[0], r[1]) for r in conn.execute(sa.select(BR.c.id, BR.c.name).order_by(BR.c.id))]
+        regions = [(r[0], r[1]) for r in conn.execute(sa.select(RG.c.id, RG.c.name).order_by(RG.c.id))]
+        products = [(r[0], r[1], r[2]) for r in conn.execute(sa.select(PT.c.id, PT.c.name, PT.c.brand_id).order_by(PT.c.id))]
+        platforms = sorted({r[0] for r in conn.execute(sa.select(SR.c.platform).distinct()) if r[0]})
+    if access.restricted:
+        seen_brands = {s[2] for s in stores}
+        seen_regions = {s[3] for s in stores}
+        brands = [b for b in brands if b[0] in seen_brands]
+        regions = [r for r in regions if r[0] in seen_regions]
+        products = [p for p in products if p[2] in seen_brands]
+    return {
+        "brands": brands,
+        "regions": regions,
+        "stores": [(s[0], s[1]) for s in stores],
+        "products": [(p[0], p[1]) for p in products],
+        "platforms": [(p, p) for p in platforms],
+    }
+
+
+def latest_day(db: Database, tz: str = "Asia/Shanghai") -> date | None:
+    """The business day of the newest scored mention (the default end of the date range)."""
+    with db.engine.connect() as conn:
+        newest = conn.execute(sa.select(func.max(MA.c.published_at))).scalar()
+    if newest is None:
+        return None
+    if isinstance(newest, str):
+        newest = datetime.fromisoformat(newest).replace(tzinfo=timezone.utc)
+    if newest.tzinfo is None:
+        newest = newest.replace(tzinfo=timezone.utc)
+    return pd.Timestamp(newest).tz_convert(tz).date()
+
+
+def catalog_counts(db: Database) -> dict[str, int]:
+    """How much there is at all (to choose an empty state): sources, mentions scored, stores."""
+    with db.engine.connect() as conn:
+        return {
+            "sources": int(conn.execute(sa.select(func.count()).select_from(Source.__table__)).scalar() or 0),
+            "stores": int(conn.execute(sa.select(func.count()).select_from(Store.__table__)).scalar() or 0),
+            "scored": int(conn.execute(sa.select(func.count()).select_from(sa.select(MA.c.mention_id).limit(1).subquery())).scalar() or 0),
+        }

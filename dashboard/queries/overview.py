@@ -1,0 +1,26 @@
+"""The Overview KPI cards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard.queries.alerts import alert_counts
+from dashboard.queries.metrics import net_sentiment, positive_share
+from dashboard.queries.trends import totals
+from dashboard.scope import Scope
+from storage import Database
+
+
+def kpis(db: Database, scope: Scope) -> dict[str, Any]:
+    """The Overview cards: this period, the previous period, and the alert counts."""
+    cur, prev = totals(db, scope), totals(db, scope.previous())
+
+    def rates(t: dict[str, float]) -> dict[str, Any]:
+        return {
+            "mentions": int(t["total"]),
+            "positive_share": positive_share(t["positive"], t["total"]),
+            "net_sentiment": net_sentiment(t["positive"], t["negative"]),
+            "urgent": int(t["urgent"]),
+        }
+
+    return {"current": rates(cur), "previous": rates(prev), "alerts": alert_counts(db, scope)}
