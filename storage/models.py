@@ -193,6 +193,9 @@ class MentionAnalysis(SQLModel, table=True):
         sa.Index("ix_analysis_store_time", "store_id", "published_at"),
         sa.Index("ix_analysis_product_time", "product_id", "published_at"),
         sa.Index("ix_analysis_time", "published_at"),
+        # covers the dashboard's filters that no rollup answers (platform × brand/store …)
+        sa.Index("ix_analysis_time_cover", "published_at", "counted", "platform", "brand_id", "store_id",
+                 "product_id", "label", "urgent", "score"),
     )
     mention_id: int = Field(primary_key=True, foreign_key="mentions.id")
     # denormalised from the mention so rollups and the dashboard need no join
@@ -245,6 +248,9 @@ class Rollup(SQLModel, table=True):
     """
 
     __tablename__ = "rollups"
+    # the primary key starts with (grain, bucket): reads of one scope type over a range
+    # would scan every scope type of those days without this
+    __table_args__ = (sa.Index("ix_rollups_scope_bucket", "grain", "scope_type", "bucket", "scope_id"),)
     grain: str = Field(primary_key=True)
     bucket: datetime = Field(sa_column=Column(UtcDateTime(), primary_key=True))
     scope_type: str = Field(primary_key=True)
@@ -287,7 +293,10 @@ class Notification(SQLModel, table=True):
     """The outbox: written before sending, sent by the delivery job, exactly once."""
 
     __tablename__ = "notifications"
-    __table_args__ = (sa.Index("ix_notifications_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_notifications_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_notifications_rate", "channel", "address", "sent_at"),  # per-bot rate limits
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     idempotency_key: str = Field(sa_column=Column(sa.String, unique=True, nullable=False))
     channel: str  # email | wecom | dingtalk | feishu | webhook
@@ -299,7 +308,7 @@ class Notification(SQLModel, table=True):
     payload: dict[str, Any] = _json({})  # channel-specific extras (attachments, images)
     alert_id: Optional[int] = Field(default=None, index=True)
     digest_week: Optional[str] = None
-    status: str = "pending"  # pending | sending | sent | failed | dead
+    status: str = "pending"  # pending | sending | sent | failed | dead | superseded
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 17:28:10.159280
+Create Date: 2026-11-22
 """
 from alembic import op
 import sqlalchemy as sa
@@ -153,6 +153,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notifications_alert_id'), ['alert_id'], unique=False)
+        batch_op.create_index('ix_notifications_rate', ['channel', 'address', 'sent_at'], unique=False)
         batch_op.create_index('ix_notifications_status_next', ['status', 'next_attempt_at'], unique=False)
 
     op.create_table('products',
@@ -203,6 +204,9 @@ def upgrade() -> None:
     sa.Column('urgent', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('grain', 'bucket', 'scope_type', 'scope_id')
     )
+    with op.batch_alter_table('rollups', schema=None) as batch_op:
+        batch_op.create_index('ix_rollups_scope_bucket', ['grain', 'scope_type', 'bucket', 'scope_id'], unique=False)
+
     op.create_table('sources',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('type', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -264,6 +268,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_analysis_product_time', ['product_id', 'published_at'], unique=False)
         batch_op.create_index('ix_analysis_store_time', ['store_id', 'published_at'], unique=False)
         batch_op.create_index('ix_analysis_time', ['published_at'], unique=False)
+        batch_op.create_index('ix_analysis_time_cover', ['published_at', 'counted', 'platform', 'brand_id', 'store_id', 'product_id', 'label', 'urgent', 'score'], unique=False)
 
     op.create_table('mention_touchpoints',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -290,6 +295,7 @@ def downgrade() -> None:
 
     op.drop_table('mention_touchpoints')
     with op.batch_alter_table('mention_analysis', schema=None) as batch_op:
+        batch_op.drop_index('ix_analysis_time_cover')
         batch_op.drop_index('ix_analysis_time')
         batch_op.drop_index('ix_analysis_store_time')
         batch_op.drop_index('ix_analysis_product_time')
@@ -301,6 +307,9 @@ def downgrade() -> None:
 
     op.drop_table('stores')
     op.drop_table('sources')
+    with op.batch_alter_table('rollups', schema=None) as batch_op:
+        batch_op.drop_index('ix_rollups_scope_bucket')
+
     op.drop_table('rollups')
     op.drop_table('rollup_dirty')
     op.drop_table('regions')
@@ -311,6 +320,7 @@ def downgrade() -> None:
     op.drop_table('products')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_status_next')
+        batch_op.drop_index('ix_notifications_rate')
         batch_op.drop_index(batch_op.f('ix_notifications_alert_id'))
 
     op.drop_table('notifications')
