@@ -216,12 +216,13 @@ def demo(
 
 def _register_subcommands() -> None:
     """Sub-apps owned by the stages' command modules (an explicit registry)."""
-    from tingfeng.commands import alerts, digest, nlp, worker
+    from tingfeng.commands import accounts, alerts, digest, nlp, worker
 
     app.add_typer(nlp.app, name="nlp")
     app.add_typer(alerts.app, name="alerts")
     app.add_typer(digest.app, name="digest")
     app.add_typer(worker.app, name="worker")
+    app.add_typer(accounts.app, name="account")
 
 
 _register_subcommands()

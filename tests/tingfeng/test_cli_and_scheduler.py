@@ -70,3 +70,25 @@ def test_scheduler_plans_every_job_and_stops_on_sigterm(tmp_path: Path) -> None:
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "scheduler stopped" in out
+
+
+def test_account_add_stores_only_a_hash_and_checks_manager_scope(tmp_path: Path) -> None:
+    from argon2 import PasswordHasher
+
+    from storage import Database, make_url_for_path
+    from storage.models import Account
+
+    env = _env(tmp_path, TINGFENG_NEW_PASSWORD="s3cret-pass")
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    ok = CliRunner().invoke(app, ["account", "add", "zhang", "--role", "marketing"], env=env)
+    assert ok.exit_code == 0, ok.output
+    refused = CliRunner().invoke(app, ["account", "add", "wang", "--role", "manager"], env=env)
+    assert refused.exit_code == 1 and "needs --recipient" in refused.output
+    short = CliRunner().invoke(app, ["account", "add", "li"], env=_env(tmp_path, TINGFENG_NEW_PASSWORD="short"))
+    assert short.exit_code == 1 and "at least 8" in short.output
+    db = Database(make_url_for_path(tmp_path / "var" / "tingfeng.db"))
+    with db.session() as s:
+        account = s.get(Account, "zhang")
+    assert account.password_hash != "s3cret-pass" and PasswordHasher().verify(account.password_hash, "s3cret-pass")
+    listed = CliRunner().invoke(app, ["account", "list"], env=env)
+    assert "zhang\tmarketing" in listed.output and "argon2" not in listed.output
