@@ -1,6 +1,7 @@
 """Sentiment benchmark: every shipped model on every dev set and the waimai hold-out.
 
     .venv/bin/python bench/sentiment.py [--data ../shared/data/sentiment] [--snownlp-sample 1000]
+                                        [--artifact PATH ...]
 
 For each model and data set: accuracy and macro-F1 (positive when p >= 0.5), ROC-AUC,
 expected calibration error (10 bins), the share labelled neutral (inside the model's band),
@@ -55,14 +56,26 @@ def load_time(name: str) -> float:
     return float(res.stdout.strip().splitlines()[-1])
 
 
-def run(data_dir: Path, snownlp_sample: int | None) -> list[dict]:
-    """Measure every model on every data set; one dict per (model, data set)."""
+def _models(artifacts: list[Path]):  # noqa: ANN202 - yields (model, load seconds)
+    for name in available_models():
+        loaded = load_time(name)
+        yield get_model(name), loaded
+    for path in artifacts:
+        from nlp.models.ngram import NgramModel
+
+        t0 = time.perf_counter()
+        model = NgramModel(path)
+        model.score(["味道不错"])
+        yield model, time.perf_counter() - t0
+
+
+def run(data_dir: Path, snownlp_sample: int | None, artifacts: list[Path] = ()) -> list[dict]:
+    """Measure every model (and extra artifacts) on every data set; one dict per (model, data set)."""
     sets = datasets(data_dir)
     cleaned = {k: [textmod.clean(e.text) for e in v] for k, v in sets.items()}
     rows = []
-    for name in available_models():
-        loaded = load_time(name)
-        model = get_model(name)
+    for model, loaded in _models(list(artifacts)):
+        name = model.name
         for ds, examples in sets.items():
             limit = snownlp_sample if name == "snownlp" else None
             idx = list(range(len(examples))) if limit is None else _sample_idx(examples, limit)
@@ -74,7 +87,9 @@ def run(data_dir: Path, snownlp_sample: int | None) -> list[dict]:
             rep = metrics.report(labels, probs)
             low, high = model.metadata.get("neutral_low", 0.4), model.metadata.get("neutral_high", 0.6)
             rep["neutral"] = sum(low <= p < high for p in probs) / max(len(probs), 1)
-            rows.append({"model": f"{model.name} {model.version}", "data": ds, **rep,
+            trained_on = model.metadata.get("trained_on")
+            label = f"{model.name} {model.version}" + (f" (trained on {'+'.join(trained_on)})" if trained_on else "")
+            rows.append({"model": label, "data": ds, **rep,
                          "docs_per_s": len(texts) / cpu if cpu else float("inf"),
                          "load_s": loaded, "sampled": limit is not None and limit < len(examples)})
             print(_line(rows[-1]), file=sys.stderr, flush=True)
@@ -103,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--snownlp-sample", type=int, default=1000, help="rows per set for snownlp (0: all)")
+    ap.add_argument("--artifact", type=Path, action="append", default=[],
+                    help="also measure an n-gram artifact written by `python -m nlp.train --out PATH`")
     args = ap.parse_args(argv)
     t0 = time.time()
     clean_t0 = time.process_time()
@@ -110,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     for t in probe:
         textmod.clean(t)
     clean_rate = len(probe) / (time.process_time() - clean_t0)
-    rows = run(args.data, args.snownlp_sample or None)
+    rows = run(args.data, args.snownlp_sample or None, args.artifact)
     print("| model | data | n | accuracy | macro-F1 | ROC-AUC | ECE | neutral | docs/s (1 core) | load s |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
