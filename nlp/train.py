@@ -22,14 +22,13 @@ import argparse
 import csv
 import hashlib
 import json
-import math
 import random
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from nlp import text as textmod
 from nlp.models.hashing import HashSpec, buckets, row_weights
