@@ -94,6 +94,17 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / tick
 
 
+def pg_backend_cpu_seconds(engine: sa.Engine) -> float | None:
+    """CPU time of the PostgreSQL backends serving this database (server on this machine)."""
+    with engine.connect() as conn:
+        pids = [r[0] for r in conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    try:
+        return cpu_seconds(pids)
+    except (FileNotFoundError, PermissionError, IndexError):
+        return None
+
+
 def wait_started(workers: Workers, timeout: float = 180) -> None:
     """Until every worker logged that it started taking jobs (after its warm-up)."""
     deadline = time.monotonic() + timeout
@@ -131,7 +142,7 @@ def run_distributed(n_workers: int, args: argparse.Namespace, tmp: Path) -> dict
                                              source_id=source.id)
 
             pids = [p.pid for p in workers.procs]
-            cpu0 = cpu_seconds(pids)
+            cpu0, pg0 = cpu_seconds(pids), pg_backend_cpu_seconds(db.engine)
             t0 = time.perf_counter()
             asyncio.run(defer_all())
             collected_at = None
@@ -148,11 +159,13 @@ def run_distributed(n_workers: int, args: argparse.Namespace, tmp: Path) -> dict
                 time.sleep(0.25)
             elapsed = time.perf_counter() - t0
             cpu = cpu_seconds(pids) - cpu0
+            pg1 = pg_backend_cpu_seconds(db.engine)  # backends opened during the run count whole
+            pg_cpu = round(pg1 - (pg0 or 0), 1) if pg1 is not None else None
             workers.stop()
     return {"mode": f"distributed, {n_workers} worker(s)", "workers": n_workers, "mentions": expected,
             "seconds": round(elapsed, 1), "collected_after_s": round(collected_at or 0, 1),
             "mentions_per_s": round(expected / elapsed, 1), "cpu_s": round(cpu, 1),
-            "mentions_per_cpu_s": round(expected / cpu, 1)}
+            "mentions_per_cpu_s": round(expected / cpu, 1), "pg_cpu_s": pg_cpu}
 
 
 def run_embedded(backend: str, args: argparse.Namespace, tmp: Path) -> dict:
@@ -199,15 +212,15 @@ def report(results: list[dict]) -> str:
     """A markdown table, with per-worker efficiency against the 1-worker run."""
     base = next((r["mentions_per_s"] for r in results if r.get("workers") == 1 and r["mode"].startswith("distributed")), None)
     lines = ["| mode | mentions | seconds | collected after (s) | mentions/s | speed-up | per-worker efficiency "
-             "| worker CPU s | mentions per CPU s | load avg |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| worker CPU s | mentions per CPU s | PostgreSQL CPU s | load avg |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
         dist = r["mode"].startswith("distributed")
         speed = r["mentions_per_s"] / base if base and dist else None
         eff = speed / r["workers"] if speed else None
         lines.append(f"| {r['mode']} | {r['mentions']:,} | {r['seconds']} | {r['collected_after_s']} | "
                      f"{r['mentions_per_s']} | {f'{speed:.2f}×' if speed else '–'} | {f'{eff:.0%}' if eff else '–'} | "
-                     f"{r['cpu_s']} | {r['mentions_per_cpu_s']} | {r['load']} |")
+                     f"{r['cpu_s']} | {r['mentions_per_cpu_s']} | {r.get('pg_cpu_s') or '–'} | {r['load']} |")
     return "\n".join(lines)
 
 
