@@ -11,5 +11,15 @@ Detection half:
 - :mod:`alerts.evidence` — top touchpoints, keywords and representative mentions
 - :mod:`alerts.backtest` — the same detector run causally over a mentions CSV
 
+Delivery half:
+
+- :mod:`alerts.routing` — pure: who hears about an alert, escalation, quiet hours
+- :mod:`alerts.outbox` — ``enqueue_alert_notifications`` writes the outbox once per
+  recipient and channel; ``deliver_notifications`` claims, sends, retries, rate-limits
+- :mod:`alerts.channels` — the ``Notifier`` protocol and one module per service
+  (email, WeCom, DingTalk, Feishu, webhook) in an explicit registry
+- :mod:`alerts.render` — Jinja2 (autoescaped) emails, chat markdown, charts
+- :mod:`alerts.digest` — the weekly digest per recipient scope, queued once per week
+
 Imports ``storage`` and ``nlp`` only, never the other stages. Errors: :mod:`alerts.errors`.
 """
