@@ -7,6 +7,8 @@ row is logged with its file and line number and skipped."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -37,33 +39,50 @@ def progress_of(state: dict[str, Any], key: str, path: Path) -> int | None:
 
 def import_rows(ctx: Context, *, key: str, path: Path, rows: RowStream, to_item: Callable[[Any], Item],
                 batch_size: int = 1000, start: int = 0) -> int:
-    """Convert and store ``rows`` in batches; returns the number of rows read."""
+    """Convert and store ``rows`` in batches; returns the number of rows read.
+
+    Batches are stored by one writer thread, in order, while this thread converts the
+    next batch: the database's own work (SQLite's B-tree inserts and commit, a
+    PostgreSQL round trip) releases the GIL, so it overlaps the row parsing. At most
+    one batch waits to be stored (memory stays bounded); each is committed with the
+    offset of its last row, so a crash still resumes right after the last stored
+    batch. An error in the writer stops the import with that error."""
     label = os.path.basename(key)
     items: list[Item] = []
     errors: list[str] = []
     last = start
     count = 0
+    pending: list[Future[Any]] = []
 
-    def flush(done: bool) -> None:
+    def store(batch: list[Item], problems: list[str], rows_done: int, done: bool) -> None:
         files = dict(ctx.state.get("files", {}))
-        files[key] = {**file_signature(path), "rows": last, "done": done}
-        ctx.emit(ParsedPage(items=list(items), errors=list(errors)), ref=label, state={"files": files})
-        items.clear()
-        errors.clear()
+        files[key] = {**file_signature(path), "rows": rows_done, "done": done}
+        ctx.emit(ParsedPage(items=batch, errors=problems), ref=label, state={"files": files})
 
-    for number, row in rows:
-        count += 1
-        last = number
-        if isinstance(row, Exception):
-            errors.append(f"line {number}: {row}")
-        else:
-            try:
-                items.append(to_item(row))
-            except (ValueError, TypeError, KeyError, OverflowError) as exc:
-                errors.append(f"line {number}: {exc}")
-        if len(items) + len(errors) >= batch_size:
-            flush(False)
-    flush(True)
+    def flush(writer: ThreadPoolExecutor, done: bool) -> None:
+        nonlocal items, errors
+        if pending:
+            pending.pop().result()  # the previous batch is stored (or its error raised) first
+        pending.append(writer.submit(store, items, errors, last, done))
+        items, errors = [], []
+
+    bulk = getattr(ctx, "bulk", None)
+    with (bulk() if bulk else nullcontext()), ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+        for number, row in rows:
+            count += 1
+            last = number
+            if isinstance(row, Exception):
+                errors.append(f"line {number}: {row}")
+            else:
+                try:
+                    items.append(to_item(row))
+                except (ValueError, TypeError, KeyError, OverflowError) as exc:
+                    errors.append(f"line {number}: {exc}")
+            if len(items) + len(errors) >= batch_size:
+                flush(writer, False)
+        flush(writer, True)
+        pending.pop().result()
+        # on an error above, leaving the executor waits for the batch being written
     return count
 
 

@@ -13,13 +13,14 @@ import logging
 import os
 import time
 import traceback
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from collectors.base import CommonOptions, EmitResult, HttpOptions, Item, ParsedPage
 from collectors.errors import BlockedError, CollectorError, FetchError, OptionsError, SourceNotFound
@@ -33,6 +34,7 @@ from storage.models import Brand, CollectorRun, Mention, Source, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ERRORS_KEPT = 200
+BULK_SQLITE_CACHE_KIB = 128 * 1024  # page cache while importing a file: the indexes' hot pages stay in memory
 
 
 class RunContext:
@@ -52,6 +54,7 @@ class RunContext:
         # plain copies of the binding: read once per item, ORM attribute access is slow
         self._binding = (source.brand_id, source.store_id, source.product_id)
         self._include, self._exclude = self._keyword_rules()
+        self._bulk_conn: sa.Connection | None = None
 
     # ----------------------------------------------------------------- fetching
     async def fetch(self, url: str, options: HttpOptions, *, conditional: bool = False,
@@ -95,6 +98,49 @@ class RunContext:
             self.run.errors = [*self.run.errors, message]
 
     # ----------------------------------------------------------------- storing
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Many :meth:`emit` calls in a row (a file import): they share one connection,
+        and on SQLite that connection gets a large page cache for the duration (the
+        default 2 MB cache made every insert into the million-row indexes re-read
+        pages), restored afterwards so the pooled connection does not keep it."""
+        if self._bulk_conn is not None:
+            yield
+            return
+        conn = self.db.engine.connect()
+        sqlite = conn.dialect.name == "sqlite"
+        try:
+            if sqlite:
+                previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_SQLITE_CACHE_KIB}")
+                conn.commit()
+            self._bulk_conn = conn
+            try:
+                yield
+            finally:
+                self._bulk_conn = None
+                if sqlite:
+                    conn.rollback()
+                    conn.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
+                    conn.commit()
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """One transaction: on the bulk connection when inside :meth:`bulk`."""
+        if self._bulk_conn is None:
+            with self.db.session() as session:
+                yield session
+            return
+        with Session(bind=self._bulk_conn, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
     def emit(self, page: ParsedPage, *, ref: str, state: dict[str, Any] | None = None) -> EmitResult:
         """Validate, filter, dedup and store one page; saves ``state`` (merged into the
         source state) and the run counters in the same transaction."""
@@ -124,7 +170,7 @@ class RunContext:
         result.seen += len(page.errors)
         if state:
             self.state.update(state)
-        with self.db.session() as session:
+        with self._session() as session:
             result.new, result.duplicate = store_items(
                 session, source_id=self.source.id, platform=self.source.platform, items=keep,
                 collected_at=self.now)
