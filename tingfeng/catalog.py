@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from storage import Database
 from storage.models import Brand, Product, Recipient, Region, Source, Store
+from storage.types import ZoneName
 from tingfeng.errors import CatalogError
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -109,7 +110,7 @@ class ScheduleConfig(_Strict):
 class Catalog(_Strict):
     """The whole catalog file, validated."""
 
-    timezone: str = "Asia/Shanghai"
+    timezone: ZoneName = "Asia/Shanghai"
     brands: list[BrandConfig] = Field(min_length=1)
     regions: list[RegionConfig] = []
     stores: list[StoreConfig] = []
@@ -118,17 +119,6 @@ class Catalog(_Strict):
     recipients: list[RecipientConfig] = []
     alerts: dict[str, Any] = {}
     schedule: ScheduleConfig = ScheduleConfig()
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
     def recipient_id(self, recipient: RecipientConfig) -> str:
         """The id a recipient is stored under: its explicit id or a slug of its name."""

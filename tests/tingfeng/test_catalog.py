@@ -139,3 +139,9 @@ def test_sync_is_idempotent_and_disables_removed_sources(db) -> None:
     sync_catalog(db, without)
     with db.session() as s:
         assert s.exec(select(Source)).one().enabled is False
+
+
+def test_unknown_time_zone_is_refused() -> None:
+    with pytest.raises(CatalogError) as err:
+        parse_catalog('timezone = "Asia/Beijing"\n' + GOOD)
+    assert any(p.startswith("timezone:") and "unknown time zone 'Asia/Beijing'" in p for p in err.value.problems)
