@@ -35,6 +35,9 @@ class Item:
     store_hint: str | None = None
     product_hint: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # (repost hash, long enough to link) of ``text`` when computed ahead of storing
+    # (``collectors.store.fingerprint``: the file import does it in its parsing thread)
+    fingerprint: tuple[str, bool] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from collectors.base import Context, Item, ParsedPage
+from collectors.store import fingerprint
 
 RowStream = Iterator[tuple[int, Any]]
 
@@ -75,7 +76,9 @@ def import_rows(ctx: Context, *, key: str, path: Path, rows: RowStream, to_item:
                 errors.append(f"line {number}: {row}")
             else:
                 try:
-                    items.append(to_item(row))
+                    item = to_item(row)
+                    item.fingerprint = fingerprint(item.text)  # here, not in the writer: it is the busier thread
+                    items.append(item)
                 except (ValueError, TypeError, KeyError, OverflowError) as exc:
                     errors.append(f"line {number}: {exc}")
             if len(items) + len(errors) >= batch_size:

@@ -133,13 +133,8 @@ class RunContext:
             with self.db.session() as session:
                 yield session
             return
-        with Session(bind=self._bulk_conn, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with Session(bind=self._bulk_conn, expire_on_commit=False) as session, session.begin():
+            yield session  # commits on success, rolls back on error
 
     def emit(self, page: ParsedPage, *, ref: str, state: dict[str, Any] | None = None) -> EmitResult:
         """Validate, filter, dedup and store one page; saves ``state`` (merged into the
