@@ -24,7 +24,10 @@ How the guarantees are obtained (all from procrastinate, nothing home-made):
 * **A dead worker loses nothing.** Workers heartbeat; the periodic ``recover`` task
   puts the ``doing`` jobs of workers silent for ``stalled_after_seconds`` back to
   ``todo`` (procrastinate's stalled-job retry). The job functions are idempotent and
-  transactional per batch/page, so a re-run resumes where the dead one stopped.
+  transactional per batch/page, so a re-run resumes where the dead one stopped. When a
+  newer job with the same queueing lock already waits (the source's next period came
+  while the worker was dead), the dead job is marked ``aborted`` instead: the waiting
+  one does its work, and the dead one's lock no longer blocks the source.
 
 The catalog (sources, schedules, time zone) is read when the app is built: restart the
 workers after changing it, as for the embedded scheduler.
@@ -44,6 +47,7 @@ import attr
 import croniter
 import procrastinate
 from procrastinate import exceptions as pexc
+from procrastinate.jobs import Status
 from procrastinate.periodic import PeriodicTask
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -235,8 +239,15 @@ def make_app(settings: Settings, *, worker: WorkerSettings | None = None, catalo
         """Put the running jobs of dead workers (no heartbeat) back in the queue."""
         stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=worker.stalled_after_seconds)
         for job in stalled:
-            log.warning("retrying job %s (%s %s) of a dead worker", job.id, job.task_name, job.task_kwargs)
-            await app.job_manager.retry_job(job)
+            try:
+                await app.job_manager.retry_job(job)
+                log.warning("retrying job %s (%s %s) of a dead worker", job.id, job.task_name, job.task_kwargs)
+            except pexc.UniqueViolation:
+                # a newer job with the same queueing lock already waits (e.g. the source's
+                # next period) and will do this one's work: end this one, releasing its lock
+                await app.job_manager.finish_job(job, status=Status.ABORTED, delete_job=False)
+                log.warning("job %s (%s %s) of a dead worker superseded by a waiting one: aborted",
+                            job.id, job.task_name, job.task_kwargs)
         return len(stalled)
 
     for source in cat.sources:
