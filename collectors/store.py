@@ -136,12 +136,18 @@ def sqlite_datetime(value: datetime) -> str:
 
 def _sqlite_execute_many(conn: Any, rows: list[list[Any]]) -> int:
     collected: dict[datetime, str] = {}  # one collection time per batch: convert once
+    extras: dict[tuple[Any, ...], str] = {}  # extras repeat (reply state, store): dump each once
     dumps = json.dumps
     for values in rows:
         values[9] = sqlite_datetime(values[9])
         stamp = values[10]
         values[10] = collected.get(stamp) or collected.setdefault(stamp, sqlite_datetime(stamp))
-        values[17] = dumps(values[17])
+        extra = values[17]
+        if all(type(v) is str for v in extra.values()):  # 1 == 1.0 == True: cache only strings
+            key = (*extra.keys(), *extra.values())
+            values[17] = extras.get(key) or extras.setdefault(key, dumps(extra))
+        else:
+            values[17] = dumps(extra)
     raw = conn.connection.driver_connection
     cursor = raw.cursor()
     try:

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import Workbook
 from sqlmodel import select
 
@@ -124,3 +125,23 @@ def test_missing_columns_and_bad_options(db, tmp_path, add_source) -> None:
         "product, link, title, likes, reply"]
     add_source("gone", "file", {"path": str(tmp_path / "nope")})
     assert collect_source(db, "gone", now=NOW).status == "failed"
+
+
+def test_import_uses_one_connection_and_restores_its_sqlite_cache(db, tmp_path, add_source) -> None:
+    write_csv(tmp_path / "big.csv", rows(1, 35))
+    add_source("c", "file", {"path": str(tmp_path / "big.csv"), "preset": "meituan", "batch_size": 10})
+    checkouts = []
+
+    def count(*_):
+        checkouts.append(1)
+
+    sa.event.listen(db.engine, "checkout", count)
+    try:
+        run = collect_source(db, "c", now=NOW)
+    finally:
+        sa.event.remove(db.engine, "checkout", count)
+    assert (run.items_new, run.status) == (35, "ok")
+    assert len(checkouts) < 10  # the 4 batches share the import's connection, not one checkout each
+    if db.dialect == "sqlite":
+        with db.engine.connect() as conn:  # every pooled connection is back to the default cache
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000

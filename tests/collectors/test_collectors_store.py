@@ -53,3 +53,21 @@ def test_round_trip_is_identical_to_the_orm(db) -> None:
         assert (fast.extra, fast.rating, fast.likes, fast.author, fast.kind) == (extra, 4.5, 3, "甲", "post")
         raw = s.connection().execute(sa.text("SELECT published_at, collected_at FROM mentions ORDER BY source_id")).all()
     assert raw[0] == raw[1]  # same stored representation, so range queries compare alike
+
+
+def test_repeated_extras_are_stored_each_as_given(db) -> None:
+    # the SQLite path dumps equal string-only extras once per batch; 1, 1.0 and True are equal keys in
+    # Python but different JSON, so they must not share a cached dump
+    extras = [{"reply": "已回复", "store": "H1"}, {"reply": "已回复", "store": "H1"}, {"store": "H1", "reply": "已回复"},
+              {"n": 1}, {"n": 1.0}, {"n": True}, {}, {"reply": "已回复"}]
+    with db.session() as s:
+        store_items(s, source_id="x", platform="p", collected_at=NOW,
+                    items=[item(str(i), f"第{i}条不同的评价内容足够长", extra=e) for i, e in enumerate(extras)])
+    with db.session() as s:
+        stored = {m.external_id: m.extra for m in s.exec(select(Mention)).all()}
+        raw = dict(s.connection().execute(sa.text("SELECT external_id, extra FROM mentions")).all())
+    assert [stored[str(i)] for i in range(len(extras))] == extras
+    assert [type(stored[str(i)]["n"]) for i in (3, 4, 5)] == [int, float, bool]
+    assert list(stored["2"]) == ["store", "reply"]  # key order kept
+    if db.dialect == "sqlite":
+        assert raw["0"] == raw["1"] != raw["2"]
