@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python bench/alerts.py
 	$(BIN)/python bench/collectors.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/scale.py
 
 # Re-resolve the pinned constraints after changing dependencies in pyproject.toml.
 lock:

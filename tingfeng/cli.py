@@ -83,6 +83,10 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     db = Database(settings.db_url)
     db.upgrade(revision)
     typer.echo(f"{db.safe_url}: at revision {db.current_revision()}")
+    if db.dialect == "postgresql":  # the distributed mode's queue lives beside our tables
+        from tingfeng.tasks import apply_schema
+
+        typer.echo("procrastinate schema " + ("created" if apply_schema(settings) else "already present"))
 
 
 @db_app.command("current")

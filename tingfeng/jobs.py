@@ -161,11 +161,11 @@ def collect_all(ctx: Context) -> dict[str, Any]:
     return results
 
 
-def score_pending(ctx: Context) -> int:
-    """Score every mention that has no analysis yet."""
+def score_pending(ctx: Context, limit: int | None = None) -> int:
+    """Score mentions that have no analysis yet (at most ``limit``; all when None)."""
     from nlp.pipeline import score_pending as run
 
-    return _logged("score_pending", lambda: run(ctx.db, model=ctx.model, now=ctx.clock()), ctx)
+    return _logged("score_pending", lambda: run(ctx.db, model=ctx.model, now=ctx.clock(), limit=limit), ctx)
 
 
 def update_rollups(ctx: Context) -> int:

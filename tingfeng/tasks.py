@@ -76,6 +76,9 @@ class WorkerSettings(BaseSettings):
     )
     recover_every_seconds: int = Field(30, ge=1, le=59, description="how often stalled jobs are looked for")
     score_slots: int = Field(4, ge=1, description="score jobs that may wait at once (≥ workers to use them all)")
+    score_batch: int = Field(
+        5000, ge=1, description="mentions one score job takes before queueing its successor (keeps jobs short)"
+    )
     keep_jobs_hours: int = Field(72, ge=1, description="finished procrastinate jobs kept this long")
 
 
@@ -196,8 +199,12 @@ def make_app(settings: Settings, *, worker: WorkerSettings | None = None, catalo
 
     @app.task(name="tingfeng.score", queue="score")
     async def score(slot: int = 0) -> int:
-        """Score pending mentions in row-locked batches, shared with the other score jobs."""
-        scored = await run(jobs.score_pending)
+        """Score up to ``score_batch`` pending mentions in row-locked batches, shared with
+        the other score jobs; a full take queues the next job for this slot, so a large
+        backlog is worked through in short jobs a stopping worker can finish."""
+        scored = await run(jobs.score_pending, worker.score_batch)
+        if scored >= worker.score_batch:
+            await _defer_quietly(score.configure(queueing_lock=f"score:{slot}"), slot=slot)
         if scored:
             await _defer_quietly(process.configure(lock="process", queueing_lock="process"))
         return scored

@@ -92,3 +92,20 @@ def test_account_add_stores_only_a_hash_and_checks_manager_scope(tmp_path: Path)
     assert account.password_hash != "s3cret-pass" and PasswordHasher().verify(account.password_hash, "s3cret-pass")
     listed = CliRunner().invoke(app, ["account", "list"], env=env)
     assert "zhang\tmarketing" in listed.output and "argon2" not in listed.output
+
+
+def test_db_upgrade_installs_the_worker_queue_on_postgresql_only(db, tmp_path: Path) -> None:
+    """One deploy command: our migrations, plus procrastinate's tables where workers can run."""
+    import sqlalchemy as sa
+
+    env = _env(tmp_path, DATABASE_URL=db.url)
+    first = CliRunner().invoke(app, ["db", "upgrade"], env=env)
+    second = CliRunner().invoke(app, ["db", "upgrade"], env=env)
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    if db.dialect == "postgresql":
+        assert "procrastinate schema" in first.output
+        assert "procrastinate schema already present" in second.output
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar()
+    else:
+        assert "procrastinate" not in first.output + second.output
