@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import case, func
@@ -15,24 +16,28 @@ from dashboard.queries.base import (
     _rollup_sums, _rollup_where, _store_product_ids, _stores_for, _to_day, plan,
 )
 from dashboard.queries.metrics import _add_rates
-from dashboard.scope import Scope
+from dashboard.scope import Plan, Scope
 from storage import Database
 from storage.models import Product, Store
+
+
+def _entity_rollup(db: Database, scope: Scope, p: Plan, entity: str) -> tuple[str, tuple[str, ...] | None, bool]:
+    """The rollup scope type and ids that give per-store (or per-product) counts of a rollup
+    plan, and whether its ``store|product`` ids must be split."""
+    f = scope.filters
+    stores = _stores_for(db, scope, p)
+    if entity == "store" and not f.products:
+        return "store", stores, False
+    if entity == "product" and stores is None:
+        return "product", (f.products or None), False
+    return "store_product", _store_product_ids(db, stores, f.products), True
 
 
 def _by_entity(db: Database, scope: Scope, entity: str, with_day: bool) -> pd.DataFrame:
     """Counts per store or per product (and per day when ``with_day``)."""
     p = plan(db, scope)
-    f = scope.filters
-    stores = _stores_for(db, scope, p)
     if p.source != "raw":
-        if entity == "store" and not f.products:
-            st, ids, split = "store", stores, False
-        elif entity == "product" and stores is None:
-            st, ids, split = "product", (f.products or None), False
-        else:
-            st, split = "store_product", True
-            ids = _store_product_ids(db, stores, f.products)
+        st, ids, split = _entity_rollup(db, scope, p, entity)
         cols = [R.c.scope_id.label("key")] + ([R.c.bucket.label("day")] if with_day else [])
         sums = _rollup_sums() if not with_day else [func.sum(R.c[c]).label(c) for c in ("total", "positive", "negative")]
         stmt = sa.select(*cols, *sums).where(*_rollup_where(scope, st, ids)).group_by(
@@ -71,37 +76,120 @@ def _names(db: Database, table: Any, extra: tuple[str, ...] = ()) -> pd.DataFram
 
 
 SPARK_DAYS = 30
+BOARD_COLUMNS = ["id", "name", "total", "pos_share", "ci_low", "ci_high", "net", "change", "trend"]
+
+
+def _board_reads(db: Database, scope: Scope, entity: str, spark: Scope) -> tuple[list[Any], list[Any], bool]:
+    """The leaderboard's two grouped reads, on one connection: per key the current period's
+    counts, its row count and the previous period's total / positive / negative (one scan of
+    both periods, CASE on the period), and per key and day the sparkline window's volume.
+
+    Rollups answer them when they cover the scope, raw rows otherwise. Returns both row lists
+    and whether keys are ``store|product`` ids to split.
+    """
+    p = plan(db, scope)
+    lo, hi = scope.bounds()
+    both = scope.narrowed(start=scope.previous().filters.start)
+    if p.source != "raw":
+        st, ids, split = _entity_rollup(db, scope, p, entity)
+        t, key = R.c.bucket, R.c.scope_id
+        # the bucket's stored form (a string on SQLite): parsed once per distinct day below,
+        # not once per row by the column type
+        day: Any = sa.type_coerce(R.c.bucket, sa.String) if db.dialect == "sqlite" else R.c.bucket
+        counts = {c: R.c[c] for c in COUNT_COLUMNS}
+        where, spark_where = _rollup_where(both, st, ids), _rollup_where(spark, st, ids)
+    else:
+        split = False
+        t = MA.c.published_at
+        # coalesce(...): grouping by the bare column lures SQLite onto the (store_id, time) index
+        # (a row lookup per mention) instead of a time-range scan; NULL keys are dropped below
+        key = func.coalesce(MA.c.store_id if entity == "store" else MA.c.product_id, "")
+        day = _raw_day(db, spark)
+        counts = {"total": sa.literal(1), "positive": case((MA.c.label == "positive", 1), else_=0),
+                  "neutral": case((MA.c.label == "neutral", 1), else_=0),
+                  "negative": case((MA.c.label == "negative", 1), else_=0), "score_sum": MA.c.score,
+                  "urgent": case((MA.c.urgent.is_(True), 1), else_=0)}
+        where, spark_where = _raw_where(both, p.stores), _raw_where(spark, p.stores)
+    cur, prev = sa.and_(t >= lo, t < hi), t < lo
+    # grouped by position: expressions with bound parameters (coalesce, date) would not be
+    # matched by PostgreSQL between the select list and a repeated GROUP BY expression
+    periods = sa.select(
+        key.label("key"),
+        *[func.sum(case((cur, counts[c]), else_=0)).label(c) for c in COUNT_COLUMNS],
+        func.sum(case((cur, 1), else_=0)).label("n_cur"),
+        *[func.sum(case((prev, counts[c]), else_=0)).label(f"prev_{c}") for c in ("total", "positive", "negative")],
+    ).where(*where).group_by(sa.literal_column("1"))
+    days = (sa.select(key.label("key"), day.label("day"), func.sum(counts["total"]).label("total"))
+            .where(*spark_where).group_by(sa.literal_column("1"), sa.literal_column("2")))
+    with db.engine.connect() as conn:
+        return conn.execute(periods).all(), conn.execute(days).all(), split
+
+
+def _days_of(values: list[Any], tz: str) -> dict[Any, Any]:
+    """Distinct rollup buckets (datetimes, or SQLite's stored strings) or SQL date strings → ``date``."""
+    distinct = list(dict.fromkeys(values))
+    parsed = [datetime.fromisoformat(v) if isinstance(v, str) and len(v) > 10 else v for v in distinct]
+    return dict(zip(distinct, _to_day(pd.Series(parsed, dtype=object), tz)))
 
 
 def leaderboard(db: Database, scope: Scope, entity: str = "store") -> pd.DataFrame:
     """Store (or product) leaderboard: volume, positive share with CI, net sentiment,
     change of net sentiment vs the previous period, and a daily volume sparkline of the
-    range's last ``SPARK_DAYS`` days (bounded work whatever the range)."""
-    cur = _by_entity(db, scope, entity, with_day=False)
-    if cur.empty:
-        return pd.DataFrame(columns=["id", "name", "total", "pos_share", "ci_low", "ci_high", "net", "change", "trend"])
-    prev = _by_entity(db, scope.previous(), entity, with_day=False)
+    range's last ``SPARK_DAYS`` days (bounded work whatever the range).
+
+    Two grouped reads (:func:`_board_reads`); the few hundred rows are folded in Python.
+    Ties in volume are ranked by id, so the order is stable between runs and backends.
+    """
     spark = scope.narrowed(start=max(scope.filters.start, scope.filters.end - timedelta(days=SPARK_DAYS - 1)))
-    days = _by_entity(db, spark, entity, with_day=True)
-    df = _add_rates(cur)
-    prev = _add_rates(prev)[["key", "net", "total"]].rename(columns={"net": "prev_net", "total": "prev_total"}) if not prev.empty \
-        else pd.DataFrame(columns=["key", "prev_net", "prev_total"])
-    df = df.merge(prev, on="key", how="left")
-    df["change"] = df["net"] - pd.to_numeric(df["prev_net"])
-    all_days = [spark.filters.start + timedelta(days=i) for i in range(spark.filters.days)]
-    if days.empty:
-        df["trend"] = [[0] * len(all_days) for _ in range(len(df))]
-    else:
-        grid = days.pivot_table(index="key", columns="day", values="total", aggfunc="sum", fill_value=0)
-        grid = grid.reindex(index=df["key"], columns=all_days, fill_value=0).fillna(0).astype(int)
-        df["trend"] = grid.values.tolist()
+    period_rows, day_rows, split = _board_reads(db, scope, entity, spark)
+    part = 0 if entity == "store" else 1
+    width = len(COUNT_COLUMNS) + 4  # current counts, current rows, previous total / positive / negative
+    acc: dict[str, list[float]] = {}
+    for row in period_rows:
+        key = row[0]
+        if not key:
+            continue
+        if split:
+            key = key.split("|", 1)[part]
+        a = acc.get(key)
+        if a is None:
+            acc[key] = [float(v or 0) for v in row[1:]]
+        else:
+            for i in range(width):
+                a[i] += float(row[1 + i] or 0)
+    n_cols = len(COUNT_COLUMNS)
+    keys = sorted(k for k, a in acc.items() if a[n_cols])
+    if not keys:
+        return pd.DataFrame(columns=BOARD_COLUMNS)
+    df = pd.DataFrame({"key": keys})
+    for i, c in enumerate(COUNT_COLUMNS):
+        values = [acc[k][i] for k in keys]
+        df[c] = values if c == "score_sum" else np.array(values, dtype=np.int64)
+    df = _add_rates(df)
+    prev_total, prev_pos, prev_neg = (np.array([acc[k][n_cols + j] for k in keys]) for j in (1, 2, 3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["prev_net"] = np.where(prev_pos + prev_neg > 0, (prev_pos - prev_neg) / (prev_pos + prev_neg), np.nan)
+    df["prev_total"] = np.where(prev_total > 0, prev_total, np.nan)
+    df["change"] = df["net"] - df["prev_net"]
+    start, n_days = spark.filters.start, spark.filters.days
+    trend = {k: [0] * n_days for k in keys}
+    day_of = _days_of([r[1] for r in day_rows], scope.tz)
+    for key, raw_day, total in day_rows:
+        if not key:
+            continue
+        if split:
+            key = key.split("|", 1)[part]
+        i = (day_of[raw_day] - start).days
+        if key in trend and 0 <= i < n_days:
+            trend[key][i] += int(total or 0)
+    df["trend"] = [trend[k] for k in keys]
     table = Store.__table__ if entity == "store" else Product.__table__
     extra = ("city", "region_id", "brand_id") if entity == "store" else ("category", "brand_id")
     names = _names(db, table, extra)
     df = df.merge(names, left_on="key", right_on="id", how="left")
     df["id"] = df["key"]
     df["name"] = df["name"].fillna(df["key"])
-    return df.sort_values("total", ascending=False).reset_index(drop=True)
+    return df.sort_values(["total", "id"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
 def _pair_rollups(db: Database, scope: Scope, scope_type: str, ids: tuple[str, ...] | None, second: str) -> pd.DataFrame:
