@@ -74,14 +74,14 @@ def page_calls(db: Database, scope: Scope) -> dict[str, Callable[[], object]]:
             app_level()
             lb = q.leaderboard(db, scope, entity)
             if entity == "store":
-                q.touchpoint_matrix(db, scope, tuple(lb["id"][:25]))
+                tp = q.touchpoint_matrix(db, scope, tuple(lb["id"][:25]))
             else:
                 q.product_store_matrix(db, scope)
             if not lb.empty:
                 detail = scope.narrowed(**{f"{entity}s": (lb["id"].iloc[0],)})
                 q.daily(db, detail, None)
-                if entity == "store":
-                    q.touchpoint_matrix(db, detail)
+                if entity == "store" and not (tp["store_id"] == lb["id"].iloc[0]).any():
+                    q.touchpoint_matrix(db, detail)  # the page reuses the matrix's row of a busy store
                 q.complaint_keywords(db, detail)
                 q.alerts_table(db, detail, ("open", "acknowledged", "resolved"))
                 q.mentions_page(db, detail, page_size=10)

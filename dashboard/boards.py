@@ -51,8 +51,13 @@ def leaderboard_section(ctx: Context, entity: str) -> pd.DataFrame:
     return board
 
 
-def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: bool = False) -> None:
-    """Pick one store / product and show its trend, touchpoints, keywords, alerts, latest mentions."""
+def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: pd.DataFrame | None = None) -> None:
+    """Pick one store / product and show its trend, touchpoints, keywords, alerts, latest mentions.
+
+    ``touchpoints``: the page's store × touchpoint matrix; a store in it takes its row from
+    there (the same counts: same range and filters, narrowed to the store) instead of a
+    second read, other stores get their own. None: no touchpoint block (products).
+    """
     st.divider()
     title, _ = ENTITY[entity]
     st.subheader(f"{title}详情")
@@ -64,9 +69,9 @@ def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: 
     trend_block(ctx, detail)
     left, right = st.columns(2)
     with left:
-        if touchpoints:
+        if touchpoints is not None:
             st.markdown("**顾客触点**")
-            touchpoint_bars(ctx, cache.q(ctx.db_url, "touchpoint_matrix", detail))
+            touchpoint_bars(ctx, store_touchpoints(ctx, touchpoints, picked, detail))
         st.markdown("**投诉关键词**")
         keywords_block(ctx, detail)
     with right:
@@ -75,6 +80,13 @@ def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: 
     st.markdown("**最新提及**")
     latest = cache.q(ctx.db_url, "mentions_page", detail, page_size=10)[0]
     ui.mentions_table(ctx, latest)
+
+
+def store_touchpoints(ctx: Context, matrix: pd.DataFrame, store: str, detail: object) -> pd.DataFrame:
+    """One store's touchpoint counts: its rows of the page's matrix, or a read of its own."""
+    if "store_id" in matrix and (matrix["store_id"] == store).any():
+        return matrix[matrix["store_id"] == store].reset_index(drop=True)
+    return cache.q(ctx.db_url, "touchpoint_matrix", detail)
 
 
 def trend_block(ctx: Context, scope: object) -> None:

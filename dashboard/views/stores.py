@@ -24,4 +24,4 @@ else:
     st.altair_chart(charts.heatmap(heat, "触点", "门店", "触点", "门店", height=max(160, 26 * len(busiest))),
                     width="stretch")
 
-boards.detail_section(ctx, board, "store", touchpoints=True)
+boards.detail_section(ctx, board, "store", touchpoints=tp)
