@@ -234,28 +234,41 @@ def touchpoint_matrix(db: Database, scope: Scope, only: tuple[str, ...] | None =
 
 
 def product_store_matrix(db: Database, scope: Scope, top_stores: int = 30) -> pd.DataFrame:
-    """Product × store counts and net sentiment for the busiest ``top_stores`` stores."""
+    """Product × store counts and net sentiment for the busiest ``top_stores`` stores.
+
+    Raw rows are scanned once, grouped by store and product (NULL product included), which
+    gives both the stores' volumes that pick the busiest and the pairs shown.
+    """
     p = plan(db, scope)
     f = scope.filters
-    busiest = _by_entity(db, scope, "store", with_day=False)
-    if busiest.empty:
-        return pd.DataFrame(columns=["store_id", "product_id", "total", "positive", "negative", "net"])
-    stores = tuple(busiest.nlargest(top_stores, "total")["key"])
+    columns = ["store_id", "product_id", "total", "positive", "negative", "net"]
     if p.source != "raw":
+        busiest = _by_entity(db, scope, "store", with_day=False)
+        if busiest.empty:
+            return pd.DataFrame(columns=columns)
+        stores = tuple(busiest.nlargest(top_stores, "total")["key"])
         df = _pair_rollups(db, scope, "store_product", _store_product_ids(db, stores, f.products), "product_id")
     else:
-        stmt = (sa.select(MA.c.store_id, MA.c.product_id, *_raw_sums())
-                .where(*_raw_where(scope, stores)).group_by(MA.c.store_id, MA.c.product_id))
+        store, product = func.coalesce(MA.c.store_id, ""), func.coalesce(MA.c.product_id, "")
+        stmt = (sa.select(store.label("store_id"), product.label("product_id"), *_raw_sums())
+                .where(*_raw_where(scope, p.stores))
+                .group_by(sa.literal_column("1"), sa.literal_column("2")))  # by position: bound '' params
         df = _frame(db, stmt)
-        df = df[df["store_id"].notna() & df["product_id"].notna()]
+        df = df[df["store_id"] != ""]
+        if df.empty:
+            return pd.DataFrame(columns=columns)
+        df = _numeric(df).sort_values(["store_id", "product_id"], kind="stable")
+        volume = df.groupby("store_id", sort=True)["total"].sum()
+        stores = tuple(volume.nlargest(top_stores).index)
+        df = df[df["store_id"].isin(stores) & (df["product_id"] != "")]
     if df.empty:
-        return pd.DataFrame(columns=["store_id", "product_id", "total", "positive", "negative", "net"])
+        return pd.DataFrame(columns=columns)
     df = _numeric(df)
     busiest = df.groupby("store_id")["total"].sum().nlargest(top_stores).index
     df = df[df["store_id"].isin(busiest)].copy()
     df["net"] = ((df["positive"] - df["negative"]) / (df["positive"] + df["negative"])).where(
         (df["positive"] + df["negative"]) > 0)
-    return df[["store_id", "product_id", "total", "positive", "negative", "net"]].reset_index(drop=True)
+    return df[columns].reset_index(drop=True)
 
 
 def complaint_keywords(db: Database, scope: Scope, limit: int = 15, sample: int = 1000) -> pd.DataFrame:
