@@ -178,13 +178,13 @@ def part_csv(args: argparse.Namespace, work: Path) -> dict:
     db.upgrade()
     with db.session() as session:
         session.add(Source(id="export", type="file", platform="meituan",
-                           options={"path": str(path), "preset": "meituan", "batch_size": 2000}))
+                           options={"path": str(path), "preset": "meituan", "batch_size": args.batch_size}))
     rss_before = peak_rss_mb()
     started, cpu0 = time.perf_counter(), time.process_time()
     run = collect_source(db, "export")
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu0
     return {
-        "rows": count, "items_new": run.items_new, "status": run.status, "seconds": round(seconds, 2),
+        "rows": count, "batch_size": args.batch_size, "items_new": run.items_new, "status": run.status, "seconds": round(seconds, 2),
         "rows_per_s": round(count / seconds), "cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round(count / cpu),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "rss_before_import_mb": round(rss_before, 1), "file_mb": round(path.stat().st_size / 2**20, 1),
@@ -204,6 +204,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=100, help="sources collected at once")
     parser.add_argument("--baseline-pages", type=int, default=2000, help="pages fetched by the bare baseline")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the CSV import")
+    parser.add_argument("--batch-size", type=int, default=20_000,
+                        help="the file source's batch_size (rows per transaction; 20,000 is the most it allows)")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-csv", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep bench/out/collectors-* files")
