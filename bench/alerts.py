@@ -173,7 +173,12 @@ def baseline_alerts(world: World, rule: str) -> list[BacktestAlert]:
 
 
 def covers(alert: BacktestAlert, inc: Incident, family_only: bool) -> bool:
-    """Whether an alert's scope is the incident's (store family), or contains it (brand, product)."""
+    """Whether an alert's scope is the incident's (store family), or contains it (brand, product).
+
+    A product alert contains a store × product incident of that product, and a store-level
+    incident too: the generator spreads that incident's extra negatives over the store's
+    products, so the chain-wide product total really carries them.
+    """
     store = alert.scope_id.split("|", 1)[0]
     if alert.scope_type in ("store", "store_product"):
         return store == inc.store
@@ -182,7 +187,8 @@ def covers(alert: BacktestAlert, inc: Incident, family_only: bool) -> bool:
     if alert.scope_type == "brand":
         return True
     if alert.scope_type == "product":
-        return inc.product == alert.scope_id
+        # a store-level incident's extra negatives fall on every product the store sells
+        return inc.product is None or inc.product == alert.scope_id
     return False
 
 

@@ -1,0 +1,49 @@
+"""How bench/alerts.py matches alerts to injected incidents (table-driven)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from alerts.backtest import BacktestAlert
+
+_spec = importlib.util.spec_from_file_location(
+    "bench_alerts", Path(__file__).resolve().parents[2] / "bench" / "alerts.py")
+bench = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("bench_alerts", bench)  # dataclasses look their module up
+_spec.loader.exec_module(bench)
+
+T0 = datetime(2026, 7, 1, 4, tzinfo=timezone.utc)
+H = timedelta(hours=1)
+
+
+def alert(scope_type: str, scope_id: str, at: datetime = T0 + 5 * H) -> BacktestAlert:
+    return BacktestAlert(scope_type, scope_id, at, at - 3 * H, at, "warning", "")
+
+
+STORE_INC = bench.Incident("s01", None, T0, T0 + 10 * H, 5.0, 20.0, 12)
+PRODUCT_INC = bench.Incident("s01", "p2", T0, T0 + 10 * H, 5.0, 20.0, 8)
+
+
+@pytest.mark.parametrize("name,a,inc,family_only,expected", [
+    ("store alert, its store's incident", alert("store", "s01"), STORE_INC, True, True),
+    ("store x product alert counts for its store", alert("store_product", "s01|p4"), STORE_INC, True, True),
+    ("another store", alert("store", "s02"), STORE_INC, False, False),
+    ("brand never counts for recall", alert("brand", "brand"), STORE_INC, True, False),
+    ("brand contains every incident", alert("brand", "brand"), STORE_INC, False, True),
+    ("product alert, that product's incident", alert("product", "p2"), PRODUCT_INC, False, True),
+    ("product alert, another product's incident", alert("product", "p3"), PRODUCT_INC, False, False),
+    # a store-level incident's extra negatives land on all the store's products
+    ("product alert during a store-level incident", alert("product", "p3"), STORE_INC, False, True),
+])
+def test_covers(name, a, inc, family_only, expected):
+    assert bench.covers(a, inc, family_only) is expected
+
+
+@pytest.mark.parametrize("hours,expected", [(-1, False), (0, True), (10, True), (34, True), (35, False)])
+def test_in_time_grace(hours, expected):
+    assert bench.in_time(alert("store", "s01", T0 + hours * H), STORE_INC) is expected
