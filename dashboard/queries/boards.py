@@ -80,22 +80,22 @@ BOARD_COLUMNS = ["id", "name", "total", "pos_share", "ci_low", "ci_high", "net",
 
 
 def _board_reads(db: Database, scope: Scope, entity: str, spark: Scope) -> tuple[list[Any], list[Any], bool]:
-    """The leaderboard's two grouped reads, on one connection: per key the current period's
-    counts, its row count and the previous period's total / positive / negative (one scan of
-    both periods, CASE on the period), and per key and day the sparkline window's volume.
+    """The leaderboard's two grouped reads, on one connection: per key and period (current or
+    previous, one scan of both) the counts and row count, and per key and day the sparkline
+    window's volume.
 
     Rollups answer them when they cover the scope, raw rows otherwise. Returns both row lists
     and whether keys are ``store|product`` ids to split.
     """
     p = plan(db, scope)
-    lo, hi = scope.bounds()
+    lo, _ = scope.bounds()
     both = scope.narrowed(start=scope.previous().filters.start)
     if p.source != "raw":
         st, ids, split = _entity_rollup(db, scope, p, entity)
         t, key = R.c.bucket, R.c.scope_id
-        # the bucket's stored form (a string on SQLite): parsed once per distinct day below,
-        # not once per row by the column type
-        day: Any = sa.type_coerce(R.c.bucket, sa.String) if db.dialect == "sqlite" else R.c.bucket
+        # the bucket as the driver returns it (a string on SQLite), past the UTC column type:
+        # converted once per distinct day below, not once per row
+        day: Any = sa.type_coerce(R.c.bucket, sa.String)
         counts = {c: R.c[c] for c in COUNT_COLUMNS}
         where, spark_where = _rollup_where(both, st, ids), _rollup_where(spark, st, ids)
     else:
@@ -110,15 +110,12 @@ def _board_reads(db: Database, scope: Scope, entity: str, spark: Scope) -> tuple
                   "negative": case((MA.c.label == "negative", 1), else_=0), "score_sum": MA.c.score,
                   "urgent": case((MA.c.urgent.is_(True), 1), else_=0)}
         where, spark_where = _raw_where(both, p.stores), _raw_where(spark, p.stores)
-    cur, prev = sa.and_(t >= lo, t < hi), t < lo
-    # grouped by position: expressions with bound parameters (coalesce, date) would not be
-    # matched by PostgreSQL between the select list and a repeated GROUP BY expression
+    # grouped by position: expressions with bound parameters (coalesce, date, the period flag)
+    # would not be matched by PostgreSQL between the select list and a repeated GROUP BY
     periods = sa.select(
-        key.label("key"),
-        *[func.sum(case((cur, counts[c]), else_=0)).label(c) for c in COUNT_COLUMNS],
-        func.sum(case((cur, 1), else_=0)).label("n_cur"),
-        *[func.sum(case((prev, counts[c]), else_=0)).label(f"prev_{c}") for c in ("total", "positive", "negative")],
-    ).where(*where).group_by(sa.literal_column("1"))
+        key.label("key"), case((t >= lo, 1), else_=0).label("current"),
+        *[func.sum(counts[c]).label(c) for c in COUNT_COLUMNS], func.count().label("n"),
+    ).where(*where).group_by(sa.literal_column("1"), sa.literal_column("2"))
     days = (sa.select(key.label("key"), day.label("day"), func.sum(counts["total"]).label("total"))
             .where(*spark_where).group_by(sa.literal_column("1"), sa.literal_column("2")))
     with db.engine.connect() as conn:
@@ -143,21 +140,22 @@ def leaderboard(db: Database, scope: Scope, entity: str = "store") -> pd.DataFra
     spark = scope.narrowed(start=max(scope.filters.start, scope.filters.end - timedelta(days=SPARK_DAYS - 1)))
     period_rows, day_rows, split = _board_reads(db, scope, entity, spark)
     part = 0 if entity == "store" else 1
-    width = len(COUNT_COLUMNS) + 4  # current counts, current rows, previous total / positive / negative
-    acc: dict[str, list[float]] = {}
-    for row in period_rows:
-        key = row[0]
+    n_cols = len(COUNT_COLUMNS)
+    acc: dict[str, list[float]] = {}  # current counts, current rows, previous total / positive / negative
+    for key, current, *values in period_rows:
         if not key:
             continue
         if split:
             key = key.split("|", 1)[part]
         a = acc.get(key)
         if a is None:
-            acc[key] = [float(v or 0) for v in row[1:]]
+            a = acc[key] = [0.0] * (n_cols + 4)
+        if current:
+            for i in range(n_cols + 1):
+                a[i] += float(values[i] or 0)
         else:
-            for i in range(width):
-                a[i] += float(row[1 + i] or 0)
-    n_cols = len(COUNT_COLUMNS)
+            for i in range(3):  # total, positive, negative
+                a[n_cols + 1 + i] += float(values[(0, 1, 3)[i]] or 0)
     keys = sorted(k for k, a in acc.items() if a[n_cols])
     if not keys:
         return pd.DataFrame(columns=BOARD_COLUMNS)
