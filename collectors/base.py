@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from storage.types import ZoneName
+
 from collectors.http import PoliteClient, Response
 
 
@@ -81,24 +83,13 @@ class CommonOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: str | None = Field(None, description="post | review | comment (type default otherwise)")
-    timezone: str = "Asia/Shanghai"
+    timezone: ZoneName = "Asia/Shanghai"
     keywords: KeywordRules = Field(default_factory=KeywordRules)
     since: datetime | None = Field(None, description="backfill: keep only items published at/after")
     until: datetime | None = Field(None, description="backfill: keep only items published before")
     incremental: bool = Field(True, description="stop paging at a page whose items are all stored")
     stale_after_hours: float | None = Field(None, gt=0, description="override of the learnt rhythm")
     max_consecutive_failures: int = Field(3, ge=1)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
 
 class HttpOptions(CommonOptions):

@@ -13,7 +13,7 @@ def check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r}") from exc
+        raise ValueError(f"unknown time zone {value!r}: use an IANA zone name such as \"Asia/Shanghai\"") from exc
     return value
 
 
