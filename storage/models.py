@@ -250,7 +250,11 @@ class Rollup(SQLModel, table=True):
     __tablename__ = "rollups"
     # the primary key starts with (grain, bucket): reads of one scope type over a range
     # would scan every scope type of those days without this
-    __table_args__ = (sa.Index("ix_rollups_scope_bucket", "grain", "scope_type", "bucket", "scope_id"),)
+    __table_args__ = (
+        sa.Index("ix_rollups_scope_bucket", "grain", "scope_type", "bucket", "scope_id"),
+        # a year of a few stores: the id first, so the range is read per store
+        sa.Index("ix_rollups_scope_id_bucket", "grain", "scope_type", "scope_id", "bucket"),
+    )
     grain: str = Field(primary_key=True)
     bucket: datetime = Field(sa_column=Column(UtcDateTime(), primary_key=True))
     scope_type: str = Field(primary_key=True)

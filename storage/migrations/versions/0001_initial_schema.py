@@ -206,6 +206,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('rollups', schema=None) as batch_op:
         batch_op.create_index('ix_rollups_scope_bucket', ['grain', 'scope_type', 'bucket', 'scope_id'], unique=False)
+        batch_op.create_index('ix_rollups_scope_id_bucket', ['grain', 'scope_type', 'scope_id', 'bucket'], unique=False)
 
     op.create_table('sources',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -308,6 +309,7 @@ def downgrade() -> None:
     op.drop_table('stores')
     op.drop_table('sources')
     with op.batch_alter_table('rollups', schema=None) as batch_op:
+        batch_op.drop_index('ix_rollups_scope_id_bucket')
         batch_op.drop_index('ix_rollups_scope_bucket')
 
     op.drop_table('rollups')
