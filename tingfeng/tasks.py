@@ -257,6 +257,13 @@ def make_app(settings: Settings, *, worker: WorkerSettings | None = None, catalo
                             job.id, job.task_name, job.task_kwargs)
         return len(stalled)
 
+    @app.task(name="tingfeng.cleanup", queue="maintenance")
+    async def cleanup(timestamp: int | None = None) -> None:
+        """Delete finished jobs older than ``keep_jobs_hours`` (failed ones stay for
+        inspection). procrastinate's builtin cleanup cannot take the ``timestamp`` that
+        periodic deferral passes, so it failed every night; this wraps the same call."""
+        await app.job_manager.delete_old_jobs(nb_hours=worker.keep_jobs_hours, include_aborted=True)
+
     for source in cat.sources:
         if source.enabled:
             register_periodic(app, collect, cron=source.schedule, periodic_id=f"source:{source.id}", timezone=tz,
@@ -270,9 +277,8 @@ def make_app(settings: Settings, *, worker: WorkerSettings | None = None, catalo
                       lock="digest", queueing_lock="digest")
     register_periodic(app, recover, cron=f"* * * * * */{worker.recover_every_seconds}", periodic_id="recover",
                       timezone="UTC", queueing_lock="recover", priority=100)  # before any waiting job
-    cleanup = app.tasks["procrastinate.builtin_tasks.remove_old_jobs"]
     register_periodic(app, cleanup, cron="17 3 * * *", periodic_id="cleanup", timezone=tz,
-                      queueing_lock="cleanup", task_kwargs={"max_hours": worker.keep_jobs_hours})
+                      queueing_lock="cleanup")
     return app
 
 

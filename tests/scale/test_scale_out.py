@@ -203,3 +203,30 @@ def test_recover_retries_a_dead_workers_job_or_aborts_it_for_a_newer_one(pg_db: 
                     "newer": (await status(newer)).value}
 
     assert asyncio.run(scenario()) == {"first": "todo", "superseded": "aborted", "newer": "todo"}
+
+
+@needs_pg
+def test_nightly_cleanup_runs_as_a_periodic_job_and_removes_old_finished_jobs(pg_db: Database, tmp_path: Path) -> None:
+    """The cleanup is called the way the periodic deferrer calls it (with a timestamp)."""
+    import asyncio
+
+    from tingfeng.tasks import make_app
+
+    with FeedSite(1, 1) as site:
+        app = make_app(Settings(database_url=pg_db.url, catalog=write_catalog(tmp_path / "t.toml", site)))
+
+    async def scenario() -> tuple[str, str]:
+        async with app.open_async():
+            old = await app.tasks["tingfeng.deliver"].defer_async()
+            recent = await app.tasks["tingfeng.deliver"].defer_async()
+            with pg_db.engine.begin() as conn:
+                conn.exec_driver_sql(f"UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id IN ({old}, {recent})")
+                # a job's age is that of its latest event: make every event of `old` 100 h old
+                conn.exec_driver_sql(f"UPDATE procrastinate_events SET at = now() - interval '100 hours' "
+                                     f"WHERE job_id = {old}")
+            await app.tasks["tingfeng.cleanup"].func(timestamp=1795375020)
+            with pg_db.engine.connect() as conn:
+                left = {r[0] for r in conn.exec_driver_sql("SELECT id FROM procrastinate_jobs")}
+            return ("old gone" if old not in left else "old kept", "recent kept" if recent in left else "recent gone")
+
+    assert asyncio.run(scenario()) == ("old gone", "recent kept")

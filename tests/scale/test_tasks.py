@@ -61,3 +61,15 @@ def test_worker_options_follow_the_settings() -> None:
                           queues=["collect"], name="w1")
     assert opts["concurrency"] == 3 and opts["queues"] == ["collect"] and opts["name"] == "w1"
     assert opts["update_heartbeat_interval"] == 5 and opts["stalled_worker_timeout"] == 20
+
+
+def test_every_periodic_task_accepts_the_periodic_timestamp(app) -> None:  # noqa: ANN001
+    """procrastinate calls periodic tasks with ``timestamp=``; a task that cannot take it
+    fails at every period (the nightly cleanup once did)."""
+    import inspect
+
+    periodic = app.periodic_registry.periodic_tasks
+    assert ("tingfeng.cleanup", "cleanup") in periodic
+    for (name, _pid), entry in periodic.items():
+        params = inspect.signature(entry.task.func).parameters
+        assert "timestamp" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()), name
