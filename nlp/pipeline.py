@@ -217,20 +217,34 @@ def score_pending(db: Database, *, model: SentimentModel | None = None, batch_si
         size = batch_size if limit is None else min(batch_size, limit - done)
         try:
             with db.session() as session:
-                rows = session.exec(_pending_query(after, size, db.dialect)).all()
-                if not rows:
+                claimed = session.exec(_pending_query(after, size, db.dialect)).all()
+                if not claimed:
                     break
-                analyses = analyse(_inputs(rows), catalog, model, now)
+                rows = _still_pending(session, claimed)
+                analyses = analyse(_inputs(rows), catalog, model, now) if rows else []
                 _write(session, analyses)
         except sa.exc.IntegrityError:
-            # another worker scored part of this batch first: re-read what is still pending
+            # another writer without row locks (a rescore) got there first: re-read
             races += 1
             if races > MAX_RACES:
                 raise
             continue
-        after = rows[-1][0].id
+        after = claimed[-1][0].id
         done += len(analyses)
     return done
+
+
+def _still_pending(session: Session, claimed: Sequence[Any]) -> list[Any]:
+    """The claimed rows that still have no analysis.
+
+    The claim's ``NOT EXISTS`` was judged on the statement's snapshot; a worker that
+    held a row's lock and committed its analysis just before we locked the row is not
+    in that snapshot (PostgreSQL re-checks only the locked row, not the subquery). Now
+    that this transaction holds the locks, a new statement sees every such commit.
+    """
+    ids = [m.id for m, _ in claimed]
+    done = set(session.exec(select(MentionAnalysis.mention_id).where(MentionAnalysis.mention_id.in_(ids))).all())
+    return [r for r in claimed if r[0].id not in done] if done else list(claimed)
 
 
 def rescore(db: Database, model: SentimentModel, since: datetime | None = None, *,

@@ -127,3 +127,24 @@ def test_default_model_end_to_end(db):
     assert by_id[2]["label"] == "positive"
     assert {a["model"] for a in analyses} == {"ngram-lr"}
     assert {(t[1], t[2]) for t in tps if t[0] == 1} == {("product", "positive"), ("service", "negative")}
+
+
+def test_a_claim_from_a_stale_snapshot_never_scores_a_mention_twice(db, monkeypatch):
+    """On PostgreSQL a worker can lock a mention whose analysis another worker committed
+    after this statement's snapshot was taken, so the claim returns it as pending. The
+    claim here ignores analyses altogether (the worst such snapshot): scoring must skip
+    what is already analysed instead of failing on the primary key or scoring twice."""
+    import nlp.pipeline as pipeline
+
+    _seed(db)
+    assert score_pending(db, model=FakeModel(), limit=3, now=NOW) == 3
+    before = _snapshot(db)
+    def stale(after_id, batch_size, dialect):
+        return (select(Mention, Source).join(Source, Source.id == Mention.source_id, isouter=True)
+                .where(Mention.id > after_id).order_by(Mention.id).limit(batch_size))
+
+    monkeypatch.setattr(pipeline, "_pending_query", stale)
+    assert score_pending(db, model=FakeModel(), batch_size=2, now=NOW) == 2  # only the two still pending
+    after_analyses, _, _ = _snapshot(db)
+    assert [a["mention_id"] for a in after_analyses] == [1, 2, 3, 4, 5]
+    assert after_analyses[:3] == before[0]  # the three scored first are untouched
