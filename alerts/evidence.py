@@ -9,6 +9,8 @@ NLP stored on the negative mentions.
 
 from __future__ import annotations
 
+import logging
+
 from collections import Counter
 from datetime import datetime
 from typing import Any, Callable
@@ -124,8 +126,11 @@ def keywords_for(db: Database | None, session: Session, scope_type: str, scope_i
     if ranker is not None:
         try:
             return [k for k, _ in ranker(db, scope_type, scope_id, start, end, top=top)]
-        except Exception:  # noqa: BLE001 - evidence must never stop an alert; fall back
-            pass
+        except Exception:  # noqa: BLE001 - evidence must never stop an alert; fall back, but say so
+            logging.getLogger("tingfeng.alerts").warning(
+                "complaint keyword ranker failed for %s %s; using stored keywords", scope_type, scope_id,
+                exc_info=True,
+            )
     return [k for k, _ in fallback_complaint_keywords(session, scope_type, scope_id, start, end, top)]
 
 
