@@ -74,23 +74,8 @@ def acknowledge(db: Database, alert_id: int, by: str, note: str | None = None, *
     Idempotent on an already acknowledged alert; raises :class:`InvalidTransition` on a
     resolved one and :class:`AlertNotFound` for an unknown id. Returns the updated row.
     """
-    now = now or utcnow()
-    with db.session() as session:
-        alert = session.get(Alert, alert_id, with_for_update=True)
-        if alert is None:
-            raise AlertNotFound(f"no alert {alert_id}")
-        if alert.status == "acknowledged":
-            return alert
-        if alert.status != "open":
-            raise InvalidTransition(f"alert {alert_id} is {alert.status}; only an open alert can be acknowledged")
-        alert.status = "acknowledged"
-        alert.acknowledged_at = now
-        alert.acknowledged_by = by
-        alert.note = _clean_note(note) or alert.note
-        alert.updated_at = now
-        session.add(alert)
-        return alert
-
+    return _transition(db, alert_id, "acknowledged", ("open",), by, note, now,
+                       "only an open alert can be acknowledged")
 
 def resolve(db: Database, alert_id: int, by: str, note: str | None = None, *, now: datetime | None = None) -> Alert:
     """Mark an open or acknowledged alert resolved by ``by``.
@@ -98,23 +83,28 @@ def resolve(db: Database, alert_id: int, by: str, note: str | None = None, *, no
     Idempotent on an already resolved alert; raises :class:`AlertNotFound` for an
     unknown id. Resolving an open alert directly records no acknowledgement.
     """
+    return _transition(db, alert_id, "resolved", ("open", "acknowledged"), by, note, now, "it cannot be resolved")
+
+
+def _transition(db: Database, alert_id: int, to: str, allowed_from: tuple[str, ...], by: str,
+                note: str | None, now: datetime | None, refusal: str) -> Alert:
+    """Move an alert to ``to`` (recording when, who and the note); a repeat is a no-op."""
     now = now or utcnow()
     with db.session() as session:
         alert = session.get(Alert, alert_id, with_for_update=True)
         if alert is None:
             raise AlertNotFound(f"no alert {alert_id}")
-        if alert.status == "resolved":
+        if alert.status == to:
             return alert
-        if alert.status not in ("open", "acknowledged"):
-            raise InvalidTransition(f"alert {alert_id} is {alert.status}; it cannot be resolved")
-        alert.status = "resolved"
-        alert.resolved_at = now
-        alert.resolved_by = by
+        if alert.status not in allowed_from:
+            raise InvalidTransition(f"alert {alert_id} is {alert.status}; {refusal}")
+        alert.status = to
+        setattr(alert, f"{to}_at", now)
+        setattr(alert, f"{to}_by", by)
         alert.note = _clean_note(note) or alert.note
         alert.updated_at = now
         session.add(alert)
         return alert
-
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:
     if not secret:
