@@ -77,6 +77,7 @@ def acknowledge(db: Database, alert_id: int, by: str, note: str | None = None, *
     return _transition(db, alert_id, "acknowledged", ("open",), by, note, now,
                        "only an open alert can be acknowledged")
 
+
 def resolve(db: Database, alert_id: int, by: str, note: str | None = None, *, now: datetime | None = None) -> Alert:
     """Mark an open or acknowledged alert resolved by ``by``.
 
