@@ -93,8 +93,9 @@ def page_calls(db: Database, scope: Scope) -> dict[str, Callable[[], object]]:
 
     def alerts() -> None:
         app_level()
-        shown = q.alerts_table(db, scope, ("open", "acknowledged"), ()).head(30).to_dict("records")
-        q.alerts_mentions(db, scope, tuple((a["id"], tuple(q.evidence_mention_ids(a["evidence"]))) for a in shown))
+        page, _ = q.alerts_page(db, scope, ("open", "acknowledged"), (), 1, 20)
+        if not page.empty:  # the page shows the newest alert's mentions; others on selection
+            q.alert_mentions(db, scope, page.to_dict("records")[0])
 
     def sources() -> None:
         app_level()

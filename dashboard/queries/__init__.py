@@ -13,7 +13,7 @@ everything public is re-exported here, so callers use ``dashboard.queries.<name>
 """
 
 from dashboard.queries.alerts import (
-    ALERT_COLUMNS, alert_counts, alert_for_viewer, alert_mentions, alerts_mentions, alerts_table,
+    ALERT_COLUMNS, alert_counts, alert_for_viewer, alert_mentions, alerts_page, alerts_table,
     evidence_mention_ids,
 )
 from dashboard.queries.base import COUNT_COLUMNS, TOUCHPOINT_KEYS, plan, store_universe
@@ -33,7 +33,7 @@ from dashboard.queries.viewers import access_for_account, access_for_email, scop
 __all__ = [
     "ALERT_COLUMNS", "COUNT_CAP", "COUNT_COLUMNS", "MENTION_COLUMNS", "SOURCE_COLUMNS", "SPARK_DAYS",
     "TOUCHPOINT_KEYS", "MentionFilters", "access_for_account", "access_for_email", "alert_counts",
-    "alert_for_viewer", "alert_mentions", "alerts_mentions", "alerts_table", "catalog_counts",
+    "alert_for_viewer", "alert_mentions", "alerts_page", "alerts_table", "catalog_counts",
     "complaint_keywords", "daily", "evidence_mention_ids", "filter_options", "kpis", "latest_day",
     "leaderboard", "mentions_by_ids", "mentions_export", "mentions_page", "net_sentiment", "plan",
     "positive_share", "product_store_matrix", "recent_runs", "scope_stores", "source_health",

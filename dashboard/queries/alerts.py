@@ -76,11 +76,13 @@ _LIGHT = ("id", "scope_type", "scope_id", "status", "severity", "opened_at")
 
 
 def _visible_alerts(db: Database, scope: Scope, statuses: tuple[str, ...] = (), since: datetime | None = None,
-                    limit: int = 20_000) -> list[dict[str, Any]]:
+                    limit: int = 20_000, severities: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Visible alerts (light columns only: id, scope, status, severity, opened_at), newest first."""
     stmt = sa.select(*[AL.c[c] for c in _LIGHT])
     if statuses:
         stmt = stmt.where(AL.c.status.in_(statuses))
+    if severities:
+        stmt = stmt.where(AL.c.severity.in_(severities))
     if since is not None:
         stmt = stmt.where(AL.c.opened_at >= since)
     if scope.filters.products:  # a product filter shows product and store × product alerts only
@@ -91,7 +93,7 @@ def _visible_alerts(db: Database, scope: Scope, statuses: tuple[str, ...] = (), 
         head = (sa.func.split_part(AL.c.scope_id, "|", 1) if db.dialect == "postgresql" else
                 sa.func.substr(AL.c.scope_id, 1, sa.func.instr(AL.c.scope_id + "|", "|") - 1))
         stmt = stmt.where(sa.or_(AL.c.scope_type.not_in(STORE_SCOPES), head.in_(stores)))
-    stmt = stmt.order_by(AL.c.opened_at.desc()).limit(limit)
+    stmt = stmt.order_by(AL.c.opened_at.desc(), AL.c.id.desc()).limit(limit)
     with db.engine.connect() as conn:
         rows = [r._asdict() for r in conn.execute(stmt)]
         if not rows:
@@ -109,18 +111,24 @@ ALERT_COLUMNS = ["id", "kind", "severity", "status", "title", "reason", "scope_t
                  "window_start", "window_end", "evidence"]
 
 
-def alerts_table(db: Database, scope: Scope, statuses: tuple[str, ...] = ("open", "acknowledged"),
-                 severities: tuple[str, ...] = (), limit: int = 200) -> pd.DataFrame:
-    """Visible alerts with those statuses (all when empty), newest first, full rows."""
-    rows = _visible_alerts(db, scope, statuses=statuses)
-    if severities:
-        rows = [a for a in rows if a["severity"] in severities]
-    ids = [a["id"] for a in rows[:limit]]
+def alerts_page(db: Database, scope: Scope, statuses: tuple[str, ...] = ("open", "acknowledged"),
+                severities: tuple[str, ...] = (), page: int = 1, page_size: int = 20) -> tuple[pd.DataFrame, int]:
+    """One page of the visible alerts with those statuses and severities (all when empty),
+    newest first, full rows; and how many there are in all."""
+    rows = _visible_alerts(db, scope, statuses=statuses, severities=severities)
+    start = max(0, page - 1) * page_size
+    ids = [a["id"] for a in rows[start:start + page_size]]
     if not ids:
-        return pd.DataFrame(columns=ALERT_COLUMNS)
+        return pd.DataFrame(columns=ALERT_COLUMNS), len(rows)
     stmt = sa.select(*[AL.c[c] for c in ALERT_COLUMNS]).where(AL.c.id.in_(ids)).order_by(
         AL.c.opened_at.desc(), AL.c.id.desc())
-    return _frame(db, stmt, ALERT_COLUMNS)
+    return _frame(db, stmt, ALERT_COLUMNS), len(rows)
+
+
+def alerts_table(db: Database, scope: Scope, statuses: tuple[str, ...] = ("open", "acknowledged"),
+                 severities: tuple[str, ...] = (), limit: int = 200) -> pd.DataFrame:
+    """The newest ``limit`` visible alerts with those statuses and severities (all when empty)."""
+    return alerts_page(db, scope, statuses, severities, page=1, page_size=limit)[0]
 
 
 def alert_for_viewer(db: Database, scope: Scope, alert_id: int) -> dict[str, Any] | None:
@@ -147,17 +155,6 @@ def evidence_mention_ids(evidence: dict[str, Any] | None) -> list[int]:
         except (TypeError, ValueError):
             continue
     return ids
-
-
-def alerts_mentions(db: Database, scope: Scope, alerts: tuple[tuple[int, tuple[int, ...]], ...]) -> pd.DataFrame:
-    """The evidence mentions of many alerts in one query: ``((alert_id, mention_ids), …)`` →
-    mention rows with an ``alert_id`` column (viewer scoping applied)."""
-    wanted = {m for _, ids in alerts for m in ids[:50]}
-    if not wanted:
-        return pd.DataFrame(columns=["alert_id", *MENTION_COLUMNS])
-    found = mentions_by_ids(db, scope, sorted(wanted), cap=2000).set_index("id", drop=False)
-    parts = [found.loc[[m for m in ids[:50] if m in found.index]].assign(alert_id=aid) for aid, ids in alerts]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["alert_id", *MENTION_COLUMNS])
 
 
 def alert_mentions(db: Database, scope: Scope, alert: dict[str, Any], limit: int = 50) -> pd.DataFrame:

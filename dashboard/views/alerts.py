@@ -1,19 +1,65 @@
-"""预警 Alerts: open / acknowledged / resolved alerts, their evidence and mentions; act on them."""
+"""预警 Alerts: open / acknowledged / resolved alerts, paged; one alert's evidence and mentions; act on it."""
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import actions, cache, ui
-from dashboard.context import current
+from dashboard.context import Context, current
 from dashboard.labels import ALERT_KIND, ALERT_STATUS, SEVERITY, label
-from dashboard.queries import evidence_mention_ids
 
 SEVERITY_ICON = {"critical": ":red[:material/error:]", "warning": ":orange[:material/warning:]",
                  "info": ":blue[:material/info:]"}
 VIEWS = {"未关闭": ("open", "acknowledged"), "待处理": ("open",), "已确认": ("acknowledged",),
          "已解决": ("resolved",), "全部": ()}
+
+
+def _scope_name(ctx: Context, alert: dict) -> str:
+    """What the alert is about, by name where the catalog knows it."""
+    kind = "stores" if alert["scope_type"] == "store" else "products" if alert["scope_type"] == "product" else None
+    return ctx.name(kind, alert["scope_id"]) if kind else str(alert["scope_id"])
+
+
+def _detail(ctx: Context, alert: dict) -> None:
+    """One alert: evidence, the mentions behind it, acknowledge / resolve with a note."""
+    icon = SEVERITY_ICON.get(alert["severity"], ":material/circle:")
+    opened = pd.Timestamp(alert["opened_at"]).tz_convert(ctx.scope.tz).strftime("%Y-%m-%d %H:%M")
+    with st.container(border=True):
+        st.markdown(f"{icon} **{ui.md_escape(alert['title'])}**　{label(SEVERITY, alert['severity'])} · "
+                    f"{label(ALERT_STATUS, alert['status'])} · {opened}")
+        st.markdown(f"**类型**：{label(ALERT_KIND, alert['kind'])}　**范围**：{ui.md_escape(_scope_name(ctx, alert))}　"
+                    f"**编号**：#{alert['id']}")
+        if alert["reason"]:
+            st.markdown(f"**原因**：{ui.md_escape(alert['reason'])}")
+        if alert["acknowledged_by"]:
+            st.caption(f"由 {alert['acknowledged_by']} 确认")
+        if alert["resolved_by"]:
+            st.caption(f"由 {alert['resolved_by']} 解决")
+        if alert["note"]:
+            st.text(f"备注：{alert['note']}")
+        numbers = {k: v for k, v in (alert["evidence"] or {}).items() if k not in ("mention_ids", "mentions")}
+        if numbers:
+            st.json(numbers, expanded=False)
+        mentions = cache.q(ctx.db_url, "alert_mentions", ctx.scope, alert)
+        if mentions.empty:
+            st.caption("没有可显示的相关提及。")
+        else:
+            st.markdown("**相关提及**")
+            ui.mentions_table(ctx, mentions)
+        if alert["status"] == "resolved":
+            return
+        note = st.text_input("处理备注", key=f"note_{alert['id']}", placeholder="例如：已联系门店，更换外卖包装")
+        b1, b2, _ = st.columns([1, 1, 4])
+        if alert["status"] == "open" and ctx.access.can_acknowledge and b1.button("确认", key=f"ack_{alert['id']}"):
+            st.session_state["alert_flash"] = actions.perform(ctx, int(alert["id"]), "ack", note)
+            st.rerun()
+        if ctx.access.can_resolve and b2.button("解决", key=f"resolve_{alert['id']}", type="primary"):
+            st.session_state["alert_flash"] = actions.perform(ctx, int(alert["id"]), "resolve", note)
+            st.rerun()
+
 
 ctx = current()
 st.title("预警")
@@ -40,51 +86,50 @@ if token:
                     st.query_params.pop(k, None)
                 st.rerun()
 
+PAGE_SIZE = 20
+
+
+def _first_page() -> None:
+    """A new state or severity filter starts again at page 1."""
+    st.session_state["al_page"] = 1
+
+
 c1, c2 = st.columns([3, 2])
-view = c1.segmented_control("状态", list(VIEWS), default="未关闭", key="al_view") or "未关闭"
-severities = c2.multiselect("级别", list(SEVERITY), format_func=SEVERITY.get, key="al_sev", placeholder="全部")
-table = cache.q(ctx.db_url, "alerts_table", ctx.scope, VIEWS[view], tuple(severities))
-if table.empty:
+view = c1.segmented_control("状态", list(VIEWS), default="未关闭", key="al_view", on_change=_first_page) or "未关闭"
+severities = c2.multiselect("级别", list(SEVERITY), format_func=SEVERITY.get, key="al_sev", placeholder="全部",
+                            on_change=_first_page)
+wanted = (VIEWS[view], tuple(severities))
+page = int(st.session_state.get("al_page", 1))
+table, total = cache.q(ctx.db_url, "alerts_page", ctx.scope, *wanted, page, PAGE_SIZE)
+if total == 0:
     st.info("没有符合条件的预警。" if view != "未关闭" else "目前没有待处理的预警。")
     st.stop()
+pages = max(1, math.ceil(total / PAGE_SIZE))
+if page > pages:  # the filters or an action shrank the list under the page shown
+    page = st.session_state["al_page"] = pages
+    table, total = cache.q(ctx.db_url, "alerts_page", ctx.scope, *wanted, page, PAGE_SIZE)
 
-shown = table.head(30).to_dict("records")
-st.caption(f"{len(table)} 条预警（显示最新 {len(shown)} 条，展开查看证据和相关提及）")
-evidence = cache.q(ctx.db_url, "alerts_mentions", ctx.scope,
-                   tuple((int(a["id"]), tuple(evidence_mention_ids(a["evidence"]))) for a in shown))
-for alert in shown:
-    icon = SEVERITY_ICON.get(alert["severity"], ":material/circle:")
-    opened = pd.Timestamp(alert["opened_at"]).tz_convert(ctx.scope.tz).strftime("%m-%d %H:%M")
-    head = (f"{icon} {label(SEVERITY, alert['severity'])} · {label(ALERT_STATUS, alert['status'])} · "
-            f"{ui.md_escape(alert['title'])} · {opened}")
-    with st.expander(head):
-        scope_name = alert["scope_id"]
-        if alert["scope_type"] == "store":
-            scope_name = ctx.name("stores", alert["scope_id"])
-        st.markdown(f"**类型**：{label(ALERT_KIND, alert['kind'])}　**范围**：{ui.md_escape(scope_name)}　"
-                    f"**编号**：#{alert['id']}")
-        if alert["reason"]:
-            st.markdown(f"**原因**：{ui.md_escape(alert['reason'])}")
-        if alert["acknowledged_by"]:
-            st.caption(f"由 {alert['acknowledged_by']} 确认")
-        if alert["resolved_by"]:
-            st.caption(f"由 {alert['resolved_by']} 解决")
-        if alert["note"]:
-            st.text(f"备注：{alert['note']}")
-        numbers = {k: v for k, v in (alert["evidence"] or {}).items() if k not in ("mention_ids", "mentions")}
-        if numbers:
-            st.json(numbers, expanded=False)
-        mentions = evidence[evidence["alert_id"] == alert["id"]]
-        if mentions.empty and not evidence_mention_ids(alert["evidence"]):
-            mentions = cache.q(ctx.db_url, "alert_mentions", ctx.scope, alert)  # no ids: the alert's window
-        if not mentions.empty:
-            ui.mentions_table(ctx, mentions)
-        if alert["status"] != "resolved":
-            note = st.text_input("处理备注", key=f"note_{alert['id']}", placeholder="例如：已联系门店，更换外卖包装")
-            b1, b2, _ = st.columns([1, 1, 4])
-            if alert["status"] == "open" and ctx.access.can_acknowledge and b1.button("确认", key=f"ack_{alert['id']}"):
-                st.session_state["alert_flash"] = actions.perform(ctx, int(alert["id"]), "ack", note)
-                st.rerun()
-            if ctx.access.can_resolve and b2.button("解决", key=f"resolve_{alert['id']}", type="primary"):
-                st.session_state["alert_flash"] = actions.perform(ctx, int(alert["id"]), "resolve", note)
-                st.rerun()
+alerts = table.to_dict("records")
+first = (page - 1) * PAGE_SIZE + 1
+st.caption(f"共 {total:,} 条预警，第 {first:,}–{first + len(alerts) - 1:,} 条（最新在前）。"
+           "在下方选择一条查看证据、相关提及并处理。")
+st.dataframe(pd.DataFrame({
+    "编号": table["id"].map(lambda i: f"#{i}"),
+    "时间": pd.to_datetime(table["opened_at"], utc=True).dt.tz_convert(ctx.scope.tz).dt.tz_localize(None),
+    "级别": table["severity"].map(lambda s: label(SEVERITY, s)),
+    "状态": table["status"].map(lambda s: label(ALERT_STATUS, s)),
+    "类型": table["kind"].map(lambda k: label(ALERT_KIND, k)),
+    "范围": [_scope_name(ctx, a) for a in alerts],
+    "标题": table["title"],
+}), hide_index=True, placeholder="—", width="stretch",
+    column_config={"时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+if pages > 1:
+    p1, _ = st.columns([1, 4])
+    p1.number_input(f"页码（共 {pages} 页）", min_value=1, max_value=pages, step=1, key="al_page")
+
+by_id = {int(a["id"]): a for a in alerts}
+picked = st.selectbox("查看预警", list(by_id), key="al_pick",
+                      format_func=lambda i: f"#{i} {label(SEVERITY, by_id[i]['severity'])} · "
+                                            f"{label(ALERT_STATUS, by_id[i]['status'])} · {by_id[i]['title']}")
+if picked is not None:
+    _detail(ctx, by_id[picked])

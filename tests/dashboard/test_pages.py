@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
@@ -90,7 +92,7 @@ def test_manager_sees_only_own_store(seeded, make_app) -> None:
     text = _frames_text(at)
     assert "南京西路" in text and "三里屯" not in text and "国贸" not in text
     at.switch_page("views/alerts.py").run()
-    assert len(at.expander) == 1 and "南京西路" in at.expander[0].label
+    assert list(at.dataframe[0].value["范围"]) == ["上海南京西路店"]
     # the filter bar only offers the manager's own store
     assert at.multiselect(key="store").options == ["上海南京西路店"]
 
@@ -126,7 +128,8 @@ def test_marketing_acknowledges_but_cannot_resolve(seeded_sqlite, make_app) -> N
     db, info = seeded_sqlite
     at = _login(make_app(db, auth="local"), "market")
     at.switch_page("views/alerts.py").run()
-    assert len(at.expander) == 3  # every store's open / acknowledged alerts
+    assert len(at.dataframe[0].value) == 3  # every store's open / acknowledged alerts
+    at.selectbox(key="al_pick").set_value(info["alerts"]["bj-sanlitun"]).run()
     keys = {b.key for b in at.button}
     assert f"ack_{info['alerts']['bj-sanlitun']}" in keys
     assert not any(k and k.startswith("resolve_") for k in keys)
@@ -183,3 +186,26 @@ def test_empty_database_explains_what_to_do(sqlite_db, make_app, page) -> None:
     assert not at.exception
     shown = " ".join(i.value for i in at.info)
     assert shown, page
+
+
+def test_alerts_page_pages_and_filters_by_state(seeded_sqlite, make_app) -> None:
+    db, info = seeded_sqlite
+    now = info["now"]
+    with db.session() as s:  # 45 more open alerts of one store, older than the seeded ones
+        s.add_all([Alert(kind="spike", scope_type="store", scope_id="bj-guomao", incident_key=f"extra:{i}",
+                         severity="info", status="open", title=f"国贸店 测试预警 {i:02d}", reason="",
+                         opened_at=now - timedelta(days=1, hours=i), updated_at=now - timedelta(days=1, hours=i),
+                         evidence={}) for i in range(45)])
+    at = make_app(db).run().switch_page("views/alerts.py").run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 20 and "共 48 条" in at.caption[0].value  # 45 + 3 not resolved
+    at.number_input(key="al_page").set_value(3).run()
+    last = at.dataframe[0].value
+    assert len(last) == 8 and "测试预警 44" in last["标题"].iloc[-1]
+    assert at.selectbox(key="al_pick").value == int(last["编号"].iloc[0].lstrip("#"))  # the page's newest
+    at.segmented_control(key="al_view").set_value("已解决").run()  # a state filter goes back to page 1
+    assert list(at.dataframe[0].value["状态"]) == ["已解决"] and not at.number_input
+    at.segmented_control(key="al_view").set_value("全部").run()
+    assert at.number_input(key="al_page").value == 1 and len(at.dataframe[0].value) == 20
+    at.multiselect(key="al_sev").set_value(["critical"]).run()
+    assert list(at.dataframe[0].value["级别"]) == ["严重"]

@@ -13,6 +13,7 @@ import pytest
 from dashboard import export, queries as q
 from dashboard.access import Access, local_admin
 from dashboard.scope import Filters, Scope
+from storage.models import Alert
 from tests.dashboard.seed import LAST_DAY, PASSWORD, PLATFORMS, STORES
 
 F30 = Filters(start=LAST_DAY - timedelta(days=29), end=LAST_DAY)
@@ -108,6 +109,27 @@ def test_alert_visibility_and_evidence(seeded) -> None:
     assert len(mentions) == 3 and set(mentions["label"]) == {"negative"}
     assert q.kpis(db, ADMIN)["alerts"]["open"] == 2
     assert q.alerts_table(db, ADMIN.narrowed(products=("yulu",)), ()).empty  # store alerts are not product alerts
+
+
+def test_alerts_page_is_paged_newest_first(seeded) -> None:
+    db, info = seeded
+    now = info["now"]
+    with db.session() as s:
+        s.add_all([Alert(kind="spike", scope_type="store", scope_id="bj-guomao", incident_key=f"extra:{i}",
+                         severity="critical" if i % 5 == 0 else "info", status="open", title=f"extra {i}",
+                         reason="", opened_at=now - timedelta(days=1, hours=i), updated_at=now, evidence={})
+                    for i in range(25)])
+    first, total = q.alerts_page(db, ADMIN, ("open", "acknowledged"), (), page=1, page_size=10)
+    assert total == 28 and len(first) == 10
+    pages = [q.alerts_page(db, ADMIN, ("open", "acknowledged"), (), page=n, page_size=10)[0] for n in (1, 2, 3)]
+    ids = [i for page in pages for i in page["id"]]
+    assert len(ids) == len(set(ids)) == 28 and len(pages[2]) == 8
+    opened = [t for page in pages for t in page["opened_at"]]
+    assert opened == sorted(opened, reverse=True)
+    critical, n = q.alerts_page(db, ADMIN, ("open",), ("critical",), page=1, page_size=10)
+    assert n == 6 and set(critical["severity"]) == {"critical"}  # 5 extra + bj-sanlitun
+    assert q.alerts_page(db, Scope(F30, WANG), (), (), page=1, page_size=10)[1] == 1  # only his store's
+    assert q.alerts_page(db, ADMIN, (), (), page=9, page_size=10)[0].empty
 
 
 def test_accounts_and_oidc_emails(seeded) -> None:
