@@ -118,6 +118,8 @@ def _hourly_selects(db: Database, lo: datetime, hi: datetime) -> list[sa.Select]
     for scope_type, scope_id, extra in (
         ("touchpoint", t.touchpoint, []),
         ("store_touchpoint", _concat(c.store_id, t.touchpoint), [c.store_id.isnot(None), c.store_id != ""]),
+        # the dashboard's product × touchpoint heatmap; not in alerts.policy.SCOPE_TYPES, so never watched for spikes
+        ("product_touchpoint", _concat(c.product_id, t.touchpoint), [c.product_id.isnot(None), c.product_id != ""]),
     ):
         selects.append(shaped(scope_type, hour, scope_id, t.polarity, t.score).select_from(joined)
                        .where(in_range, *extra))

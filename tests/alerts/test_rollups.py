@@ -65,12 +65,16 @@ def test_counts_per_scope_hour_and_local_day(db):
     assert got[("hour", h3, "platform", "dianping")] == (2, 1, 0, 1, 0)
     assert got[("hour", h3, "touchpoint", "service")] == (2, 0, 0, 2, 0)
     assert got[("hour", h3, "store_touchpoint", "s1|product")] == (1, 1, 0, 0, 0)
+    assert got[("hour", h3, "product_touchpoint", "p1|service")] == (2, 0, 0, 2, 0)
+    assert got[("hour", h3, "product_touchpoint", "p1|product")] == (1, 1, 0, 0, 0)
     assert got[("hour", h3 + timedelta(hours=1), "store", "s2")] == (1, 0, 1, 0, 1)
     day20 = datetime(2026, 11, 19, 16, tzinfo=UTC)  # Shanghai 11-20 00:00
     day21 = datetime(2026, 11, 20, 16, tzinfo=UTC)
     assert got[("day", day20, "brand", "b1")] == (3, 1, 1, 1, 1)
     assert got[("day", day21, "brand", "b1")] == (1, 0, 0, 1, 0)
     assert ("hour", h3, "store_product", "s2|None") not in got
+    assert ("day", day20, "product_touchpoint", "p1|service") in got  # the day grain too
+    assert not any(k[2] == "product_touchpoint" and not k[3].startswith("p1|") for k in got)  # no product: none
     with db.session() as s:
         assert s.exec(select(RollupDirty)).all() == []
 
