@@ -12,17 +12,12 @@ from __future__ import annotations
 import logging
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
 CATALOG_FREQ = 2_000_000  # high enough to win over any split of the name
 
-#: function words and fillers that never make a useful keyword
-STOPWORDS = frozenset(
-    "的 了 是 我 你 他 她 它 们 我们 你们 他们 这 那 这个 那个 就 都 也 还 又 在 有 和 与 跟 及 或 被 把 让 给 "
-    "啊 吧 呢 吗 嘛 哦 哈 呀 啦 喔 嗯 么 之 而 但 但是 不过 可是 因为 所以 如果 虽然 然后 还是 已经 一个 一下 "
-    "一些 什么 怎么 这么 那么 这样 那样 非常 比较 真的 真是 太 很 挺 好像 觉得 感觉 可以 没有 不 没 会 要 "
-    "能 说 去 来 到 上 下 里 个 次 点 时候 今天 昨天 就是 还有 而且 自己 一直 再 才 等 等等 啥 吃 喝 买".split()
-)
+STOPWORDS_FILE = Path(__file__).resolve().parent / "data" / "stopwords.txt"
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
 
 
@@ -54,6 +49,15 @@ def _tokenizer(names: frozenset[str]):  # noqa: ANN202 - jieba has no types
     return tok
 
 
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """The curated words that never make a useful keyword (``data/stopwords.txt``, read once)."""
+    words = set()
+    for line in STOPWORDS_FILE.read_text(encoding="utf-8").splitlines():
+        words.update(line.split("#", 1)[0].split())
+    return frozenset(words)
+
+
 def tokenizer(names: Iterable[str] = ()):  # noqa: ANN201 - jieba has no types
     """The private jieba tokenizer for a catalog's names (built once per process)."""
     return _tokenizer(frozenset(n.strip() for n in names if n and n.strip()))
@@ -66,10 +70,11 @@ def tokens(text: str, names: Iterable[str] = ()) -> list[str]:
 
 def content_words(text: str, names: Iterable[str] = ()) -> list[str]:
     """Words worth counting as keywords: no stop words, no punctuation, no single non-Chinese chars."""
+    stop = stopwords()
     out = []
     for w in tokens(text, names):
         w = w.strip().lower()
-        if not w or w in STOPWORDS or not _WORD.search(w) or w.isdigit() and w not in {"315", "12315"}:
+        if not w or w in stop or not _WORD.search(w) or w.isdigit() and w not in {"315", "12315"}:
             continue
         if len(w) == 1 and not ("\u4e00" <= w <= "\u9fff"):
             continue

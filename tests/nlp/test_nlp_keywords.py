@@ -44,3 +44,14 @@ def test_complaint_keywords_from_the_database(db):
     assert got[0][0] == "头发" and got[0][1] > 0
     assert "奶茶" not in [w for w, _ in got] and "喜茶万象城店" not in [w for w, _ in got]
     assert complaint_keywords(db, "store", "other", start, start + timedelta(days=7)) == []
+
+
+def test_function_words_do_not_rank_but_complaint_terms_do():
+    from nlp.keywords import document_counts
+
+    negative = ["出餐太慢，之后再也不来", "怀疑饭里有异物", "店员态度太差，之后投诉", "等了之后还是太慢",
+                "怀疑不新鲜，态度也差", "外卖有异物，怀疑没洗"]
+    history = ["奶茶好喝", "环境不错", "下次还来", "味道可以"] * 5
+    ranked = [w for w, _ in top_keywords(document_counts(negative), document_counts(history), top=10)]
+    assert {"太慢", "异物", "态度"} <= set(ranked)
+    assert "之后" not in ranked and "怀疑" not in ranked

@@ -24,3 +24,19 @@ def test_content_words_drop_stopwords_and_punctuation():
 def test_catalog_words_do_not_leak_into_other_tokenizers(catalog):
     assert "喜茶万象城店" in tokens("喜茶万象城店", catalog.names())
     assert "喜茶万象城店" not in tokens("喜茶万象城店", ["别的店"])
+
+
+def test_function_words_are_not_content_words():
+    assert content_words("出餐太慢了，之后再也不来") == ["出餐", "太慢", "再也"]
+    assert content_words("我怀疑里面有异物") == ["异物"]
+
+
+def test_stopword_list_never_hides_a_complaint_term():
+    from nlp.segment import stopwords
+    from nlp.touchpoints import LEXICON
+    from nlp.urgent import URGENT_TERMS
+
+    stop = stopwords()
+    assert {"之后", "怀疑", "的", "觉得"} <= stop
+    lexicon = {t for terms in LEXICON.values() for t in terms}
+    assert not stop & (lexicon | set(URGENT_TERMS) | {"太慢", "很差"})
