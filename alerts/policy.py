@@ -66,6 +66,11 @@ class AlertPolicy(BaseModel):
     prior_strength: float = Field(20.0, gt=0, description="pseudo-mentions of the peer share in each baseline")
     share_cv: float = Field(0.25, gt=0, le=2, description="usual day-to-day relative spread of the negative share")
     max_concentration: float = Field(300.0, gt=0, description="cap on baseline certainty (day-to-day overdispersion)")
+    cusum: bool = Field(True, description="also run a CUSUM scan that accumulates evidence over hours")
+    cusum_ratios: tuple[float, ...] = Field((3.0, 8.0), description="rises of the negative rate the CUSUM is tuned for")
+    cusum_max_hours: int = Field(48, ge=3, le=24 * 7, description="longest stretch the CUSUM scan looks back")
+    cusum_threshold: float = Field(6.0, gt=0, description="log-likelihood ratio for a warning")
+    cusum_threshold_critical: float = Field(11.0, gt=0, description="log-likelihood ratio for a critical alert")
     # ---------------------------------------------------------------- lifecycle
     cooldown_hours: int = Field(24, ge=0, description="no new alert of the same or lower severity this soon after one resolved")
     resolve_after_hours: int = Field(12, ge=1, description="resolve an incident after this many hours without being hot")
@@ -132,7 +137,12 @@ class AlertPolicy(BaseModel):
     @property
     def lookback_hours(self) -> int:
         """Hours of hourly rollups the detector reads: baseline plus the longest window."""
-        return self.baseline_days * 24 + max(self.windows_hours)
+        return self.baseline_days * 24 + self.recent_hours
+
+    @property
+    def recent_hours(self) -> int:
+        """Hours at the end of the lookback that are tested rather than used as baseline."""
+        return max(max(self.windows_hours), self.cusum_max_hours if self.cusum else 0)
 
 
 

@@ -14,6 +14,9 @@ incidents) and with its peers (the other scopes of the same type):
   expected negatives for those hours, scaled by the weekday × hour-of-day profile of
   its peers. A share that rises only because positive mentions dried up is not a spike.
 * **minimum evidence** — at least ``min_negative`` negatives in the window.
+* **CUSUM scan** (:func:`cusum_scan`) — a log-likelihood ratio for a rise of the
+  negative rate, summed over the stretch ending now that scores highest, so evidence
+  that arrives slowly over a day or two adds up instead of being split across windows.
 
 The smallest p-value over windows (Bonferroni-corrected) sets the severity. The
 :func:`decide` state machine turns per-hour assessments into open / update / resolve
@@ -130,7 +133,7 @@ def assess(
     negative = np.asarray(negative, dtype=np.float64)
     s_count, length = total.shape
     windows = np.asarray(policy.windows_hours)
-    b = length - int(windows.max())
+    b = length - policy.recent_hours
     keep = np.ones((s_count, b)) if exclude is None else (~exclude[:, :b]).astype(np.float64)
     nb = (total[:, :b] * keep).sum(1)
     xb = (negative[:, :b] * keep).sum(1)
@@ -199,14 +202,27 @@ def assess(
 
     sev = np.where(p_all <= policy.alpha_warning, 1, 0)
     sev = np.where((p_all <= policy.alpha_critical) & (x_all >= policy.min_negative_critical), 2, sev)
+    if policy.cusum:
+        scan = cusum_scan(negative, total, neg_rate[:, None] * weights, other_rate[:, None] * weights, policy, since,
+                          bonferroni / k_count)
+        windows = np.append(windows, 0)  # column K: the scan's own window, per scope below
+        sev = np.column_stack([sev, scan.severity])
+        p_all = np.column_stack([p_all, scan.p_value])
+        x_all = np.column_stack([x_all, scan.negative])
+        n_all = np.column_stack([n_all, scan.total])
+        mu_all = np.column_stack([mu_all, scan.expected])
+        peer_win = np.column_stack([peer_win, peer_win[:, -1]])
     # report the window with the highest severity, then the smallest p
     order = sev * 10.0 - np.log10(np.maximum(p_all, 1e-300)) / 400.0
     best = order.argmax(1)
     idx = np.arange(s_count)
+    window = windows[best]
+    if policy.cusum:
+        window = np.where(best == windows.size - 1, scan.window, window)
     return Assessment(
         severity=sev[idx, best],
         p_value=np.minimum(p_all[idx, best], 1.0),
-        window=windows[best],
+        window=window,
         negative=x_all[idx, best].astype(int),
         total=n_all[idx, best].astype(int),
         expected=mu_all[idx, best],
@@ -214,6 +230,81 @@ def assess(
         peer_share=peer_share,
         peer_window_share=peer_win[idx, best],
         hot=(p_hot <= policy.alpha_hold).any(1),
+    )
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Per-scope result of :func:`cusum_scan` (arrays of length S)."""
+
+    severity: np.ndarray
+    p_value: np.ndarray  # exp(-LLR), a likelihood-ratio bound rather than an exact tail
+    window: np.ndarray  # hours of the best-scoring recent stretch
+    negative: np.ndarray
+    total: np.ndarray
+    expected: np.ndarray
+    llr: np.ndarray
+
+
+def cusum_scan(
+    negative: np.ndarray,
+    total: np.ndarray,
+    seasonal: np.ndarray,
+    seasonal_other: np.ndarray,
+    policy: AlertPolicy,
+    since: np.ndarray | None = None,
+    multiplicity: np.ndarray | None = None,
+) -> ScanResult:
+    """Poisson CUSUM of the negative count, evaluated as a scan over recent stretches.
+
+    For a rise of the negative rate by a factor ``k`` each hour adds
+    ``x·ln k − (k − 1)·μ`` to the log-likelihood ratio, ``μ`` being the hour's expected
+    negatives from the scope's seasonal profile (``seasonal``). When the other
+    (non-negative) mentions of a stretch run above their own seasonal expectation
+    (``seasonal_other``) — a promotion — ``μ`` is scaled up by the same ratio, so more
+    volume at the usual share is not evidence. The CUSUM statistic at the last column
+    is the largest sum over the stretches ending there, computed directly from the
+    hourly grid, so there is no state to keep between runs. Evidence accumulates over
+    hours: a sustained moderate rise is caught sooner than by fixed windows, while a
+    single clump has to be large to cross the threshold on its own. Stretches start at
+    most ``policy.cusum_max_hours`` back, and never before ``since``.
+    """
+    s_count, length = total.shape
+    span = min(policy.cusum_max_hours, length)
+    x = np.asarray(negative, np.float64)[:, -span:]
+    n = np.asarray(total, np.float64)[:, -span:]
+
+    def suffix(a: np.ndarray) -> np.ndarray:  # column j: the sum over columns j..end
+        return np.cumsum(a[:, ::-1], 1)[:, ::-1]
+
+    sx, sn = suffix(x), suffix(n)
+    smu = suffix(np.asarray(seasonal, np.float64)[:, -span:])
+    lift = (sn - sx + 2.0) / (suffix(np.asarray(seasonal_other, np.float64)[:, -span:]) + 2.0)
+    smu = np.maximum(smu * np.maximum(lift, 1.0), 1e-6)
+    start = length - span + np.arange(span)
+    valid = sx >= policy.min_negative
+    if since is not None:
+        valid &= start[None, :] >= np.asarray(since)[:, None]
+    llr = np.full((s_count, span), -np.inf)
+    for k in policy.cusum_ratios:
+        llr = np.maximum(llr, sx * np.log(k) - (k - 1.0) * smu)
+    llr = np.where(valid, llr, -np.inf)
+    best = llr.argmax(1)
+    idx = np.arange(s_count)
+    top = llr[idx, best]
+    penalty = np.log(len(policy.cusum_ratios)) + (0.0 if multiplicity is None else np.log(np.maximum(multiplicity, 1)))
+    stat = np.where(np.isfinite(top), top - penalty, -np.inf)
+    xb = sx[idx, best]
+    sev = np.where(stat >= policy.cusum_threshold, 1, 0)
+    sev = np.where((stat >= policy.cusum_threshold_critical) & (xb >= policy.min_negative_critical), 2, sev)
+    return ScanResult(
+        severity=sev,
+        p_value=np.exp(-np.clip(stat, 0.0, 700.0)),
+        window=span - best,
+        negative=xb,
+        total=sn[idx, best],
+        expected=smu[idx, best],
+        llr=stat,
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from alerts.policy import AlertPolicy
-from alerts.spikes import HOUR, Incident, assess, decide, family, local_calendar, multiplicity
+from alerts.spikes import HOUR, Incident, assess, cusum_scan, decide, family, local_calendar, multiplicity
 
 UTC = timezone.utc
 POLICY = AlertPolicy()
@@ -59,6 +59,44 @@ def test_assess_cases(name, per_day, share, recent, promo, expected):
     result = assess(total, negative, hod, dow, groups, POLICY)
     assert int(result.severity[0]) == expected, (result.p_value[0], result.negative[0], result.total[0])
     assert (result.severity[1:] == 0).all()
+
+
+def _at_17h(total, negative, hod, dow):
+    shift = 7
+    return np.roll(total, -shift, 1), np.roll(negative, -shift, 1), np.roll(hod, -shift), np.roll(dow, -shift)
+
+
+def test_cusum_scan_catches_a_sustained_rise_the_fixed_windows_miss():
+    # 20/day at 10 % negative: one extra negative every 3 hours for 30 hours (about ×3)
+    total, negative, hod, dow, groups = grid(20, 0.1, [(ago, 1) for ago in range(2, 30, 3)])
+    total, negative, hod, dow = _at_17h(total, negative, hod, dow)
+    windows_only = assess(total, negative, hod, dow, groups, AlertPolicy(cusum=False))
+    with_scan = assess(total, negative, hod, dow, groups, POLICY)
+    assert int(windows_only.severity[0]) == 0
+    assert int(with_scan.severity[0]) == 1
+    assert 24 <= int(with_scan.window[0]) <= POLICY.cusum_max_hours  # reports the stretch it found
+    assert (with_scan.severity[1:] == 0).all()
+
+
+def test_cusum_scan_scales_its_expectation_with_volume():
+    # a promotion triples every count at the usual share: not a spike
+    total, negative, hod, dow, groups = grid(40, 0.1, promo=3.0)
+    seasonal = np.full(negative.shape, negative[0, :-48].mean())  # the usual, promotion-free expectation
+    other = np.full(total.shape, (total[0, :-48] - negative[0, :-48]).mean())
+    assert int(cusum_scan(negative, total, seasonal, other, POLICY).severity[0]) == 0
+    # the same negatives with the other mentions *not* up (as if they had been expected ×3) are a spike
+    assert int(cusum_scan(negative, total, seasonal, other * 3, POLICY).severity[0]) >= 1
+
+
+def test_cusum_scan_needs_the_minimum_evidence():
+    policy = AlertPolicy(min_negative=5)
+    total = np.full((1, 100), 0.5)
+    seasonal, other = np.full((1, 100), 1e-3), np.full((1, 100), 0.5)
+    negative = np.zeros((1, 100))
+    negative[0, -2:] = [2, 2]  # far above a tiny expectation, but only 4 negatives
+    assert int(cusum_scan(negative, total, seasonal, other, policy).severity[0]) == 0
+    negative[0, -3] = 1
+    assert int(cusum_scan(negative, total, seasonal, other, policy).severity[0]) == 1
 
 
 def test_positives_drying_up_is_not_a_spike():
