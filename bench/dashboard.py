@@ -53,7 +53,7 @@ def _load_data_module():  # noqa: ANN202 - a module
 
 
 _data = _load_data_module()
-LAST_DAY, generate = _data.LAST_DAY, _data.generate
+LAST_DAY, generate, ensure_rollup_scopes = _data.LAST_DAY, _data.generate, _data.ensure_rollup_scopes
 
 
 def page_calls(db: Database, scope: Scope) -> dict[str, Callable[[], object]]:
@@ -70,21 +70,28 @@ def page_calls(db: Database, scope: Scope) -> dict[str, Callable[[], object]]:
         q.daily(db, scope, None)
 
     def board(entity: str) -> Callable[[], None]:
-        def run() -> None:
+        def run() -> None:  # the detail section waits for a pick: not part of the first render
             app_level()
             lb = q.leaderboard(db, scope, entity)
-            if entity == "store":
-                tp = q.touchpoint_matrix(db, scope, tuple(lb["id"][:25]))
-            else:
+            (q.touchpoint_matrix if entity == "store" else q.product_touchpoint_matrix)(db, scope, tuple(lb["id"][:25]))
+            if entity == "product":
                 q.product_store_matrix(db, scope)
-            if not lb.empty:
-                detail = scope.narrowed(**{f"{entity}s": (lb["id"].iloc[0],)})
-                q.daily(db, detail, None)
-                if entity == "store" and not (tp["store_id"] == lb["id"].iloc[0]).any():
-                    q.touchpoint_matrix(db, detail)  # the page reuses the matrix's row of a busy store
-                q.complaint_keywords(db, detail)
-                q.alerts_table(db, detail, ("open", "acknowledged", "resolved"))
-                q.mentions_page(db, detail, page_size=10)
+        return run
+
+    def detail(entity: str) -> Callable[[], None]:
+        picked: list[str | None] = []
+
+        def run() -> None:  # picking the busiest store / product (its touchpoints come from the page's matrix)
+            if not picked:  # once, in the warm-up: the app's rerun after a pick reads the board from its cache
+                lb = q.leaderboard(db, scope, entity)
+                picked.append(None if lb.empty else lb["id"].iloc[0])
+            if picked[0] is None:
+                return
+            narrowed = scope.narrowed(**{f"{entity}s": (picked[0],)})
+            q.daily(db, narrowed, None)
+            q.complaint_keywords(db, narrowed)
+            q.alerts_table(db, narrowed, ("open", "acknowledged", "resolved"))
+            q.mentions_page(db, narrowed, page_size=10)
         return run
 
     def mentions() -> None:
@@ -103,7 +110,8 @@ def page_calls(db: Database, scope: Scope) -> dict[str, Callable[[], object]]:
         if not health.empty:
             q.recent_runs(db, scope, health["id"].iloc[0])
 
-    return {"总览 overview": overview, "门店 stores": board("store"), "产品 products": board("product"),
+    return {"总览 overview": overview, "门店 stores": board("store"), "门店详情 store detail": detail("store"),
+            "产品 products": board("product"), "产品详情 product detail": detail("product"),
             "声量明细 mentions": mentions, "预警 alerts": alerts, "数据源 sources": sources}
 
 
@@ -157,6 +165,7 @@ def prepare(db: Database, n: int, regenerate: bool) -> None:
         have = conn.execute(sa.select(sa.func.count()).select_from(Mention.__table__)).scalar() or 0
     if have == n and not regenerate:
         print(f"{db.dialect}: reusing {have:,} mentions")
+        ensure_rollup_scopes(db)
         return
     if have:
         raise SystemExit(f"{db.safe_url} holds {have:,} mentions, not {n:,}: pass --regenerate on a fresh DB")

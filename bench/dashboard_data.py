@@ -164,7 +164,12 @@ def _seed_catalog(db: Database, cat: dict[str, Any], now: datetime, n_alerts: in
     _insert(db, "alerts", alert_cols, alerts)
 
 
-def _rollup_sql(db: Database) -> list[str]:
+TOUCHPOINT_SCOPES = {"touchpoint": "t.touchpoint", "store_touchpoint": "a.store_id || '|' || t.touchpoint",
+                     "product_touchpoint": "a.product_id || '|' || t.touchpoint"}
+
+
+def _rollup_sql(db: Database, only: tuple[str, ...] | None = None) -> list[str]:
+    """``INSERT … SELECT`` of the day rollups, one per scope type (``only`` those scope types)."""
     if db.dialect == "sqlite":
         bucket = "datetime(date({c}, '+8 hours'), '-8 hours') || '.000000'"
     else:
@@ -178,10 +183,14 @@ def _rollup_sql(db: Database) -> list[str]:
                       "store_product": "a.store_id || '|' || a.product_id", "platform": "a.platform"}
     b = bucket.format(c="a.published_at")
     for st, expr in mention_scopes.items():
+        if only is not None and st not in only:
+            continue
         out.append(f"{cols} SELECT 'day', {b}, '{st}', {expr}, {counts.format(l='a.label', s='a.score')} "
                    f"FROM mention_analysis a WHERE a.counted AND {expr} IS NOT NULL AND {expr} <> '' "
                    f"GROUP BY {b}, {expr}")
-    for st, expr in {"touchpoint": "t.touchpoint", "store_touchpoint": "a.store_id || '|' || t.touchpoint"}.items():
+    for st, expr in TOUCHPOINT_SCOPES.items():
+        if only is not None and st not in only:
+            continue
         out.append(f"{cols} SELECT 'day', {b}, '{st}', {expr}, {counts.format(l='t.polarity', s='t.score')} "
                    f"FROM mention_touchpoints t JOIN mention_analysis a ON a.mention_id = t.mention_id "
                    f"WHERE a.counted AND {expr} IS NOT NULL GROUP BY {b}, {expr}")
@@ -217,3 +226,16 @@ def generate(db: Database, n_mentions: int = 1_000_000, n_stores: int = 200, day
             conn.exec_driver_sql(sql)
         conn.exec_driver_sql("ANALYZE")
     log(f"  {db.dialect}: rollups built")
+
+
+def ensure_rollup_scopes(db: Database, log: Any = print) -> None:
+    """Build the day rollups of scope types a cached data set predates (e.g. product_touchpoint)."""
+    with db.engine.connect() as conn:
+        have = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT scope_type FROM rollups WHERE grain = 'day'")}
+    missing = tuple(st for st in TOUCHPOINT_SCOPES if st not in have)
+    if not have or not missing:
+        return
+    with db.engine.begin() as conn:
+        for sql in _rollup_sql(db, only=missing):
+            conn.exec_driver_sql(sql)
+    log(f"  {db.dialect}: built the missing {', '.join(missing)} day rollups")

@@ -35,6 +35,7 @@ def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
 
 
 ENTITY = {"store": ("门店", "stores"), "product": ("产品", "products")}
+MATRIX = {"store": "touchpoint_matrix", "product": "product_touchpoint_matrix"}  # × touchpoint query per entity
 
 
 def leaderboard_section(ctx: Context, entity: str) -> pd.DataFrame:
@@ -51,27 +52,46 @@ def leaderboard_section(ctx: Context, entity: str) -> pd.DataFrame:
     return board
 
 
-def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: pd.DataFrame | None = None) -> None:
+def touchpoint_heatmap(ctx: Context, board: pd.DataFrame, entity: str, top: int = 25) -> pd.DataFrame:
+    """The busiest ``top`` stores (or products) × touchpoint heatmap; returns the matrix."""
+    title, kind = ENTITY[entity]
+    st.subheader(f"{title} × 顾客触点")
+    busiest = tuple(board["id"][:top])
+    tp = cache.q(ctx.db_url, MATRIX[entity], ctx.scope, busiest)
+    if tp.empty:
+        st.caption("没有识别到顾客触点。")
+        return tp
+    heat = tp.assign(**{title: tp[f"{entity}_id"].map(lambda k: ctx.name(kind, k)),
+                        "触点": tp["touchpoint"].map(lambda t: label(TOUCHPOINTS, t))})
+    st.caption(f"颜色为净情感（红＝负面多，绿＝正面多），数字为提及数；显示声量最高的 {len(busiest)} 个{title}。")
+    ui.chart(st, charts.heatmap(heat, "触点", title, "触点", title, height=max(160, 26 * len(busiest))))
+    return tp
+
+
+def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: pd.DataFrame) -> None:
     """Pick one store / product and show its trend, touchpoints, keywords, alerts, latest mentions.
 
-    ``touchpoints``: the page's store × touchpoint matrix; a store in it takes its row from
-    there (the same counts: same range and filters, narrowed to the store) instead of a
-    second read, other stores get their own. None: no touchpoint block (products).
+    Nothing is read or drawn until one is picked (the only one is picked for a viewer with
+    one), so the page's first render is the leaderboard and the matrices alone.
+    ``touchpoints``: the page's store (product) × touchpoint matrix; a key in it takes its
+    rows from there (the same counts: same range and filters, narrowed to the key) instead
+    of a second read, other keys get their own.
     """
     st.divider()
     title, _ = ENTITY[entity]
     st.subheader(f"{title}详情")
     names = dict(zip(board["id"], board["name"]))
-    picked = st.selectbox(f"选择{title}", list(names), format_func=lambda k: names[k], key=f"{entity}_detail")
+    picked = st.selectbox(f"选择{title}", list(names), format_func=lambda k: names[k], key=f"{entity}_detail",
+                          index=0 if len(names) == 1 else None,
+                          placeholder=f"选择一个{title}，查看趋势、顾客触点、投诉关键词、预警和最新提及")
     if not picked:
         return
     detail = ctx.scope.narrowed(**{f"{entity}s": (picked,)})
     trend_block(ctx, detail)
     left, right = st.columns(2)
     with left:
-        if touchpoints is not None:
-            st.markdown("**顾客触点**")
-            touchpoint_bars(ctx, store_touchpoints(ctx, touchpoints, picked, detail))
+        st.markdown("**顾客触点**")
+        touchpoint_bars(ctx, own_touchpoints(ctx, touchpoints, entity, picked, detail), entity)
         st.markdown("**投诉关键词**")
         keywords_block(ctx, detail)
     with right:
@@ -82,11 +102,12 @@ def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: 
     ui.mentions_table(ctx, latest)
 
 
-def store_touchpoints(ctx: Context, matrix: pd.DataFrame, store: str, detail: object) -> pd.DataFrame:
-    """One store's touchpoint counts: its rows of the page's matrix, or a read of its own."""
-    if "store_id" in matrix and (matrix["store_id"] == store).any():
-        return matrix[matrix["store_id"] == store].reset_index(drop=True)
-    return cache.q(ctx.db_url, "touchpoint_matrix", detail)
+def own_touchpoints(ctx: Context, matrix: pd.DataFrame, entity: str, key: str, detail: object) -> pd.DataFrame:
+    """One store's (product's) touchpoint counts: its rows of the page's matrix, or a read of its own."""
+    column = f"{entity}_id"
+    if column in matrix and (matrix[column] == key).any():
+        return matrix[matrix[column] == key].reset_index(drop=True)
+    return cache.q(ctx.db_url, MATRIX[entity], detail)
 
 
 def trend_block(ctx: Context, scope: object) -> None:
@@ -97,8 +118,8 @@ def trend_block(ctx: Context, scope: object) -> None:
         return
     df["label"] = "全部"
     a, b = st.columns(2)
-    a.altair_chart(charts.volume_chart(df, "范围", height=220), width="stretch")
-    b.altair_chart(charts.sentiment_chart(df, "范围", height=220), width="stretch")
+    ui.chart(a, charts.volume_chart(df, "范围", height=220))
+    ui.chart(b, charts.sentiment_chart(df, "范围", height=220))
 
 
 def keywords_block(ctx: Context, scope: object) -> None:
@@ -107,7 +128,7 @@ def keywords_block(ctx: Context, scope: object) -> None:
     if kw.empty:
         st.caption("没有负面关键词。")
     else:
-        st.altair_chart(charts.keyword_chart(kw, height=220), width="stretch")
+        ui.chart(st, charts.keyword_chart(kw, height=220))
 
 
 def alerts_block(ctx: Context, scope: object) -> None:
@@ -124,10 +145,10 @@ def alerts_block(ctx: Context, scope: object) -> None:
     }), hide_index=True, placeholder="—", width="stretch")
 
 
-def touchpoint_bars(ctx: Context, tp: pd.DataFrame) -> None:
-    """Touchpoint net sentiment of one store as a heat row."""
+def touchpoint_bars(ctx: Context, tp: pd.DataFrame, entity: str) -> None:
+    """Touchpoint net sentiment of one store (product) as a heat row."""
     if tp.empty:
         st.caption("没有识别到顾客触点。")
         return
-    tp = tp.assign(触点=tp["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)), 门店="本店")
-    st.altair_chart(charts.heatmap(tp, "触点", "门店", "触点", "", height=90), width="stretch")
+    tp = tp.assign(触点=tp["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)), 范围="本店" if entity == "store" else "本品")
+    ui.chart(st, charts.heatmap(tp, "触点", "范围", "触点", "", height=90))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from dashboard import charts
 from dashboard.context import Context
 from dashboard.labels import PLATFORMS, SENTIMENTS, label
 
@@ -82,3 +84,8 @@ def mentions_table(ctx: Context, df: pd.DataFrame, height: int | None = None) ->
             "正面概率": st.column_config.NumberColumn(format="%.2f"),
         },
     )
+
+
+def chart(where: Any, spec: charts.ChartSpec) -> None:
+    """Draw a :mod:`dashboard.charts` chart in ``where`` (``st`` or a column), full width."""
+    where.vega_lite_chart(spec[0], charts.spec(spec), width="stretch")

@@ -18,7 +18,8 @@ from dashboard.queries.alerts import (
 )
 from dashboard.queries.base import COUNT_COLUMNS, TOUCHPOINT_KEYS, plan, store_universe
 from dashboard.queries.boards import (
-    SPARK_DAYS, complaint_keywords, leaderboard, product_store_matrix, touchpoint_matrix,
+    SPARK_DAYS, complaint_keywords, leaderboard, product_store_matrix, product_touchpoint_matrix,
+    touchpoint_matrix,
 )
 from dashboard.queries.catalog import catalog_counts, filter_options, latest_day
 from dashboard.queries.mentions import (
@@ -36,6 +37,6 @@ __all__ = [
     "alert_for_viewer", "alert_mentions", "alerts_page", "alerts_table", "catalog_counts",
     "complaint_keywords", "daily", "evidence_mention_ids", "filter_options", "kpis", "latest_day",
     "leaderboard", "mentions_by_ids", "mentions_export", "mentions_page", "net_sentiment", "plan",
-    "positive_share", "product_store_matrix", "recent_runs", "scope_stores", "source_health",
+    "positive_share", "product_store_matrix", "product_touchpoint_matrix", "recent_runs", "scope_stores", "source_health",
     "store_universe", "to_weekly", "totals", "touchpoint_matrix", "wilson_interval",
 ]

@@ -1,4 +1,4 @@
-"""Leaderboards, store × touchpoint and product × store matrices, complaint keywords."""
+"""Leaderboards, store × touchpoint, product × touchpoint and product × store matrices, complaint keywords."""
 
 from __future__ import annotations
 
@@ -190,14 +190,66 @@ def leaderboard(db: Database, scope: Scope, entity: str = "store") -> pd.DataFra
     return df.sort_values(["total", "id"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def _pair_rollups(db: Database, scope: Scope, scope_type: str, ids: tuple[str, ...] | None, second: str) -> pd.DataFrame:
-    """Summed ``store|x`` rollups split into ``store_id`` and ``second`` columns."""
+def _pair_rollups(db: Database, scope: Scope, scope_type: str, ids: tuple[str, ...] | None, first: str,
+                  second: str) -> pd.DataFrame:
+    """Summed ``a|b`` rollups (``store|x``, ``product|touchpoint``) split into ``first`` and ``second`` columns."""
     stmt = sa.select(R.c.scope_id.label("key"), *_rollup_sums()).where(
         *_rollup_where(scope, scope_type, ids)).group_by(R.c.scope_id)
     df = _frame(db, stmt)
     if not df.empty:
         parts = df["key"].str.split("|", n=1, expand=True)
-        df["store_id"], df[second] = parts[0], parts[1]
+        df[first], df[second] = parts[0], parts[1]
+    return df
+
+
+def _products_for(db: Database, scope: Scope) -> tuple[str, ...] | None:
+    """The products a scope covers (the product filter, else a brand filter's products), None: all."""
+    f = scope.filters
+    if f.products:
+        return f.products
+    if f.brands:
+        PT = Product.__table__
+        return tuple(_frame(db, sa.select(PT.c.id).where(PT.c.brand_id.in_(f.brands)))["id"])
+    return None
+
+
+def _touchpoint_matrix(db: Database, scope: Scope, entity: str, only: tuple[str, ...] | None) -> pd.DataFrame:
+    """Store (or product) × touchpoint counts: ``{entity}_id``, touchpoint, counts, net.
+
+    The ``store_touchpoint`` / ``product_touchpoint`` rollups answer it when the scope has
+    no platform filter and no filter of the other dimension (a store universe for products,
+    a product filter for stores); otherwise touchpoint rows joined to their analyses.
+    """
+    column = f"{entity}_id"
+    p = plan(db, scope)
+    stores = _stores_for(db, scope, p)
+    f = scope.filters
+    if entity == "store":
+        keys, other_filtered = stores, bool(f.products)
+    else:
+        keys, other_filtered = _products_for(db, scope), stores is not None
+    if only is not None:
+        keys = tuple(k for k in only if keys is None or k in keys)
+    if not other_filtered and not f.platforms:
+        ids = None if keys is None else tuple(f"{k}|{t}" for k in keys for t in TOUCHPOINT_KEYS)
+        df = _pair_rollups(db, scope, f"{entity}_touchpoint", ids, column, "touchpoint")
+    else:
+        key = MA.c.store_id if entity == "store" else MA.c.product_id
+        j = TP.join(MA, MA.c.mention_id == TP.c.mention_id)
+        where = [*_raw_where(scope, keys if entity == "store" else stores), key.is_not(None)]
+        if entity == "product" and keys is not None:
+            where.append(key.in_(keys))
+        stmt = (sa.select(key.label(column), TP.c.touchpoint, func.count().label("total"),
+                          func.sum(case((TP.c.polarity == "positive", 1), else_=0)).label("positive"),
+                          func.sum(case((TP.c.polarity == "neutral", 1), else_=0)).label("neutral"),
+                          func.sum(case((TP.c.polarity == "negative", 1), else_=0)).label("negative"))
+                .select_from(j).where(*where).group_by(key, TP.c.touchpoint))
+        df = _frame(db, stmt)
+    if df.empty:
+        return pd.DataFrame(columns=[column, "touchpoint", "total", "positive", "negative", "net"])
+    df = _numeric(df)[[column, "touchpoint", "total", "positive", "negative"]]
+    df["net"] = ((df["positive"] - df["negative"]) / (df["positive"] + df["negative"])).where(
+        (df["positive"] + df["negative"]) > 0)
     return df
 
 
@@ -206,29 +258,17 @@ def touchpoint_matrix(db: Database, scope: Scope, only: tuple[str, ...] | None =
 
     ``only`` limits it to some stores (e.g. the leaderboard's busiest), within the scope.
     """
-    p = plan(db, scope)
-    stores = _stores_for(db, scope, p)
-    if only is not None:
-        stores = tuple(s for s in only if stores is None or s in stores)
-    f = scope.filters
-    if not f.products and not f.platforms:
-        ids = None if stores is None else tuple(f"{s}|{t}" for s in stores for t in TOUCHPOINT_KEYS)
-        df = _pair_rollups(db, scope, "store_touchpoint", ids, "touchpoint")
-    else:
-        j = TP.join(MA, MA.c.mention_id == TP.c.mention_id)
-        stmt = (sa.select(MA.c.store_id, TP.c.touchpoint, func.count().label("total"),
-                          func.sum(case((TP.c.polarity == "positive", 1), else_=0)).label("positive"),
-                          func.sum(case((TP.c.polarity == "neutral", 1), else_=0)).label("neutral"),
-                          func.sum(case((TP.c.polarity == "negative", 1), else_=0)).label("negative"))
-                .select_from(j).where(*_raw_where(scope, stores), MA.c.store_id.is_not(None))
-                .group_by(MA.c.store_id, TP.c.touchpoint))
-        df = _frame(db, stmt)
-    if df.empty:
-        return pd.DataFrame(columns=["store_id", "touchpoint", "total", "positive", "negative", "net"])
-    df = _numeric(df)[["store_id", "touchpoint", "total", "positive", "negative"]]
-    df["net"] = ((df["positive"] - df["negative"]) / (df["positive"] + df["negative"])).where(
-        (df["positive"] + df["negative"]) > 0)
-    return df
+    return _touchpoint_matrix(db, scope, "store", only)
+
+
+def product_touchpoint_matrix(db: Database, scope: Scope, only: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Product × touchpoint counts (polarity of the touchpoint clause): product_id, touchpoint, counts, net.
+
+    Over every store from the ``product_touchpoint`` rollups; a store universe (store or
+    region filter, a manager's stores) or a platform filter reads the touchpoint rows.
+    ``only`` limits it to some products (e.g. the leaderboard's busiest), within the scope.
+    """
+    return _touchpoint_matrix(db, scope, "product", only)
 
 
 def product_store_matrix(db: Database, scope: Scope, top_stores: int = 30) -> pd.DataFrame:
@@ -245,7 +285,8 @@ def product_store_matrix(db: Database, scope: Scope, top_stores: int = 30) -> pd
         if busiest.empty:
             return pd.DataFrame(columns=columns)
         stores = tuple(busiest.nlargest(top_stores, "total")["key"])
-        df = _pair_rollups(db, scope, "store_product", _store_product_ids(db, stores, f.products), "product_id")
+        df = _pair_rollups(db, scope, "store_product", _store_product_ids(db, stores, f.products), "store_id",
+                           "product_id")
     else:
         store, product = func.coalesce(MA.c.store_id, ""), func.coalesce(MA.c.product_id, "")
         stmt = (sa.select(store.label("store_id"), product.label("product_id"), *_raw_sums())

@@ -51,8 +51,8 @@ else:
     df["label"] = "全部"
 
 st.subheader("声量趋势")
-st.altair_chart(charts.volume_chart(df, split or "拆分"), width="stretch")
+ui.chart(st, charts.volume_chart(df, split or "拆分"))
 st.subheader("净情感趋势")
-st.altair_chart(charts.sentiment_chart(df, split or "拆分"), width="stretch")
+ui.chart(st, charts.sentiment_chart(df, split or "拆分"))
 if cur["urgent"]:
     st.warning(f"本期有 {cur['urgent']} 条提及含紧急词（如 食物中毒、异物、投诉），请到「声量明细」勾选“仅紧急”查看。")

@@ -1,14 +1,15 @@
-"""产品 Products: leaderboard, product × store heatmap, and a product detail view."""
+"""产品 Products: leaderboard, product × touchpoint and product × store heatmaps, and a product detail view."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import boards, cache, charts
+from dashboard import boards, cache, charts, ui
 from dashboard.context import current
 
 ctx = current()
 board = boards.leaderboard_section(ctx, "product")
+tp = boards.touchpoint_heatmap(ctx, board, "product")
 
 st.subheader("产品 × 门店")
 matrix = cache.q(ctx.db_url, "product_store_matrix", ctx.scope)
@@ -19,6 +20,6 @@ else:
     matrix["产品"] = matrix["product_id"].map(lambda p: ctx.name("products", p))
     n = matrix["store_id"].nunique()
     st.caption(f"颜色为净情感，数字为提及数；显示声量最高的 {n} 家门店。")
-    st.altair_chart(charts.heatmap(matrix, "产品", "门店", "产品", "门店", height=max(160, 26 * n)), width="stretch")
+    ui.chart(st, charts.heatmap(matrix, "产品", "门店", "产品", "门店", height=max(160, 26 * n)))
 
-boards.detail_section(ctx, board, "product")
+boards.detail_section(ctx, board, "product", touchpoints=tp)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 from sqlmodel import select
 
@@ -19,6 +21,20 @@ TITLES = ["总览", "门店", "产品", "声量明细", "预警", "数据源"]
 def _frames_text(at) -> str:  # noqa: ANN001 - AppTest
     """Every cell of every data frame on the page, as one string."""
     return "\n".join(df.value.to_csv() for df in at.dataframe)
+
+
+def _charts(at) -> list[pd.DataFrame]:  # noqa: ANN001 - AppTest
+    """The data of every Vega-Lite chart on the page (one frame per chart, layers' data merged)."""
+    def walk(node):  # noqa: ANN001, ANN202
+        for child in getattr(node, "children", {}).values():
+            yield child
+            yield from walk(child)
+
+    def data(e) -> pd.DataFrame:  # noqa: ANN001
+        blobs = [d.data.data for d in e.proto.datasets] + ([e.proto.data.data] if e.proto.HasField("data") else [])
+        return pa.concat_tables([pa.ipc.open_stream(b).read_all() for b in blobs]).to_pandas()
+
+    return [data(e) for e in walk(at.main) if getattr(e, "type", None) == "vega_lite_chart"]
 
 
 def _login(at, username: str):  # noqa: ANN001, ANN202 - AppTest
@@ -209,3 +225,32 @@ def test_alerts_page_pages_and_filters_by_state(seeded_sqlite, make_app) -> None
     assert at.number_input(key="al_page").value == 1 and len(at.dataframe[0].value) == 20
     at.multiselect(key="al_sev").set_value(["critical"]).run()
     assert list(at.dataframe[0].value["级别"]) == ["严重"]
+
+
+def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None:
+    db, _ = seeded_sqlite
+    at = make_app(db).run().switch_page("views/products.py").run()
+    assert not at.exception
+    assert [h.value for h in at.subheader][:4] == ["产品排行", "产品 × 顾客触点", "产品 × 门店", "产品详情"]
+    touch, by_store = _charts(at)
+    assert set(touch["产品"]) == {"幽兰拿铁", "声声乌龙", "美式咖啡"} and set(touch["触点"]) == {"出品/商品", "服务"}
+    assert (touch[touch["触点"] == "服务"]["net"] == -1).all()
+    assert {"门店", "产品"} <= set(by_store.columns)
+    assert len(at.dataframe) == 1  # the leaderboard only: nothing of the detail until a product is picked
+    at.selectbox(key="product_detail").set_value("yulu").run()
+    assert not at.exception
+    detail = _charts(at)[2:]  # trend (volume, net), its touchpoint row, complaint keywords
+    assert len(detail) == 4 and set(detail[2]["触点"]) == {"出品/商品", "服务"}
+    assert (detail[2]["product_id"] == "yulu").all()
+    assert "幽兰拿铁" in _frames_text(at) and "美式咖啡" not in at.dataframe[-1].value.to_csv()
+
+
+def test_store_detail_opens_on_selection_and_for_a_single_store(seeded, make_app) -> None:
+    db, _ = seeded
+    at = make_app(db).run().switch_page("views/stores.py").run()
+    assert len(_charts(at)) == 1 and len(at.dataframe) == 1  # leaderboard + store × touchpoint heatmap
+    at.selectbox(key="store_detail").set_value("bj-guomao").run()
+    assert not at.exception and len(_charts(at)) == 5 and "国贸" in at.dataframe[-1].value.to_csv()
+    wang = _login(make_app(db, auth="local"), "wang")  # one store: its detail is open at once
+    wang.switch_page("views/stores.py").run()
+    assert wang.selectbox(key="store_detail").value == "sh-nanjingxi" and len(_charts(wang)) == 5

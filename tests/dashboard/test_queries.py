@@ -14,7 +14,7 @@ from dashboard import export, queries as q
 from dashboard.access import Access, local_admin
 from dashboard.scope import Filters, Scope
 from storage.models import Alert
-from tests.dashboard.seed import LAST_DAY, PASSWORD, PLATFORMS, STORES
+from tests.dashboard.seed import LAST_DAY, PASSWORD, PLATFORMS, PRODUCTS, STORES
 
 F30 = Filters(start=LAST_DAY - timedelta(days=29), end=LAST_DAY)
 ADMIN = Scope(F30, local_admin())
@@ -72,6 +72,31 @@ def test_leaderboards_and_matrices(seeded) -> None:
     assert split["total"].sum() == q.totals(db, ADMIN)["total"] and set(split["key"]) == set(PLATFORMS)
     kw = q.complaint_keywords(db, ADMIN)
     assert set(kw["keyword"]) == {"难喝", "态度差"}
+
+
+def test_product_touchpoint_matrix(seeded) -> None:
+    db, _ = seeded
+    cols = ["product_id", "touchpoint", "total", "positive", "negative"]
+
+    def norm(df: pd.DataFrame) -> pd.DataFrame:
+        return df[cols].sort_values(cols[:2]).reset_index(drop=True).astype({c: int for c in cols[2:]})
+
+    rolled = q.product_touchpoint_matrix(db, ADMIN)  # product_touchpoint rollups
+    assert set(rolled["product_id"]) == set(PRODUCTS) and set(rolled["touchpoint"]) == {"product", "service"}
+    assert (rolled[rolled["touchpoint"] == "service"]["net"] == -1).all()
+    pd.testing.assert_frame_equal(norm(rolled), norm(q.product_touchpoint_matrix(db, _raw(ADMIN))))  # raw rows
+    # it adds up with the store × touchpoint matrix over the mentions that name a product
+    by_tp = rolled.groupby("touchpoint")["total"].sum()
+    assert (by_tp <= q.touchpoint_matrix(db, ADMIN).groupby("touchpoint")["total"].sum()).all()
+    only = q.product_touchpoint_matrix(db, ADMIN, only=("yulu",))
+    assert set(only["product_id"]) == {"yulu"}
+    assert norm(only).equals(norm(rolled[rolled["product_id"] == "yulu"]))
+    coffee = q.product_touchpoint_matrix(db, ADMIN.narrowed(brands=("kafei",)))
+    assert set(coffee["product_id"]) == {"meishi"}
+    # a manager's products only count his store's mentions (raw rows of his store universe)
+    mine = q.product_touchpoint_matrix(db, Scope(F30, WANG))
+    theirs = q.product_touchpoint_matrix(db, ADMIN.narrowed(stores=("sh-nanjingxi",)))
+    assert 0 < mine["total"].sum() < rolled["total"].sum() and norm(mine).equals(norm(theirs))
 
 
 def test_manager_scope_is_enforced_in_queries(seeded) -> None:
