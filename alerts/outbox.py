@@ -12,7 +12,11 @@ Two stage functions, both safe to re-run and to run in several processes:
   notifier, marks them ``sent`` with the provider's answer, or schedules a retry with
   exponential backoff, ``dead`` after ``max_attempts`` or a permanent error. An unsent
   push of an alert whose severity has since risen is marked ``superseded`` (the higher
-  one replaces it: no stale warning at 08:00 after the critical at 23:30). Chat bots
+  one replaces it: no stale warning at 08:00 after the critical at 23:30), and one whose
+  alert was resolved before it could go out (held in quiet hours, channel down) is
+  ``cancelled`` — the alert stays on the dashboard and in the weekly digest — except
+  urgent (food-safety) alerts, which always reach the manager; an escalation whose
+  alert was acknowledged in the meantime is cancelled too. Chat bots
   are rate limited per bot URL: pending messages for one bot are merged into one
   markdown message, and what is over the limit waits for the window instead of being
   dropped.
@@ -290,8 +294,35 @@ class DeliverySummary:
     retried: int = 0
     dead: int = 0
     deferred: int = 0  # over a bot's rate limit: left pending for the next window
+    cancelled: int = 0  # unsent pushes of alerts handled before they could go out
     messages: int = 0  # messages actually handed to providers (merged bot batches count once)
     errors: list[str] = field(default_factory=list)
+
+
+def cancel_stale_pushes(db: Any) -> int:
+    """Cancel unsent pushes that would only be noise now; returns how many.
+
+    A push of an alert that is already resolved (except urgent alerts: food-safety
+    reports are delivered whatever happened since), and an escalation of an alert
+    that someone acknowledged or resolved in the meantime. Rows being sent right now
+    (``sending``) are left to their sender.
+    """
+    unsent = Notification.status.in_(("pending", "failed"))
+    resolved = select(Alert.id).where(Alert.status == "resolved", Alert.kind != "urgent")
+    handled = select(Alert.id).where(Alert.status.in_(("acknowledged", "resolved")))
+    with db.session() as session:
+        done = session.execute(
+            sa.update(Notification)
+            .where(unsent, Notification.alert_id.in_(resolved.scalar_subquery()))
+            .values(status="cancelled", last_error="the alert was resolved before this push went out")
+        ).rowcount
+        done += session.execute(
+            sa.update(Notification)
+            .where(unsent, Notification.alert_id.in_(handled.scalar_subquery()),
+                   Notification.idempotency_key.like("alert:%:escalation:%"))
+            .values(status="cancelled", last_error="the alert was acknowledged before this escalation went out")
+        ).rowcount
+    return int(done or 0)
 
 
 def backoff(attempts: int, settings: ChannelSettings) -> timedelta:
@@ -401,6 +432,7 @@ def deliver_notifications(
     now = now or utcnow()
     notifiers = dict(notifiers) if notifiers is not None else make_notifiers(channels)
     summary = DeliverySummary()
+    summary.cancelled = cancel_stale_pushes(db)
     rows = _claim(db, now, now + timedelta(seconds=channels.lease_seconds), limit or 200)
     summary.claimed = len(rows)
     groups: dict[tuple[str, str], list[Notification]] = {}

@@ -406,6 +406,47 @@ def test_a_held_warning_is_superseded_when_the_alert_turns_critical(db):
     assert [m.key for m in bot.sent] == ["alert:1:critical:mgr-jingan:wecom"]
 
 
+@pytest.mark.parametrize("kind,delivered", [("spike", False), ("urgent", True)])
+def test_a_held_push_of_an_alert_resolved_overnight(db, kind, delivered):
+    from storage.alert_state import resolve
+
+    night = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)  # 23:00 Shanghai, quiet hours
+    alert_id = seed(db, opened=night)
+    with db.session() as s:
+        s.get(Alert, alert_id).kind = kind
+    enqueue_alert_notifications(db, AlertPolicy(quiet_hours=("22:00", "08:00")), links=LINKS, now=night)
+    email = Recorder()
+    deliver_notifications(db, ChannelSettings(), now=night, notifiers={"wecom": Recorder(), "email": email})
+    assert email.sent  # email is not held by quiet hours: it went out at once
+    resolve(db, alert_id, "area-sh", "门店已处理", now=night + timedelta(hours=4))
+    bot = Recorder()
+    summary = deliver_notifications(db, ChannelSettings(), now=night + timedelta(hours=10),
+                                    notifiers={"wecom": bot, "email": Recorder()})
+    status = {n.idempotency_key: n.status for n in rows(db)}
+    if delivered:  # a food-safety report reaches the manager whatever happened since
+        assert [m.key for m in bot.sent] == ["alert:1:warning:mgr-jingan:wecom"] and summary.cancelled == 0
+        assert status["alert:1:warning:mgr-jingan:wecom"] == "sent"
+    else:  # a 08:00 push about a spike that was over at 03:00 is noise
+        assert bot.sent == [] and summary.cancelled == 1
+        assert status["alert:1:warning:mgr-jingan:wecom"] == "cancelled"
+    assert status["alert:1:warning:mgr-jingan:email"] == "sent"
+
+
+def test_an_escalation_acknowledged_before_it_goes_out_is_cancelled(db):
+    from storage.alert_state import acknowledge
+
+    alert_id = seed(db)
+    policy = AlertPolicy(escalate_after_minutes=60)
+    enqueue_alert_notifications(db, policy, links=LINKS, now=NOW)
+    deliver_notifications(db, ChannelSettings(), now=NOW, notifiers={"wecom": Recorder(), "email": Recorder()})
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW + timedelta(minutes=61)) == 1
+    acknowledge(db, alert_id, "mgr-jingan", "在处理", now=NOW + timedelta(minutes=62))
+    email = Recorder()
+    summary = deliver_notifications(db, ChannelSettings(), now=NOW + timedelta(minutes=63), notifiers={"email": email})
+    assert email.sent == [] and summary.cancelled == 1
+    assert rows(db)[-1].status == "cancelled" and "acknowledged" in rows(db)[-1].last_error
+
+
 def test_source_health_alert_tells_the_admin_what_broke(db):
     seed(db)
     with db.session() as s:
