@@ -164,7 +164,7 @@ class Mention(SQLModel, table=True):
         sa.Index("ix_mentions_published", "published_at"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
-    source_id: str = Field(index=True)
+    source_id: str  # searched through uq_mentions_source_external, which starts with it
     external_id: str
     platform: str = ""
     kind: str = "post"  # post | review | comment
@@ -181,7 +181,8 @@ class Mention(SQLModel, table=True):
     product_hint: Optional[str] = None
     likes: Optional[int] = None
     content_hash: str = Field(index=True)  # sha1 of normalised text: links reposts
-    duplicate_of: Optional[int] = Field(default=None, index=True)  # first mention with that hash
+    # first mention with that hash; read with its row, never searched by (so no index)
+    duplicate_of: Optional[int] = None
     extra: dict[str, Any] = _json({})
 
 

@@ -125,9 +125,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('mentions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_mentions_content_hash'), ['content_hash'], unique=False)
-        batch_op.create_index(batch_op.f('ix_mentions_duplicate_of'), ['duplicate_of'], unique=False)
         batch_op.create_index('ix_mentions_published', ['published_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_mentions_source_id'), ['source_id'], unique=False)
 
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -327,9 +325,7 @@ def downgrade() -> None:
 
     op.drop_table('notifications')
     with op.batch_alter_table('mentions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_mentions_source_id'))
         batch_op.drop_index('ix_mentions_published')
-        batch_op.drop_index(batch_op.f('ix_mentions_duplicate_of'))
         batch_op.drop_index(batch_op.f('ix_mentions_content_hash'))
 
     op.drop_table('mentions')
