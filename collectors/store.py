@@ -1,35 +1,36 @@
 """Writing items as Mention rows: insert-or-ignore on (source_id, external_id) and
-linking reposts by content hash — identical on SQLite and PostgreSQL."""
+linking reposts by content hash — identical on SQLite and PostgreSQL.
+
+A page or an import batch is written in bulk on the raw driver connection (inside the
+caller's transaction): on SQLite a few multi-row ``INSERT … VALUES`` statements, each a
+single ``sqlite3_step`` that runs without the GIL (so a file import's parsing thread
+keeps working meanwhile); on PostgreSQL ``COPY`` into a temporary table and one
+``INSERT … SELECT … ON CONFLICT DO NOTHING``. The lookups (earliest mention per
+content hash) are one query per batch, not one per item."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from collectors.base import Item
 from collectors.parse.text import hash_normalised, normalise_for_hash
-from storage.models import Mention
 
 MIN_LINK_CHARS = 8  # shorter texts ("好喝", "默认好评") are not treated as reposts
-_TABLE = Mention.__table__
-
-
-def _insert(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-    if dialect == "sqlite":
-        return sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-    return sa.insert(_TABLE)
-
-
-def _chunks(values: list[Any], size: int = 500) -> Iterable[list[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
+_COLUMNS = ("source_id", "external_id", "platform", "kind", "url", "author", "title", "text", "rating",
+            "published_at", "collected_at", "brand_hint", "store_hint", "product_hint", "likes",
+            "content_hash", "duplicate_of", "extra")
+_PUBLISHED, _COLLECTED, _DUPLICATE_OF, _EXTRA = (_COLUMNS.index(c) for c in
+                                                 ("published_at", "collected_at", "duplicate_of", "extra"))
+# Rows per multi-row INSERT (also bounded by the driver's variable limit). A few fixed
+# sizes, not one per batch length: sqlite3 caches a prepared statement per SQL text,
+# and a 2,000-row statement is a large program.
+_SQLITE_INSERT_SIZES = (2000, 200, 20)
+_IN_SIZES = (10, 100, 1000, 10000)  # lookup lists are padded to one of these, for the same reason
 
 
 def fingerprint(text: str) -> tuple[str, bool]:
@@ -44,27 +45,29 @@ def store_items(session: Session, *, source_id: str, platform: str, items: list[
 
     A new item whose normalised text (≥ MIN_LINK_CHARS) equals an earlier mention's —
     of another source or external id — gets ``duplicate_of`` = that mention's id.
+    Items already stored (or repeated in ``items``) are left alone by the insert's
+    ``ON CONFLICT DO NOTHING``; what was not inserted is counted as duplicate.
     """
     if not items:
         return 0, 0
     conn = session.connection()
-    existing = _existing_ids(conn, source_id, [item.external_id for item in items])
+    writer = _SqliteWriter(conn) if conn.dialect.name == "sqlite" else _PostgresWriter(conn)
+    seen: set[str] = set()
     fresh: list[tuple[Item, str, bool]] = []
     for item in items:
-        if item.external_id in existing:
-            continue
-        existing.add(item.external_id)
+        if item.external_id in seen:
+            continue  # the same id twice in one page: the first one is stored
+        seen.add(item.external_id)
         digest, ok = item.fingerprint or fingerprint(item.text)
         fresh.append((item, digest, ok))
-    duplicates = len(items) - len(fresh)
-    if not fresh:
-        return 0, duplicates
-    earliest = _earliest_ids(conn, sorted({h for _, h, ok in fresh if ok}))
+    earliest = writer.earliest_ids({h for _, h, ok in fresh if ok})
     leaders: list[list[Any]] = []
     followers: list[tuple[list[Any], str]] = []
     leader_hashes: set[str] = set()
     for item, digest, ok in fresh:
-        row = _row(item, source_id, platform, digest, collected_at)
+        row = [source_id, item.external_id, platform, item.kind, item.url, item.author, item.title, item.text,
+               item.rating, item.published_at, collected_at, item.brand_hint, item.store_hint, item.product_hint,
+               item.likes, digest, None, item.extra]
         if ok and digest in earliest:
             row[_DUPLICATE_OF] = earliest[digest]
             leaders.append(row)
@@ -73,119 +76,154 @@ def store_items(session: Session, *, source_id: str, platform: str, items: list[
         else:
             leader_hashes.add(digest)
             leaders.append(row)
-    inserted = _execute_many(conn, leaders)
+    inserted = writer.insert(leaders)
     if followers:
         # reposts of an item first seen in this very batch: link to its new id
-        new_ids = _earliest_ids(conn, sorted({digest for _, digest in followers}))
+        new_ids = writer.earliest_ids({digest for _, digest in followers})
         rows = []
         for row, digest in followers:
             row[_DUPLICATE_OF] = new_ids.get(digest)
             rows.append(row)
-        inserted += _execute_many(conn, rows)
-    return inserted, duplicates + (len(fresh) - inserted)
-
-
-def _existing_ids(conn: Any, source_id: str, external_ids: list[str]) -> set[str]:
-    """Which of ``external_ids`` are already stored for ``source_id``."""
-    existing: set[str] = set()
-    if conn.dialect.name == "sqlite":
-        for chunk in _chunks(external_ids):
-            existing.update(r[0] for r in _sqlite_select(
-                conn, "SELECT external_id FROM mentions WHERE source_id = ? AND external_id IN ({})",
-                [source_id], chunk))
-        return existing
-    for chunk in _chunks(external_ids):
-        existing.update(conn.execute(
-            sa.select(_TABLE.c.external_id).where(_TABLE.c.source_id == source_id, _TABLE.c.external_id.in_(chunk))
-        ).scalars())
-    return existing
-
-
-def _execute_many(conn: Any, rows: list[list[Any]]) -> int:
-    """executemany of one cached statement; the number of rows actually inserted.
-
-    On SQLite the rows go straight to the driver, pre-converted exactly as
-    ``UtcDateTime`` and ``JSON`` would (naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``,
-    ``json.dumps``): SQLAlchemy's per-row bind processing was a quarter of a
-    million-row import. PostgreSQL goes through SQLAlchemy."""
-    if not rows:
-        return 0
-    if conn.dialect.name == "sqlite":
-        return _sqlite_execute_many(conn, rows)
-    insert = _insert(conn.dialect.name)
-    inserted = 0
-    for chunk in _chunks(rows, 2000):
-        result = conn.execute(insert, [dict(zip(_COLUMNS, row)) for row in chunk])
-        count = result.rowcount
-        inserted += len(chunk) if count is None or count < 0 else count
-    return inserted
-
-
-_COLUMNS = ("source_id", "external_id", "platform", "kind", "url", "author", "title", "text", "rating",
-                   "published_at", "collected_at", "brand_hint", "store_hint", "product_hint", "likes",
-                   "content_hash", "duplicate_of", "extra")
-_DUPLICATE_OF = _COLUMNS.index("duplicate_of")
-_SQLITE_INSERT = (f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
-                  "ON CONFLICT (source_id, external_id) DO NOTHING")
+        inserted += writer.insert(rows)
+    return inserted, len(items) - inserted
 
 
 def sqlite_datetime(value: datetime) -> str:
     """A UTC-aware datetime as SQLAlchemy stores it in SQLite (naive UTC, microseconds)."""
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(" ", "microseconds")[:26]
 
 
-def _sqlite_execute_many(conn: Any, rows: list[list[Any]]) -> int:
-    collected: dict[datetime, str] = {}  # one collection time per batch: convert once
-    extras: dict[tuple[Any, ...], str] = {}  # extras repeat (reply state, store): dump each once
-    dumps = json.dumps
-    for values in rows:
-        values[9] = sqlite_datetime(values[9])
-        stamp = values[10]
-        values[10] = collected.get(stamp) or collected.setdefault(stamp, sqlite_datetime(stamp))
-        extra = values[17]
-        if all(type(v) is str for v in extra.values()):  # 1 == 1.0 == True: cache only strings
-            key = (*extra.keys(), *extra.values())
-            values[17] = extras.get(key) or extras.setdefault(key, dumps(extra))
-        else:
-            values[17] = dumps(extra)
-    raw = conn.connection.driver_connection
-    cursor = raw.cursor()
-    try:
-        before = raw.total_changes
-        cursor.executemany(_SQLITE_INSERT, rows)
-        return raw.total_changes - before
-    finally:
-        cursor.close()
+def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
-def _sqlite_select(conn: Any, sql: str, head: list[Any], values: list[Any]) -> list[tuple[Any, ...]]:
-    """``sql`` with its ``IN ({})`` filled with one ``?`` per value, on the raw driver:
-    the same text for every full chunk, so sqlite3's statement cache compiles it once."""
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        return cursor.execute(sql.format(", ".join("?" * len(values))), [*head, *values]).fetchall()
-    finally:
-        cursor.close()
+class _SqliteWriter:
+    """Bulk statements on the sqlite3 connection under ``conn``.
+
+    Rows go to the driver pre-converted exactly as ``UtcDateTime`` and ``JSON`` would
+    (naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``, ``json.dumps``): SQLAlchemy's per-row
+    bind processing was a quarter of a million-row import."""
+
+    def __init__(self, conn: Any) -> None:
+        self.raw = conn.connection.driver_connection
+        limit = self.raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        # multi-row INSERT sizes, largest first; fewer rows than the smallest go one by one
+        self.insert_sizes = sorted({min(size, limit // len(_COLUMNS)) for size in _SQLITE_INSERT_SIZES}, reverse=True)
+        self.in_sizes = sorted({min(size, limit) for size in _IN_SIZES})
+
+    def earliest_ids(self, hashes: set[str]) -> dict[str, int]:
+        """content_hash -> smallest mention id having it, for these hashes."""
+        found: dict[str, int] = {}
+        cursor = self.raw.cursor()
+        try:
+            for chunk in _padded(sorted(hashes), self.in_sizes):
+                found.update(cursor.execute(
+                    f"SELECT content_hash, min(id) FROM mentions WHERE content_hash IN ({_marks(len(chunk))}) "
+                    "GROUP BY content_hash", chunk).fetchall())
+        finally:
+            cursor.close()
+        return found
+
+    def insert(self, rows: list[list[Any]]) -> int:
+        """INSERT … ON CONFLICT DO NOTHING of ``rows`` (``_COLUMNS`` order); the number inserted."""
+        if not rows:
+            return 0
+        collected: dict[datetime, str] = {}  # one collection time per batch: convert once
+        extras: dict[tuple[Any, ...], str] = {}  # extras repeat (reply state, store): dump each once
+        dumps = json.dumps
+        for values in rows:
+            values[_PUBLISHED] = sqlite_datetime(values[_PUBLISHED])
+            stamp = values[_COLLECTED]
+            values[_COLLECTED] = collected.get(stamp) or collected.setdefault(stamp, sqlite_datetime(stamp))
+            extra = values[_EXTRA]
+            if all(type(v) is str for v in extra.values()):  # 1 == 1.0 == True: cache only strings
+                key = (*extra.keys(), *extra.values())
+                values[_EXTRA] = extras.get(key) or extras.setdefault(key, dumps(extra))
+            else:
+                values[_EXTRA] = dumps(extra)
+        raw = self.raw
+        cursor = raw.cursor()
+        try:
+            before = raw.total_changes
+            start = 0
+            for size in self.insert_sizes:
+                # one statement per chunk: sqlite3 binds it, then runs it in one step without the GIL
+                while len(rows) - start >= size:
+                    cursor.execute(_sqlite_insert(size), [value for row in rows[start:start + size] for value in row])
+                    start += size
+            if start < len(rows):
+                cursor.executemany(_sqlite_insert(1), rows[start:])
+            return raw.total_changes - before
+        finally:
+            cursor.close()
 
 
-def _earliest_ids(conn: Any, hashes: list[str]) -> dict[str, int]:
-    """content_hash -> smallest mention id having it, for these hashes."""
-    found: dict[str, int] = {}
-    for chunk in _chunks(hashes):
-        if conn.dialect.name == "sqlite":
-            rows = _sqlite_select(conn, "SELECT content_hash, min(id) FROM mentions WHERE content_hash IN ({}) "
-                                  "GROUP BY content_hash", [], chunk)
-        else:
-            rows = conn.execute(
-                sa.select(_TABLE.c.content_hash, sa.func.min(_TABLE.c.id)).where(_TABLE.c.content_hash.in_(chunk))
-                .group_by(_TABLE.c.content_hash)
-            ).all()
-        found.update({h: i for h, i in rows})
-    return found
+def _padded(values: list[Any], sizes: list[int]) -> Iterable[list[Any]]:
+    """``values`` in chunks of one of ``sizes`` (ascending), the last one padded with a
+    repeated value (harmless in an ``IN`` list)."""
+    for chunk in _chunks(values, sizes[-1]):
+        size = next(s for s in sizes if s >= len(chunk))
+        yield chunk + [chunk[0]] * (size - len(chunk))
 
 
-def _row(item: Item, source_id: str, platform: str, digest: str, collected_at: datetime) -> list[Any]:
-    """The insert's values in ``_COLUMNS`` order."""
-    return [source_id, item.external_id, platform, item.kind, item.url, item.author, item.title, item.text,
-            item.rating, item.published_at, collected_at, item.brand_hint, item.store_hint, item.product_hint,
-            item.likes, digest, None, item.extra]
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+_SQLITE_INSERTS: dict[int, str] = {}
+
+
+def _sqlite_insert(rows: int) -> str:
+    """The multi-row INSERT text for ``rows`` rows (the same object each time: the
+    driver's statement cache then compiles it once per connection)."""
+    text = _SQLITE_INSERTS.get(rows)
+    if text is None:
+        one = f"({_marks(len(_COLUMNS))})"
+        text = _SQLITE_INSERTS.setdefault(rows, f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES "
+                                                f"{', '.join([one] * rows)} "
+                                                "ON CONFLICT (source_id, external_id) DO NOTHING")
+    return text
+
+
+class _PostgresWriter:
+    """Bulk statements on the psycopg connection under ``conn``: ``= ANY(array)``
+    lookups, and ``COPY`` into a session-local staging table followed by one
+    ``INSERT … SELECT … ON CONFLICT DO NOTHING`` (a unique clash inside COPY itself
+    would abort the whole batch)."""
+
+    STAGING = "tingfeng_mentions_staging"
+
+    def __init__(self, conn: Any) -> None:
+        self.raw = conn.connection.driver_connection
+
+    def earliest_ids(self, hashes: set[str]) -> dict[str, int]:
+        """content_hash -> smallest mention id having it, for these hashes."""
+        if not hashes:
+            return {}
+        with self.raw.cursor() as cursor:
+            cursor.execute("SELECT content_hash, min(id) FROM mentions WHERE content_hash = ANY(%s) "
+                           "GROUP BY content_hash", (sorted(hashes),))
+            return dict(cursor.fetchall())
+
+    def insert(self, rows: list[list[Any]]) -> int:
+        """COPY ``rows`` (``_COLUMNS`` order) to the staging table, then insert what is
+        new, in the rows' order; the number inserted."""
+        if not rows:
+            return 0
+        columns = ", ".join(_COLUMNS)
+        dumps = json.dumps
+        with self.raw.cursor() as cursor:
+            # temporary: private to this connection; emptied at the end of each transaction
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.STAGING} ON COMMIT DELETE ROWS AS "
+                           f"SELECT 0::bigint AS ord, {columns} FROM mentions WITH NO DATA")
+            cursor.execute(f"DELETE FROM {self.STAGING}")  # rows of an earlier insert in this transaction
+            with cursor.copy(f"COPY {self.STAGING} (ord, {columns}) FROM STDIN") as copy:
+                for number, values in enumerate(rows):
+                    values[_EXTRA] = dumps(values[_EXTRA])
+                    copy.write_row((number, *values))
+            cursor.execute(f"INSERT INTO mentions ({columns}) SELECT {columns} FROM {self.STAGING} ORDER BY ord "
+                           "ON CONFLICT (source_id, external_id) DO NOTHING")
+            return max(cursor.rowcount, 0)

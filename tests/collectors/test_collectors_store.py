@@ -71,3 +71,25 @@ def test_repeated_extras_are_stored_each_as_given(db) -> None:
     assert list(stored["2"]) == ["store", "reply"]  # key order kept
     if db.dialect == "sqlite":
         assert raw["0"] == raw["1"] != raw["2"]
+
+
+def test_a_large_batch_is_stored_whole_and_linked(db) -> None:
+    # 2,245 rows: on SQLite several multi-row statements of different sizes plus single rows;
+    # on PostgreSQL one COPY, then a second one for the reposts of rows of this batch
+    texts = [f"第{i}条评价，内容各不相同，足够长" for i in range(2245)]
+    texts[2244] = texts[2100] = texts[5]  # reposts of row 5, one in the single-row tail
+    with db.session() as s:
+        store_items(s, source_id="old", platform="p", collected_at=NOW, items=[item("o", texts[7])])
+    items = [item(str(i), t, rating=i % 5, extra={"i": str(i % 3)}) for i, t in enumerate(texts)]
+    with db.session() as s:
+        assert store_items(s, source_id="big", platform="p", collected_at=NOW, items=items + items[:3]) == (2245, 3)
+    with db.session() as s:
+        stored = {m.external_id: m for m in s.exec(select(Mention).where(Mention.source_id == "big")).all()}
+        old = s.exec(select(Mention).where(Mention.source_id == "old")).one()
+    assert len(stored) == 2245
+    assert [stored[str(i)].text for i in range(2245)] == texts
+    assert stored["5"].duplicate_of is None
+    assert stored["2100"].duplicate_of == stored["2244"].duplicate_of == stored["5"].id
+    assert stored["7"].duplicate_of == old.id
+    assert (stored["2243"].rating, stored["2243"].extra, stored["2243"].published_at) == (3, {"i": "2"}, AT)
+    assert sorted(stored, key=lambda e: stored[e].id)[:3] == ["0", "1", "2"]  # ids follow the batch order
