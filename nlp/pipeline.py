@@ -4,7 +4,9 @@ A mention is pending while it has no ``MentionAnalysis`` row. :func:`score_pendi
 takes pending mentions in id order, batch by batch; each batch is analysed in memory
 (:func:`analyse`, pure) and written in one transaction together with its
 ``MentionTouchpoint`` rows and the ``RollupDirty`` days it touches, so a crash loses at
-most the batch in flight and a re-run continues where it stopped. :func:`rescore`
+most the batch in flight and a re-run continues where it stopped. The rows are written
+with bulk Core inserts from plain column dicts: building an ORM object per row cost
+more than the analysis itself (docs/benchmarks.md, "Scoring stage"). :func:`rescore`
 replaces existing analyses, for a model upgrade.
 
 The text analysed is the cleaned title + body (:func:`nlp.text.clean`); touchpoint
@@ -57,10 +59,10 @@ class MentionInput:
 
 @dataclass(frozen=True)
 class Analysis:
-    """The analysis of one mention, ready to be written."""
+    """The analysis of one mention, ready to be written: column values of its rows."""
 
-    row: MentionAnalysis
-    touchpoints: list[MentionTouchpoint]
+    row: dict[str, Any]  # a ``mention_analysis`` row
+    touchpoints: list[dict[str, Any]]  # its ``mention_touchpoints`` rows (without ids)
 
 
 def load_catalog(session: Session) -> Catalog:
@@ -107,50 +109,54 @@ def analyse(mentions: Sequence[MentionInput], catalog: Catalog, model: Sentiment
     """Analyse a batch in memory: clean, link, score, touchpoints, urgent terms, keywords."""
     texts = [_full_text(m) for m in mentions]
     extra = {"product": [n for e in catalog.products.values() for n in (e.name, *e.aliases) if n]}
-    names = catalog.names()
+    tok = segment.tokenizer(catalog.names())  # resolved once per batch, not per mention
     out = []
     for m, t, s in zip(mentions, texts, score_texts(texts, model, extra)):
-        row = _row(m, link(t, catalog, m.evidence), model, s, _keywords(t, names), now)
+        row = _row(m, link(t, catalog, m.evidence), model, s, _keywords(t, tok), now)
         out.append(Analysis(row, [
-            MentionTouchpoint(mention_id=m.id, touchpoint=h.touchpoint, polarity=h.polarity, score=h.score,
-                              evidence=h.evidence, start=h.start, end=h.end)
+            {"mention_id": m.id, "touchpoint": h.touchpoint, "polarity": h.polarity, "score": h.score,
+             "evidence": h.evidence, "start": h.start, "end": h.end}
             for h in s.touchpoints
         ]))
     return out
 
 
-def _keywords(text: str, names: Sequence[str]) -> list[str]:
+def _keywords(text: str, tok: Any) -> list[str]:
+    """The first :data:`MAX_KEYWORDS` distinct content words of two characters or more.
+
+    Segmentation is lazy and stops there: the rest of a long text is never segmented.
+    """
     seen: list[str] = []
-    for w in segment.content_words(text, names):
+    for w in segment.iter_content_words(text, tok):
         if w not in seen and len(w) >= 2:
             seen.append(w)
-        if len(seen) == MAX_KEYWORDS:
-            break
+            if len(seen) == MAX_KEYWORDS:
+                break
     return seen
 
 
 def _row(m: MentionInput, lk: LinkResult, model: SentimentModel, s: TextScore,
-         keywords: list[str], now: datetime) -> MentionAnalysis:
-    return MentionAnalysis(
-        mention_id=m.id,
-        published_at=m.published_at,
-        platform=m.platform,
-        brand_id=lk.brand_id,
-        region_id=lk.region_id,
-        store_id=lk.store_id,
-        product_id=lk.product_id,
-        link_confidence=round(lk.confidence, 3),
-        links=[x.as_dict() for x in lk.links],
-        model=model.name,
-        model_version=model.version,
-        score=round(s.score, 6),
-        label=s.label,
-        urgent=bool(s.urgent_terms),
-        urgent_terms=list(s.urgent_terms),
-        keywords=keywords,
-        counted=m.duplicate_of is None,
-        scored_at=now,
-    )
+         keywords: list[str], now: datetime) -> dict[str, Any]:
+    return {
+        "mention_id": m.id,
+        "published_at": m.published_at,
+        "platform": m.platform,
+        "brand_id": lk.brand_id,
+        "region_id": lk.region_id,
+        "store_id": lk.store_id,
+        "product_id": lk.product_id,
+        "link_confidence": round(lk.confidence, 3),
+        "links": [x.as_dict() for x in lk.links],
+        "model": model.name,
+        "model_version": model.version,
+        "score": round(s.score, 6),
+        "label": s.label,
+        "urgent": bool(s.urgent_terms),
+        "urgent_terms": list(s.urgent_terms),
+        "keywords": keywords,
+        "counted": m.duplicate_of is None,
+        "scored_at": now,
+    }
 
 
 def utc_day(ts: datetime) -> date:
@@ -178,12 +184,14 @@ def mark_dirty(session: Session, days: Iterable[date]) -> None:
 
 
 def _write(session: Session, analyses: Sequence[Analysis]) -> None:
-    for a in analyses:
-        session.add(a.row)
-    session.flush()
-    for a in analyses:
-        session.add_all(a.touchpoints)
-    mark_dirty(session, (utc_day(a.row.published_at) for a in analyses))
+    """Bulk-insert a batch's analyses and touchpoints (Core executemany) and mark its days dirty."""
+    if not analyses:
+        return
+    session.execute(sa.insert(MentionAnalysis.__table__), [a.row for a in analyses])
+    touchpoints = [t for a in analyses for t in a.touchpoints]
+    if touchpoints:
+        session.execute(sa.insert(MentionTouchpoint.__table__), touchpoints)
+    mark_dirty(session, (utc_day(a.row["published_at"]) for a in analyses))
 
 
 def _pending_query(after_id: int, batch_size: int, dialect: str) -> Any:

@@ -28,7 +28,8 @@ def score_texts(texts: Sequence[str], model: SentimentModel,
                 extra_terms: Mapping[str, Iterable[str]] | None = None) -> list[TextScore]:
     """Score already-cleaned ``texts`` (``extra_terms``: more touchpoint words, e.g. product names)."""
     label = labeller(model)
-    assigned = [tp.assign(t, extra_terms) for t in texts]
+    assign = tp.assigner(extra_terms)
+    assigned = [assign(t) for t in texts]
     clauses = [c.text for a in assigned for c, _ in a]
     scores = model.score(texts) if texts else []
     clause_scores = model.score(clauses) if clauses else []

@@ -13,7 +13,7 @@ import logging
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Iterator
 
 CATALOG_FREQ = 2_000_000  # high enough to win over any split of the name
 
@@ -70,13 +70,19 @@ def tokens(text: str, names: Iterable[str] = ()) -> list[str]:
 
 def content_words(text: str, names: Iterable[str] = ()) -> list[str]:
     """Words worth counting as keywords: no stop words, no punctuation, no single non-Chinese chars."""
+    return list(iter_content_words(text, tokenizer(names)))
+
+
+def iter_content_words(text: str, tok: Any) -> Iterator[str]:
+    """The content words of ``text`` in order, segmented lazily by ``tok`` (a :func:`tokenizer`).
+
+    A caller that needs only the first few words stops the segmentation early.
+    """
     stop = stopwords()
-    out = []
-    for w in tokens(text, names):
+    for w in tok.cut(text, HMM=True):
         w = w.strip().lower()
         if not w or w in stop or not _WORD.search(w) or w.isdigit() and w not in {"315", "12315"}:
             continue
         if len(w) == 1 and not ("\u4e00" <= w <= "\u9fff"):
             continue
-        out.append(w)
-    return out
+        yield w

@@ -122,7 +122,16 @@ def clause_touchpoints(clause: str, extra: Extra | None = None) -> list[str]:
 
 def assign(text: str, extra: Extra | None = None) -> list[tuple[Clause, list[str]]]:
     """Every clause of ``text`` that talks about at least one touchpoint, with those touchpoints."""
+    return _assign(text, _matchers(_freeze(extra)))
+
+
+def assigner(extra: Extra | None = None) -> Callable[[str], list[tuple[Clause, list[str]]]]:
+    """:func:`assign` with ``extra`` resolved once, for scoring many texts against one catalog."""
     matchers = _matchers(_freeze(extra))
+    return lambda text: _assign(text, matchers)
+
+
+def _assign(text: str, matchers: tuple[tuple[str, re.Pattern[str]], ...]) -> list[tuple[Clause, list[str]]]:
     out = []
     for clause in split_clauses(text):
         low = clause.text.lower()
