@@ -35,31 +35,49 @@ def sniff_encoding(path: Path, declared: str = "auto") -> str:
 def iter_csv(path: Path, *, encoding: str = "auto", delimiter: str = ",", skip: int = 0) -> Iterator[tuple[int, Row]]:
     """Rows of a CSV with a header line, keyed by the stripped header names.
     ``line_no`` is the data row number (1 = first row after the header)."""
+    return _as_dicts(iter_csv_lists(path, encoding=encoding, delimiter=delimiter, skip=skip))
+
+
+def iter_csv_lists(path: Path, *, encoding: str = "auto", delimiter: str = ",",
+                   skip: int = 0) -> Iterator[tuple[int, list[Any]]]:
+    """Like :func:`iter_csv` but cheaper: first ``(0, header)``, then ``(line_no, values)``
+    with the values as a list in header order (possibly shorter or longer)."""
     codec = sniff_encoding(path, encoding)
     with path.open("r", encoding=codec, errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        header = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
+        yield 0, [h.strip().lstrip("\ufeff") for h in next(reader, [])]
         for number, values in enumerate(reader, start=1):
             if number <= skip or not values:
                 continue
-            yield number, dict(zip(header, values))
+            yield number, values
 
 
 def iter_xlsx(path: Path, *, sheet: str | None = None, skip: int = 0) -> Iterator[tuple[int, Row]]:
     """Rows of an XLSX sheet (first sheet by default), read-only streaming mode."""
+    return _as_dicts(iter_xlsx_lists(path, sheet=sheet, skip=skip))
+
+
+def iter_xlsx_lists(path: Path, *, sheet: str | None = None, skip: int = 0) -> Iterator[tuple[int, list[Any]]]:
+    """Like :func:`iter_xlsx`, as :func:`iter_csv_lists` gives a CSV: header first."""
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True, data_only=True)
     try:
         ws = book[sheet] if sheet else book.worksheets[0]
         rows = ws.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        yield 0, [str(h).strip() if h is not None else "" for h in next(rows, ())]
         for number, values in enumerate(rows, start=1):
             if number <= skip or not values or all(v is None for v in values):
                 continue
-            yield number, dict(zip(header, values))
+            yield number, list(values)
     finally:
         book.close()
+
+
+def _as_dicts(rows: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, Row]]:
+    _, header = next(rows)
+    for number, values in rows:
+        yield number, dict(zip(header, values))
 
 
 def iter_jsonl(path: Path, *, skip: int = 0) -> Iterator[tuple[int, Row | Exception]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Literal, Sequence
 
 from pydantic import Field, field_validator
 
@@ -20,7 +20,7 @@ from collectors.imports import import_rows, progress_of, watched_files
 from collectors.parse.counts import parse_count
 from collectors.parse.dates import parse_datetime
 from collectors.parse.ratings import parse_rating
-from collectors.parse.tabular import iter_csv, iter_xlsx
+from collectors.parse.tabular import iter_csv_lists, iter_xlsx_lists
 from collectors.parse.text import collapse_whitespace
 
 FIELDS = ("id", "text", "time", "author", "rating", "store", "product", "link", "title", "likes", "reply")
@@ -117,10 +117,25 @@ def resolve_columns(header: list[str], options: FileOptions) -> dict[str, str]:
     return mapping
 
 
-def row_to_item(row: dict[str, Any], mapping: dict[str, str], options: FileOptions, *, now: datetime,
-                tz: tzinfo) -> Item:
-    """One export row as an Item; raises ValueError naming the bad field."""
-    values = {field: _clean(row.get(column)) for field, column in mapping.items()}
+def item_reader(header: list[str], options: FileOptions, *, now: datetime,
+                tz: tzinfo) -> Callable[[Sequence[Any]], Item]:
+    """A function turning one row (values in ``header`` order) into an Item; raises
+    ParseError when the header lacks the text or time column. With a header name
+    given twice, the last such column is read."""
+    mapping = resolve_columns(header, options)
+    position = {name: index for index, name in enumerate(header)}
+    fields = [(field, position[column]) for field, column in mapping.items()]
+
+    def read(values: Sequence[Any]) -> Item:
+        size = len(values)
+        return fields_to_item({field: _clean(values[index]) if index < size else None for field, index in fields},
+                              options, now=now, tz=tz)
+
+    return read
+
+
+def fields_to_item(values: dict[str, Any], options: FileOptions, *, now: datetime, tz: tzinfo) -> Item:
+    """One export row (field → cleaned cell) as an Item; raises ValueError naming the bad field."""
     get = values.get
     text = collapse_whitespace(str(get("text") or ""))
     if not text:
@@ -181,9 +196,10 @@ class FileCollector:
             start = progress_of(ctx.state, key, path)
             if start is None:
                 continue
-            rows = iter_xlsx(path, sheet=options.sheet, skip=start) if _format(path, options) == "xlsx" \
-                else iter_csv(path, encoding=options.encoding, delimiter=options.delimiter, skip=start)
+            rows = iter_xlsx_lists(path, sheet=options.sheet, skip=start) if _format(path, options) == "xlsx" \
+                else iter_csv_lists(path, encoding=options.encoding, delimiter=options.delimiter, skip=start)
             try:
+                _, header = next(rows)
                 first = next(rows, None)
             except (UnicodeError, ValueError, KeyError, OSError) as exc:
                 ctx.log_error(f"{path.name}: unreadable: {exc}")
@@ -192,7 +208,7 @@ class FileCollector:
                 import_rows(ctx, key=key, path=path, rows=iter(()), to_item=lambda r: r, start=start)
                 continue
             try:
-                mapping = resolve_columns(list(first[1].keys()), options)
+                to_item = item_reader(header, options, now=ctx.now, tz=ctx.tz)
             except ParseError as exc:
                 ctx.log_error(f"{path.name}: {exc}")
                 continue
@@ -201,6 +217,5 @@ class FileCollector:
                 yield first
                 yield from rows
 
-            import_rows(ctx, key=key, path=path, rows=stream(),
-                        to_item=lambda row, m=mapping: row_to_item(row, m, options, now=ctx.now, tz=ctx.tz),
+            import_rows(ctx, key=key, path=path, rows=stream(), to_item=to_item,
                         batch_size=options.batch_size, start=start)

@@ -11,7 +11,7 @@ from collectors.parse.dates import parse_datetime
 from collectors.parse.paths import get_path
 from collectors.parse.ratings import parse_rating
 from collectors.parse.selectors import FieldSpec, check_spec
-from collectors.parse.text import content_hash, html_to_text
+from collectors.parse.text import content_hash, html_to_text, normalise_for_hash
 
 NOW = datetime(2026, 11, 22, 4, 0, tzinfo=timezone.utc)
 
@@ -26,6 +26,10 @@ def test_html_to_text_keeps_text_around_dropped_scripts() -> None:
 def test_repost_hash_ignores_punctuation_width_case_and_urls() -> None:
     assert content_hash("好喝！！ABC https://t.cn/x") == content_hash("好喝!!abc")
     assert content_hash("好喝") != content_hash("难喝")
+    # URLs are found after NFKC (a full-width colon still makes one); marks compose first
+    assert normalise_for_hash("好喝 https：//t.cn/x ！") == "好喝"
+    assert normalise_for_hash("xhttps://a b") == "xb"
+    assert normalise_for_hash("Ａ\u0301，😀\u3000x") == "áx"
 
 
 @pytest.mark.parametrize(("text", "expected"), [
