@@ -40,3 +40,15 @@ def test_stopword_list_never_hides_a_complaint_term():
     assert {"之后", "怀疑", "的", "觉得"} <= stop
     lexicon = {t for terms in LEXICON.values() for t in terms}
     assert not stop & (lexicon | set(URGENT_TERMS) | {"太慢", "很差"})
+
+
+def test_keywords_are_the_first_distinct_content_words_of_a_long_text():
+    from nlp.pipeline import MAX_KEYWORDS, _keywords
+    from nlp.segment import iter_content_words
+
+    text = "店员态度很差，出餐太慢，奶茶太甜，珍珠太硬，环境很吵，座位不够，价格太贵，外卖洒了，" * 3
+    words = content_words(text)
+    assert list(iter_content_words(text, tokenizer())) == words
+    distinct = list(dict.fromkeys(w for w in words if len(w) >= 2))
+    assert len(distinct) > MAX_KEYWORDS
+    assert _keywords(text, tokenizer()) == distinct[:MAX_KEYWORDS]

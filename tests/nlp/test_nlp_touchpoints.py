@@ -33,3 +33,13 @@ def test_no_touchpoint_no_hit():
 def test_single_characters_inside_other_words_do_not_count():
     assert set(run("里面的座位很干净")) == {"environment"}
     assert run("喜茶今天人好多") == {}
+
+
+def test_assigner_matches_assign_with_the_same_extra_terms():
+    from nlp.touchpoints import assign, assigner
+
+    extra = {"product": ["芝芝莓莓"]}
+    text = "芝芝莓莓，店员态度太差，外卖也慢"
+    assert assigner(extra)(text) == assign(text, extra)
+    assert "product" in [tp for _, tps in assign(text, extra) for tp in tps]
+    assert "product" not in [tp for _, tps in assigner()("芝芝莓莓") for tp in tps]
