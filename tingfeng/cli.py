@@ -194,7 +194,11 @@ def dashboard(
     """Serve the Streamlit dashboard."""
     settings = _settings(None)
     Database(settings.db_url).require_migrated()
-    raise typer.Exit(subprocess.call(dashboard_command(settings, port=port, address=address), env=dashboard_env(settings)))
+    # exec, not a child process: Streamlit itself then receives SIGTERM (systemd, docker stop)
+    # instead of a parent that would leave it running as an orphan
+    command = dashboard_command(settings, port=port, address=address)
+    sys.stdout.flush()
+    os.execve(command[0], command, dashboard_env(settings))
 
 
 @app.command()
