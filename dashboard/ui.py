@@ -41,6 +41,15 @@ def empty_state(ctx: Context, what: str = "数据") -> None:
     st.info(f"当前筛选条件下没有{what}。可以放宽日期范围或清除侧栏中的筛选条件。")
 
 
+def page_number(where: Any, pages: int, key: str) -> int:
+    """The page-number box (1 … ``pages``) in ``where``. A page kept from before a filter left
+    fewer pages is clamped to the new last page before the box is drawn: no empty page, and no
+    out-of-range value for the widget."""
+    if int(st.session_state.get(key, 1) or 1) > pages:
+        st.session_state[key] = pages
+    return int(where.number_input(f"页码（共 {pages} 页）", min_value=1, max_value=pages, step=1, key=key))
+
+
 def no_data_yet() -> None:
     """The state of a fresh install: nothing collected or scored yet."""
     st.info("还没有任何已评分的声量数据。\n\n" + ADD_SOURCE_HELP)

@@ -27,7 +27,7 @@ p1, p2 = st.columns([1, 5])
 page_size = p1.selectbox("每页", PAGE_SIZES, index=1, key="m_size")
 probe, total, exact = cache.q(ctx.db_url, "mentions_page", ctx.scope, mf, 1, page_size)
 pages = max(1, math.ceil(total / page_size))
-page = p2.number_input(f"页码（共 {pages} 页）", min_value=1, max_value=pages, value=1, step=1, key="m_page")
+page = ui.page_number(p2, pages, key="m_page")
 rows = probe if page == 1 else cache.q(ctx.db_url, "mentions_page", ctx.scope, mf, int(page), page_size)[0]
 
 st.caption(f"共 {total:,} 条提及" if exact else f"超过 {total:,} 条提及（仅可翻阅前 {total:,} 条，请缩小筛选范围）")

@@ -96,6 +96,23 @@ def test_mentions_filters_and_export(seeded_sqlite, make_app) -> None:
     assert "条" in at.caption[-1].value
 
 
+def test_mentions_page_number_clamps_when_a_filter_leaves_fewer_pages(seeded_sqlite, make_app) -> None:
+    db, _ = seeded_sqlite
+    at = make_app(db).run().switch_page("views/mentions.py").run()
+    at.selectbox(key="m_size").set_value(25).run()
+    last = int(at.number_input(key="m_page").max)
+    at.number_input(key="m_page").set_value(last).run()
+    assert last >= 3 and not at.exception and len(at.dataframe[0].value) > 0
+    at.multiselect(key="m_sent").set_value(["positive"]).run()  # fewer pages, still more than one
+    fewer = int(at.number_input(key="m_page").max)
+    assert not at.exception and 1 < fewer < last
+    assert at.number_input(key="m_page").value == fewer  # clamped to the new last page, not back to page 1
+    rows = at.dataframe[0].value
+    assert 0 < len(rows) <= 25 and set(rows["情感"]) == {"正面"}
+    at.checkbox(key="m_urgent").check().run()  # nothing left: the empty state, no exception
+    assert not at.exception and at.number_input(key="m_page").value == 1 and at.info
+
+
 def test_manager_sees_only_own_store(seeded, make_app) -> None:
     db, _ = seeded
     at = _login(make_app(db, auth="local"), "wang")
