@@ -74,9 +74,10 @@ def page_calls(db: Database, scope: Scope) -> dict[str, Callable[[], object]]:
             app_level()
             lb = q.leaderboard(db, scope, entity)
             (q.touchpoint_matrix if entity == "store" else q.product_touchpoint_matrix)(db, scope, tuple(lb["id"][:25]))
-            if entity == "product":
-                q.product_store_matrix(db, scope)
         return run
+
+    def product_store() -> None:  # 产品's other heatmap, drawn when picked instead of product × touchpoint
+        q.product_store_matrix(db, scope)
 
     def detail(entity: str) -> Callable[[], None]:
         picked: list[str | None] = []
@@ -111,7 +112,8 @@ def page_calls(db: Database, scope: Scope) -> dict[str, Callable[[], object]]:
             q.recent_runs(db, scope, health["id"].iloc[0])
 
     return {"总览 overview": overview, "门店 stores": board("store"), "门店详情 store detail": detail("store"),
-            "产品 products": board("product"), "产品详情 product detail": detail("product"),
+            "产品 products": board("product"), "产品×门店 product × store": product_store,
+            "产品详情 product detail": detail("product"),
             "声量明细 mentions": mentions, "预警 alerts": alerts, "数据源 sources": sources}
 
 

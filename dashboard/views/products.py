@@ -1,25 +1,32 @@
-"""产品 Products: leaderboard, product × touchpoint and product × store heatmaps, and a product detail view."""
+"""产品 Products: leaderboard, product × touchpoint or product × store heatmap, and a product detail view."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import boards, cache, charts, ui
 from dashboard.context import current
 
+MATRICES = ["产品 × 顾客触点", "产品 × 门店"]
+
 ctx = current()
 board = boards.leaderboard_section(ctx, "product")
-tp = boards.touchpoint_heatmap(ctx, board, "product")
-
-st.subheader("产品 × 门店")
-matrix = cache.q(ctx.db_url, "product_store_matrix", ctx.scope)
-if matrix.empty:
-    st.caption("没有同时关联到门店和产品的提及。")
+# one heatmap at a time: the other is a click away (each reads a year of rollups on long ranges)
+shown = st.segmented_control("热力图", MATRICES, default=MATRICES[0], key="p_matrix") or MATRICES[0]
+tp = pd.DataFrame()
+if shown == MATRICES[0]:
+    tp = boards.touchpoint_heatmap(ctx, board, "product")
 else:
-    matrix["门店"] = matrix["store_id"].map(lambda s: ctx.name("stores", s))
-    matrix["产品"] = matrix["product_id"].map(lambda p: ctx.name("products", p))
-    n = matrix["store_id"].nunique()
-    st.caption(f"颜色为净情感，数字为提及数；显示声量最高的 {n} 家门店。")
-    ui.chart(st, charts.heatmap(matrix, "产品", "门店", "产品", "门店", height=max(160, 26 * n)))
+    st.subheader("产品 × 门店")
+    matrix = cache.q(ctx.db_url, "product_store_matrix", ctx.scope)
+    if matrix.empty:
+        st.caption("没有同时关联到门店和产品的提及。")
+    else:
+        matrix["门店"] = matrix["store_id"].map(lambda s: ctx.name("stores", s))
+        matrix["产品"] = matrix["product_id"].map(lambda p: ctx.name("products", p))
+        n = matrix["store_id"].nunique()
+        st.caption(f"颜色为净情感，数字为提及数；显示声量最高的 {n} 家门店。")
+        ui.chart(st, charts.heatmap(matrix, "产品", "门店", "产品", "门店", height=max(160, 26 * n)))
 
 boards.detail_section(ctx, board, "product", touchpoints=tp)

@@ -248,15 +248,19 @@ def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None
     db, _ = seeded_sqlite
     at = make_app(db).run().switch_page("views/products.py").run()
     assert not at.exception
-    assert [h.value for h in at.subheader][:4] == ["产品排行", "产品 × 顾客触点", "产品 × 门店", "产品详情"]
-    touch, by_store = _charts(at)
+    assert [h.value for h in at.subheader][:3] == ["产品排行", "产品 × 顾客触点", "产品详情"]
+    (touch,) = _charts(at)  # one heatmap at a time: product × touchpoint first
     assert set(touch["产品"]) == {"幽兰拿铁", "声声乌龙", "美式咖啡"} and set(touch["触点"]) == {"出品/商品", "服务"}
     assert (touch[touch["触点"] == "服务"]["net"] == -1).all()
-    assert {"门店", "产品"} <= set(by_store.columns)
     assert len(at.dataframe) == 1  # the leaderboard only: nothing of the detail until a product is picked
+    at.segmented_control(key="p_matrix").set_value("产品 × 门店").run()
+    assert not at.exception and [h.value for h in at.subheader][:3] == ["产品排行", "产品 × 门店", "产品详情"]
+    (by_store,) = _charts(at)
+    assert {"门店", "产品"} <= set(by_store.columns) and "国贸" in " ".join(by_store["门店"])
+    at.segmented_control(key="p_matrix").set_value("产品 × 顾客触点").run()
     at.selectbox(key="product_detail").set_value("yulu").run()
     assert not at.exception
-    detail = _charts(at)[2:]  # trend (volume, net), its touchpoint row, complaint keywords
+    detail = _charts(at)[1:]  # trend (volume, net), its touchpoint row, complaint keywords
     assert len(detail) == 4 and set(detail[2]["触点"]) == {"出品/商品", "服务"}
     assert (detail[2]["product_id"] == "yulu").all()
     assert "幽兰拿铁" in _frames_text(at) and "美式咖啡" not in at.dataframe[-1].value.to_csv()

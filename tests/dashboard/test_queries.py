@@ -91,6 +91,11 @@ def test_product_touchpoint_matrix(seeded) -> None:
     only = q.product_touchpoint_matrix(db, ADMIN, only=("yulu",))
     assert set(only["product_id"]) == {"yulu"}
     assert norm(only).equals(norm(rolled[rolled["product_id"] == "yulu"]))
+    # most of the catalog: PostgreSQL reads the range without the id list and keeps these here
+    two = q.product_touchpoint_matrix(db, ADMIN, only=("yulu", "meishi"))
+    assert norm(two).equals(norm(rolled[rolled["product_id"].isin(["yulu", "meishi"])]))
+    assert set(q.product_touchpoint_matrix(db, ADMIN.narrowed(brands=("kafei",)), only=("yulu", "meishi"))[
+        "product_id"]) == {"meishi"}
     coffee = q.product_touchpoint_matrix(db, ADMIN.narrowed(brands=("kafei",)))
     assert set(coffee["product_id"]) == {"meishi"}
     # a manager's products only count his store's mentions (raw rows of his store universe)
