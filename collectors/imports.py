@@ -44,9 +44,11 @@ def import_rows(ctx: Context, *, key: str, path: Path, rows: RowStream, to_item:
 
     Batches are stored by one writer thread, in order, while this thread converts the
     next batch: the database's own work (SQLite's B-tree inserts and commit, a
-    PostgreSQL round trip) releases the GIL, so it overlaps the row parsing. At most
-    one batch waits to be stored (memory stays bounded); each is committed with the
-    offset of its last row, so a crash still resumes right after the last stored
+    PostgreSQL round trip) releases the GIL, so it overlaps the row parsing. Python
+    work stays in this thread (repost hash, and with ``ctx.screen`` validation,
+    filtering and the insert rows), so the writer mostly waits on the database. At
+    most one batch waits to be stored (memory stays bounded); each is committed with
+    the offset of its last row, so a crash still resumes right after the last stored
     batch. An error in the writer stops the import with that error."""
     label = os.path.basename(key)
     items: list[Item] = []
@@ -55,16 +57,21 @@ def import_rows(ctx: Context, *, key: str, path: Path, rows: RowStream, to_item:
     count = 0
     pending: list[Future[Any]] = []
 
-    def store(batch: list[Item], problems: list[str], rows_done: int, done: bool) -> None:
+    screen = getattr(ctx, "screen", None)  # RunContext's database-free half of emit
+
+    def store(page: Any, rows_done: int, done: bool) -> None:
         files = dict(ctx.state.get("files", {}))
         files[key] = {**file_signature(path), "rows": rows_done, "done": done}
-        ctx.emit(ParsedPage(items=batch, errors=problems), ref=label, state={"files": files})
+        ctx.emit(page, ref=label, state={"files": files})
 
     def flush(writer: ThreadPoolExecutor, done: bool) -> None:
         nonlocal items, errors
+        page = ParsedPage(items=items, errors=errors)
+        if screen is not None:
+            page = screen(page, ref=label)  # here, not in the writer: validation and row building are Python
         if pending:
             pending.pop().result()  # the previous batch is stored (or its error raised) first
-        pending.append(writer.submit(store, items, errors, last, done))
+        pending.append(writer.submit(store, page, last, done))
         items, errors = [], []
 
     bulk = getattr(ctx, "bulk", None)

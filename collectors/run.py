@@ -14,6 +14,7 @@ import os
 import time
 import traceback
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo
@@ -28,7 +29,7 @@ from collectors.filters import in_range, keyword_match
 from collectors.health import apply_health
 from collectors.http import HttpSettings, PoliteClient, Response
 from collectors.registry import get_collector, option_problems
-from collectors.store import store_items
+from collectors.store import PreparedRows, prepare_rows, store_rows
 from storage import Database
 from storage.models import Brand, CollectorRun, Mention, Source, utcnow
 
@@ -136,9 +137,11 @@ class RunContext:
         with Session(bind=self._bulk_conn, expire_on_commit=False) as session, session.begin():
             yield session  # commits on success, rolls back on error
 
-    def emit(self, page: ParsedPage, *, ref: str, state: dict[str, Any] | None = None) -> EmitResult:
-        """Validate, filter, dedup and store one page; saves ``state`` (merged into the
-        source state) and the run counters in the same transaction."""
+    def screen(self, page: ParsedPage, *, ref: str) -> "ScreenedPage":
+        """The part of :meth:`emit` that needs no database: log the page's errors,
+        validate, filter and bind its items, and turn the kept ones into insert rows.
+        A file import calls it in its parsing thread and hands the result to
+        :meth:`emit` in its writer thread."""
         result = EmitResult()
         for error in page.errors:
             self.log_error(f"{ref}: {error}")
@@ -163,12 +166,20 @@ class RunContext:
             self._apply_binding(item)
             keep.append(item)
         result.seen += len(page.errors)
+        rows = prepare_rows(keep, source_id=self.source.id, platform=self.source.platform, collected_at=self.now,
+                            dialect=self.db.dialect)
+        return ScreenedPage(result, rows)
+
+    def emit(self, page: ParsedPage | ScreenedPage, *, ref: str, state: dict[str, Any] | None = None) -> EmitResult:
+        """Validate, filter, dedup and store one page (or one already :meth:`screen`-ed);
+        saves ``state`` (merged into the source state) and the run counters in the same
+        transaction."""
+        screened = page if isinstance(page, ScreenedPage) else self.screen(page, ref=ref)
+        result = replace(screened.result)
         if state:
             self.state.update(state)
         with self._session() as session:
-            result.new, result.duplicate = store_items(
-                session, source_id=self.source.id, platform=self.source.platform, items=keep,
-                collected_at=self.now)
+            result.new, result.duplicate = store_rows(session, screened.rows)
             run = self.run
             run.items_seen += result.seen
             run.items_new += result.new
@@ -221,6 +232,14 @@ class RunContext:
                     include += [brand.name, *brand.aliases]
                     exclude += list(brand.exclude)
         return include, exclude
+
+
+@dataclass
+class ScreenedPage:
+    """A page after :meth:`RunContext.screen`: what storing it will count, and its rows."""
+
+    result: EmitResult
+    rows: PreparedRows
 
 
 def _item_problem(item: Item) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -24,8 +25,7 @@ MIN_LINK_CHARS = 8  # shorter texts ("好喝", "默认好评") are not treated a
 _COLUMNS = ("source_id", "external_id", "platform", "kind", "url", "author", "title", "text", "rating",
             "published_at", "collected_at", "brand_hint", "store_hint", "product_hint", "likes",
             "content_hash", "duplicate_of", "extra")
-_PUBLISHED, _COLLECTED, _DUPLICATE_OF, _EXTRA = (_COLUMNS.index(c) for c in
-                                                 ("published_at", "collected_at", "duplicate_of", "extra"))
+_DUPLICATE_OF = _COLUMNS.index("duplicate_of")
 # Rows per multi-row INSERT (also bounded by the driver's variable limit). A few fixed
 # sizes, not one per batch length: sqlite3 caches a prepared statement per SQL text,
 # and a 2,000-row statement is a large program.
@@ -39,35 +39,83 @@ def fingerprint(text: str) -> tuple[str, bool]:
     return hash_normalised(normalised), len(normalised) >= MIN_LINK_CHARS
 
 
+@dataclass
+class PreparedRows:
+    """A page's items as insert rows (``_COLUMNS`` order) converted for one backend,
+    with each row's (repost hash, linkable). Built outside the transaction: a file
+    import builds them in its parsing thread, so the thread holding the transaction
+    only links and inserts."""
+
+    dialect: str
+    rows: list[tuple[list[Any], str, bool]] = field(default_factory=list)
+    repeated: int = 0  # items dropped because their id came earlier in the same page
+
+    @property
+    def count(self) -> int:
+        """How many items the page had."""
+        return len(self.rows) + self.repeated
+
+
+def prepare_rows(items: list[Item], *, source_id: str, platform: str, collected_at: datetime,
+                 dialect: str) -> PreparedRows:
+    """``items`` as rows for ``dialect`` (``sqlite`` or ``postgresql``); the same id twice
+    in one page keeps the first. On SQLite the values are pre-converted exactly as
+    ``UtcDateTime`` and ``JSON`` would store them (naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``,
+    ``json.dumps``): SQLAlchemy's per-row bind processing was a quarter of a million-row
+    import. On PostgreSQL only ``extra`` is dumped (COPY takes the datetimes as they are)."""
+    prepared = PreparedRows(dialect)
+    sqlite = dialect == "sqlite"
+    collected: Any = sqlite_datetime(collected_at) if sqlite else collected_at
+    extras: dict[tuple[Any, ...], str] = {}  # extras repeat (reply state, store): dump each once
+    dumps = json.dumps
+    seen: set[str] = set()
+    for item in items:
+        if item.external_id in seen:
+            prepared.repeated += 1
+            continue
+        seen.add(item.external_id)
+        extra = item.extra
+        if all(type(v) is str for v in extra.values()):  # 1 == 1.0 == True: cache only strings
+            key = (*extra.keys(), *extra.values())
+            dumped = extras.get(key) or extras.setdefault(key, dumps(extra))
+        else:
+            dumped = dumps(extra)
+        digest, ok = item.fingerprint or fingerprint(item.text)
+        published: Any = sqlite_datetime(item.published_at) if sqlite else item.published_at
+        prepared.rows.append(([source_id, item.external_id, platform, item.kind, item.url, item.author, item.title,
+                               item.text, item.rating, published, collected, item.brand_hint, item.store_hint,
+                               item.product_hint, item.likes, digest, None, dumped], digest, ok))
+    return prepared
+
+
 def store_items(session: Session, *, source_id: str, platform: str, items: list[Item],
                 collected_at: datetime) -> tuple[int, int]:
     """Insert the items not yet stored for this source; returns (new, duplicate).
+    :func:`prepare_rows` then :func:`store_rows`."""
+    dialect = session.connection().dialect.name
+    return store_rows(session, prepare_rows(items, source_id=source_id, platform=platform,
+                                            collected_at=collected_at, dialect=dialect))
 
-    A new item whose normalised text (≥ MIN_LINK_CHARS) equals an earlier mention's —
+
+def store_rows(session: Session, prepared: PreparedRows) -> tuple[int, int]:
+    """Insert the prepared rows not yet stored; returns (new, duplicate).
+
+    A new row whose normalised text (≥ MIN_LINK_CHARS) equals an earlier mention's —
     of another source or external id — gets ``duplicate_of`` = that mention's id.
-    Items already stored (or repeated in ``items``) are left alone by the insert's
-    ``ON CONFLICT DO NOTHING``; what was not inserted is counted as duplicate.
+    Rows already stored are left alone by the insert's ``ON CONFLICT DO NOTHING``;
+    what was not inserted is counted as duplicate.
     """
-    if not items:
+    if not prepared.count:
         return 0, 0
     conn = session.connection()
-    writer = _SqliteWriter(conn) if conn.dialect.name == "sqlite" else _PostgresWriter(conn)
-    seen: set[str] = set()
-    fresh: list[tuple[Item, str, bool]] = []
-    for item in items:
-        if item.external_id in seen:
-            continue  # the same id twice in one page: the first one is stored
-        seen.add(item.external_id)
-        digest, ok = item.fingerprint or fingerprint(item.text)
-        fresh.append((item, digest, ok))
-    earliest = writer.earliest_ids({h for _, h, ok in fresh if ok})
+    if conn.dialect.name != prepared.dialect:
+        raise ValueError(f"rows prepared for {prepared.dialect}, stored into {conn.dialect.name}")
+    writer = _SqliteWriter(conn) if prepared.dialect == "sqlite" else _PostgresWriter(conn)
+    earliest = writer.earliest_ids({digest for _, digest, ok in prepared.rows if ok})
     leaders: list[list[Any]] = []
     followers: list[tuple[list[Any], str]] = []
     leader_hashes: set[str] = set()
-    for item, digest, ok in fresh:
-        row = [source_id, item.external_id, platform, item.kind, item.url, item.author, item.title, item.text,
-               item.rating, item.published_at, collected_at, item.brand_hint, item.store_hint, item.product_hint,
-               item.likes, digest, None, item.extra]
+    for row, digest, ok in prepared.rows:
         if ok and digest in earliest:
             row[_DUPLICATE_OF] = earliest[digest]
             leaders.append(row)
@@ -85,7 +133,7 @@ def store_items(session: Session, *, source_id: str, platform: str, items: list[
             row[_DUPLICATE_OF] = new_ids.get(digest)
             rows.append(row)
         inserted += writer.insert(rows)
-    return inserted, len(items) - inserted
+    return inserted, prepared.count - inserted
 
 
 def sqlite_datetime(value: datetime) -> str:
@@ -101,11 +149,7 @@ def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
 
 
 class _SqliteWriter:
-    """Bulk statements on the sqlite3 connection under ``conn``.
-
-    Rows go to the driver pre-converted exactly as ``UtcDateTime`` and ``JSON`` would
-    (naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``, ``json.dumps``): SQLAlchemy's per-row
-    bind processing was a quarter of a million-row import."""
+    """Bulk statements on the sqlite3 connection under ``conn``."""
 
     def __init__(self, conn: Any) -> None:
         self.raw = conn.connection.driver_connection
@@ -128,22 +172,9 @@ class _SqliteWriter:
         return found
 
     def insert(self, rows: list[list[Any]]) -> int:
-        """INSERT … ON CONFLICT DO NOTHING of ``rows`` (``_COLUMNS`` order); the number inserted."""
+        """INSERT … ON CONFLICT DO NOTHING of prepared ``rows``; the number inserted."""
         if not rows:
             return 0
-        collected: dict[datetime, str] = {}  # one collection time per batch: convert once
-        extras: dict[tuple[Any, ...], str] = {}  # extras repeat (reply state, store): dump each once
-        dumps = json.dumps
-        for values in rows:
-            values[_PUBLISHED] = sqlite_datetime(values[_PUBLISHED])
-            stamp = values[_COLLECTED]
-            values[_COLLECTED] = collected.get(stamp) or collected.setdefault(stamp, sqlite_datetime(stamp))
-            extra = values[_EXTRA]
-            if all(type(v) is str for v in extra.values()):  # 1 == 1.0 == True: cache only strings
-                key = (*extra.keys(), *extra.values())
-                values[_EXTRA] = extras.get(key) or extras.setdefault(key, dumps(extra))
-            else:
-                values[_EXTRA] = dumps(extra)
         raw = self.raw
         cursor = raw.cursor()
         try:
@@ -214,7 +245,6 @@ class _PostgresWriter:
         if not rows:
             return 0
         columns = ", ".join(_COLUMNS)
-        dumps = json.dumps
         with self.raw.cursor() as cursor:
             # temporary: private to this connection; emptied at the end of each transaction
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.STAGING} ON COMMIT DELETE ROWS AS "
@@ -222,7 +252,6 @@ class _PostgresWriter:
             cursor.execute(f"DELETE FROM {self.STAGING}")  # rows of an earlier insert in this transaction
             with cursor.copy(f"COPY {self.STAGING} (ord, {columns}) FROM STDIN") as copy:
                 for number, values in enumerate(rows):
-                    values[_EXTRA] = dumps(values[_EXTRA])
                     copy.write_row((number, *values))
             cursor.execute(f"INSERT INTO mentions ({columns}) SELECT {columns} FROM {self.STAGING} ORDER BY ord "
                            "ON CONFLICT (source_id, external_id) DO NOTHING")
