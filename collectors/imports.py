@@ -7,8 +7,10 @@ row is logged with its file and line number and skipped."""
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -75,7 +77,8 @@ def import_rows(ctx: Context, *, key: str, path: Path, rows: RowStream, to_item:
         items, errors = [], []
 
     bulk = getattr(ctx, "bulk", None)
-    with (bulk() if bulk else nullcontext()), ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+    with (bulk() if bulk else nullcontext()), short_gil_slices(), \
+            ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
         for number, row in rows:
             count += 1
             last = number
@@ -94,6 +97,37 @@ def import_rows(ctx: Context, *, key: str, path: Path, rows: RowStream, to_item:
         pending.pop().result()
         # on an error above, leaving the executor waits for the batch being written
     return count
+
+
+IMPORT_SWITCH_INTERVAL = 0.0005  # s; CPython's default is 0.005
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.0
+
+
+@contextmanager
+def short_gil_slices() -> Iterator[None]:
+    """A shorter GIL switch interval (``sys.setswitchinterval``) while imports run.
+
+    Each database call of the writer thread releases the GIL; to take it back while
+    the parsing thread runs Python it waits for that thread's time slice to end — 5 ms
+    by default, some twenty times per batch — and the database sits idle meanwhile.
+    1M-row import at load 1.2, two runs each: 51.7 / 52.8 s with 5 ms, 42.2 / 41.7 s
+    with 0.5 ms. The interval is process-wide: it is restored when the last import
+    running in this process ends."""
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, IMPORT_SWITCH_INTERVAL))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
 
 
 def watched_files(root: Path, pattern: str) -> list[Path]:

@@ -145,3 +145,25 @@ def test_import_uses_one_connection_and_restores_its_sqlite_cache(db, tmp_path, 
     if db.dialect == "sqlite":
         with db.engine.connect() as conn:  # every pooled connection is back to the default cache
             assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
+
+
+def test_import_shortens_the_gil_switch_interval_only_while_it_runs(db, tmp_path, add_source, monkeypatch) -> None:
+    import sys
+
+    from collectors.imports import IMPORT_SWITCH_INTERVAL, short_gil_slices
+
+    write_csv(tmp_path / "s.csv", rows(1, 5))
+    add_source("s", "file", {"path": str(tmp_path / "s.csv"), "preset": "meituan", "batch_size": 2})
+    before = sys.getswitchinterval()
+    seen = []
+    real_emit = RunContext.emit
+
+    def spying(self, *a, **kw):
+        seen.append(sys.getswitchinterval())
+        return real_emit(self, *a, **kw)
+
+    monkeypatch.setattr(RunContext, "emit", spying)
+    with short_gil_slices():  # another import running in this process
+        assert collect_source(db, "s", now=NOW).items_new == 5
+        assert sys.getswitchinterval() == IMPORT_SWITCH_INTERVAL  # still in use by the outer one
+    assert seen and set(seen) == {IMPORT_SWITCH_INTERVAL} and sys.getswitchinterval() == before
