@@ -85,7 +85,7 @@ class FileOptions(CommonOptions):
     sheet: str | None = None
     time_format: str | None = None
     rating_scale: float = Field(5.0, gt=0)
-    batch_size: int = Field(1000, ge=1, le=20_000)
+    batch_size: int = Field(20_000, ge=1, le=20_000, description="rows per transaction")
 
     @field_validator("columns")
     @classmethod
