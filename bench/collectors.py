@@ -12,8 +12,9 @@ peak RSS, and requests per host per second against the configured limit
 no parsing or storage.
 
 Part 2 (file import): a generated ``--rows``-row merchant CSV imported by the
-``file`` source. Reports rows/s and peak RSS. Baseline, same run: a bare csv.reader
-pass over the file.
+``file`` source into SQLite, and with ``--database-url`` the same file again into
+PostgreSQL (a database of its own on that server, dropped afterwards). Reports rows/s
+and peak RSS. Baseline, same run: a bare csv.reader pass over the file.
 
 Each part runs in its own process so its peak RSS is its own. Output files go to
 bench/out/ (ignored by git) and are removed afterwards unless ``--keep``.
@@ -31,7 +32,9 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -165,31 +168,63 @@ def write_csv(path: Path, rows: int) -> None:
 
 def part_csv(args: argparse.Namespace, work: Path) -> dict:
     from collectors.run import collect_source
-    from storage import Database, make_url_for_path
     from storage.models import Source
 
     path = work / "export.csv"
-    write_csv(path, args.rows)
+    if not path.exists():  # written once, imported by each backend
+        write_csv(path, args.rows)
     started = time.perf_counter()
     with path.open(encoding="utf-8-sig", newline="") as handle:
         count = sum(1 for _ in csv.reader(handle)) - 1
     bare = time.perf_counter() - started
-    db = Database(make_url_for_path(work / "import.db"))
-    db.upgrade()
-    with db.session() as session:
-        session.add(Source(id="export", type="file", platform="meituan",
-                           options={"path": str(path), "preset": "meituan", "batch_size": args.batch_size}))
-    rss_before = peak_rss_mb()
-    started, cpu0 = time.perf_counter(), time.process_time()
-    run = collect_source(db, "export")
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    with bench_database(args.db, work / "import.db") as db:
+        with db.session() as session:
+            session.add(Source(id="export", type="file", platform="meituan",
+                               options={"path": str(path), "preset": "meituan", "batch_size": args.batch_size}))
+        rss_before = peak_rss_mb()
+        started, cpu0 = time.perf_counter(), time.process_time()
+        run = collect_source(db, "export")
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu0
+        backend = db.dialect
     return {
-        "rows": count, "batch_size": args.batch_size, "items_new": run.items_new, "status": run.status, "seconds": round(seconds, 2),
+        "backend": backend, "rows": count, "batch_size": args.batch_size, "items_new": run.items_new,
+        "status": run.status, "seconds": round(seconds, 2),
         "rows_per_s": round(count / seconds), "cpu_seconds": round(cpu, 2), "rows_per_cpu_s": round(count / cpu),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "rss_before_import_mb": round(rss_before, 1), "file_mb": round(path.stat().st_size / 2**20, 1),
         "baseline_csv_reader_rows_per_s": round(count / bare),
     }
+
+
+@contextmanager
+def bench_database(url: str, sqlite_path: Path) -> Iterator[Any]:
+    """A migrated empty database: the SQLite file ``sqlite_path`` when ``url`` is
+    "sqlite", else a database of its own on the PostgreSQL server ``url``, dropped afterwards.
+    (PostgreSQL's own CPU time is not in this process's ``cpu_seconds``.)"""
+    import sqlalchemy as sa
+
+    from storage import Database, make_url_for_path
+
+    if url == "sqlite":
+        db = Database(make_url_for_path(sqlite_path))
+        db.upgrade()
+        yield db
+        db.dispose()
+        return
+    server = Database(url)
+    name = f"tingfeng_bench_{os.getpid()}"
+    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        db = Database(sa.engine.make_url(server.url).set(database=name).render_as_string(hide_password=False))
+        db.upgrade()
+        yield db
+        db.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 # --------------------------------------------------------------------------- driver
@@ -206,11 +241,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the CSV import")
     parser.add_argument("--batch-size", type=int, default=20_000,
                         help="the file source's batch_size (rows per transaction; 20,000 is the most it allows)")
+    parser.add_argument("--database-url", help="also import the CSV into this PostgreSQL server "
+                        "(e.g. postgresql://postgres@127.0.0.1:55432/postgres; a database of its own, dropped afterwards)")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-csv", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep bench/out/collectors-* files")
     parser.add_argument("--part", choices=["http", "csv"], help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
+    parser.add_argument("--db", default="sqlite", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -227,18 +265,20 @@ def main() -> None:
     targets = {"http": ("items_per_s", 2000), "csv": ("rows_per_s", 20000)}
     print(f"machine: {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f} "
           "(other work on the machine inflates wall-clock times; cpu figures are this process only)")
+    parts = [("http", "sqlite"), ("csv", "sqlite")] + ([("csv", args.database_url)] if args.database_url else [])
     try:
-        for part in ("http", "csv"):
+        for part, database in parts:
             if getattr(args, f"skip_{part}"):
                 continue
-            proc = subprocess.run([sys.executable, __file__, *passthrough, "--part", part, "--work", str(work)],
-                                  capture_output=True, text=True, check=False)
+            proc = subprocess.run([sys.executable, __file__, *passthrough, "--part", part, "--work", str(work),
+                                   "--db", database], capture_output=True, text=True, check=False)
+            label = part if database == "sqlite" else f"{part} (postgresql)"
             if proc.returncode != 0:
-                print(f"{part}: FAILED\n{proc.stderr[-3000:]}")
+                print(f"{label}: FAILED\n{proc.stderr[-3000:]}")
                 continue
             result = json.loads(proc.stdout.strip().splitlines()[-1])
             key, target = targets[part]
-            print(f"== {part} ==")
+            print(f"== {label} ==")
             for name, value in result.items():
                 print(f"  {name}: {value}")
             print(f"  target {key} >= {target}: {'met' if result[key] >= target else 'NOT met'}")
@@ -247,6 +287,7 @@ def main() -> None:
                 print(f"  per-host limit respected: {'yes' if ok else 'NO'}")
             if part == "csv":
                 print(f"  target peak_rss_mb < 400: {'met' if result['peak_rss_mb'] < 400 else 'NOT met'}")
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
