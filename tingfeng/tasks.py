@@ -198,14 +198,21 @@ def make_app(settings: Settings, *, worker: WorkerSettings | None = None, catalo
         return await asyncio.to_thread(fn, runtime.ctx, *args)
 
     @app.task(name="tingfeng.score", queue="score")
-    async def score(slot: int = 0) -> int:
+    async def score(slot: int = 0, backlog: bool = False) -> int:
         """Score up to ``score_batch`` pending mentions in row-locked batches, shared with
         the other score jobs; a full take queues the next job for this slot, so a large
-        backlog is worked through in short jobs a stopping worker can finish."""
+        backlog is worked through in short jobs a stopping worker can finish.
+
+        The rollups → detect chain is queued once the backlog is drained (a take that was
+        not full), not after every batch: during a backfill it would otherwise recompute the
+        same dirty days over and over on one worker while the others score. The periodic
+        ``process`` job still runs on its schedule, so alerts never wait for a long backfill
+        to end. ``backlog`` marks a job queued by a full take, so a backlog that was an exact
+        multiple of the batch still ends with the chain."""
         scored = await run(jobs.score_pending, worker.score_batch)
         if scored >= worker.score_batch:
-            await _defer_quietly(score.configure(queueing_lock=f"score:{slot}"), slot=slot)
-        if scored:
+            await _defer_quietly(score.configure(queueing_lock=f"score:{slot}"), slot=slot, backlog=True)
+        elif scored or backlog:
             await _defer_quietly(process.configure(lock="process", queueing_lock="process"))
         return scored
 

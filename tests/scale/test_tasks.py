@@ -73,3 +73,34 @@ def test_every_periodic_task_accepts_the_periodic_timestamp(app) -> None:  # noq
     for (name, _pid), entry in periodic.items():
         params = inspect.signature(entry.task.func).parameters
         assert "timestamp" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()), name
+
+
+@pytest.mark.parametrize("takes,expected", [
+    ([5000, 5000, 1200], ["score", "score", "process"]),  # a backlog: the chain once, at the end
+    ([5000, 0], ["score", "process"]),  # an exact multiple of the batch still ends with the chain
+    ([300], ["process"]),  # steady state: a small take runs the chain at once
+    ([0], []),  # nothing new: nothing queued
+])
+def test_score_jobs_queue_the_chain_once_the_backlog_is_drained(app, monkeypatch, takes, expected) -> None:  # noqa: ANN001
+    import asyncio
+
+    import tingfeng.jobs as jobs
+    import tingfeng.tasks as tasks
+
+    monkeypatch.setattr(type(app.runtime), "ctx", property(lambda self: None))
+    remaining = list(takes)
+    monkeypatch.setattr(jobs, "score_pending", lambda ctx, limit: remaining.pop(0))
+    queued: list[tuple[str, dict]] = []
+
+    async def record(task, **kwargs):  # noqa: ANN001, ANN202
+        queued.append((task.job.task_name.removeprefix("tingfeng."), kwargs))
+
+    monkeypatch.setattr(tasks, "_defer_quietly", record)
+    score = app.tasks["tingfeng.score"].func
+    kwargs: dict = {"slot": 2}
+    for _ in takes:
+        asyncio.run(score(**kwargs))
+        if queued and queued[-1][0] == "score":
+            kwargs = queued[-1][1]
+    assert [name for name, _ in queued] == expected
+    assert all(kw == {"slot": 2, "backlog": True} for name, kw in queued if name == "score")
