@@ -313,7 +313,7 @@ class Notification(SQLModel, table=True):
     payload: dict[str, Any] = _json({})  # channel-specific extras (attachments, images)
     alert_id: Optional[int] = Field(default=None, index=True)
     digest_week: Optional[str] = None
-    status: str = "pending"  # pending | sending | sent | failed | dead | superseded
+    status: str = "pending"  # pending | sending | sent | failed | dead | superseded | cancelled
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
