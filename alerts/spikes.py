@@ -202,10 +202,11 @@ def assess(
 
     sev = np.where(p_all <= policy.alpha_warning, 1, 0)
     sev = np.where((p_all <= policy.alpha_critical) & (x_all >= policy.min_negative_critical), 2, sev)
-    if policy.cusum:
+    win_all = np.tile(windows, (s_count, 1))
+    if policy.cusum:  # one more column: the scan, with its own stretch length per scope
         scan = cusum_scan(negative, total, neg_rate[:, None] * weights, other_rate[:, None] * weights, policy, since,
                           bonferroni / k_count)
-        windows = np.append(windows, 0)  # column K: the scan's own window, per scope below
+        win_all = np.column_stack([win_all, scan.window])
         sev = np.column_stack([sev, scan.severity])
         p_all = np.column_stack([p_all, scan.p_value])
         x_all = np.column_stack([x_all, scan.negative])
@@ -216,13 +217,10 @@ def assess(
     order = sev * 10.0 - np.log10(np.maximum(p_all, 1e-300)) / 400.0
     best = order.argmax(1)
     idx = np.arange(s_count)
-    window = windows[best]
-    if policy.cusum:
-        window = np.where(best == windows.size - 1, scan.window, window)
     return Assessment(
         severity=sev[idx, best],
         p_value=np.minimum(p_all[idx, best], 1.0),
-        window=window,
+        window=win_all[idx, best],
         negative=x_all[idx, best].astype(int),
         total=n_all[idx, best].astype(int),
         expected=mu_all[idx, best],
@@ -243,7 +241,6 @@ class ScanResult:
     negative: np.ndarray
     total: np.ndarray
     expected: np.ndarray
-    llr: np.ndarray
 
 
 def cusum_scan(
@@ -304,7 +301,6 @@ def cusum_scan(
         negative=xb,
         total=sn[idx, best],
         expected=smu[idx, best],
-        llr=stat,
     )
 
 
