@@ -180,16 +180,18 @@ class _SqliteWriter:
         raw = self.raw
         cursor = raw.cursor()
         try:
-            before = raw.total_changes
-            start = 0
+            # rowcount, not total_changes: the latter also counts the score_queue trigger's rows
+            inserted, start = 0, 0
             for size in self.insert_sizes:
                 # one statement per chunk: sqlite3 binds it, then runs it in one step without the GIL
                 while len(rows) - start >= size:
                     cursor.execute(_sqlite_insert(size), [value for row in rows[start:start + size] for value in row])
+                    inserted += cursor.rowcount
                     start += size
             if start < len(rows):
                 cursor.executemany(_sqlite_insert(1), rows[start:])
-            return raw.total_changes - before
+                inserted += cursor.rowcount
+            return inserted
         finally:
             cursor.close()
 

@@ -1,9 +1,10 @@
 """The scoring stage: pending mentions in, ``MentionAnalysis`` rows out.
 
-A mention is pending while it has no ``MentionAnalysis`` row. :func:`score_pending`
-takes pending mentions in id order, batch by batch; each batch is analysed in memory
-(:func:`analyse`, pure) and written in one transaction together with its
-``MentionTouchpoint`` rows and the ``RollupDirty`` days it touches, so a crash loses at
+A mention is pending while it has a ``ScoreQueue`` row (a trigger adds one for every
+mention stored). :func:`score_pending` takes pending mentions in id order, batch by
+batch; each batch is analysed in memory (:func:`analyse`, pure) and written in one
+transaction together with its ``MentionTouchpoint`` rows and the ``RollupDirty`` days it
+touches, and its queue rows are deleted in that same transaction, so a crash loses at
 most the batch in flight and a re-run continues where it stopped. The rows are written
 with bulk Core inserts from plain column dicts: building an ORM object per row cost
 more than the analysis itself (docs/benchmarks.md, "Scoring stage"). :func:`rescore`
@@ -30,6 +31,7 @@ from storage.models import (
     MentionTouchpoint,
     Product,
     RollupDirty,
+    ScoreQueue,
     Source,
     Store,
 )
@@ -197,14 +199,14 @@ def _write(session: Session, analyses: Sequence[Analysis]) -> None:
 def _pending_query(after_id: int, batch_size: int, dialect: str) -> Any:
     q = (
         select(Mention, Source)
+        .join(ScoreQueue, ScoreQueue.mention_id == Mention.id)
         .join(Source, Source.id == Mention.source_id, isouter=True)
-        .join(MentionAnalysis, MentionAnalysis.mention_id == Mention.id, isouter=True)
-        .where(MentionAnalysis.mention_id.is_(None), Mention.id > after_id)
-        .order_by(Mention.id)
+        .where(ScoreQueue.mention_id > after_id)
+        .order_by(ScoreQueue.mention_id)
         .limit(batch_size)
     )
     if dialect == "postgresql":  # workers share the backlog: each claims its own batch
-        q = q.with_for_update(skip_locked=True, of=Mention)
+        q = q.with_for_update(skip_locked=True, of=ScoreQueue)
     return q
 
 
@@ -213,8 +215,9 @@ def score_pending(db: Database, *, model: SentimentModel | None = None, batch_si
     """Analyse every mention that has no analysis yet (at most ``limit``); the number scored.
 
     Re-runnable: a second run finds nothing pending and writes nothing. On PostgreSQL
-    each batch is claimed with ``FOR UPDATE SKIP LOCKED`` so concurrent workers share
-    the backlog; a batch that loses a race to another worker is rolled back and re-read.
+    each batch's queue rows are claimed with ``FOR UPDATE SKIP LOCKED`` so concurrent
+    workers share the backlog; a batch that loses a race to another writer is rolled
+    back and re-read.
     """
     model = model or get_model()
     now = now or datetime.now(timezone.utc)
@@ -231,6 +234,8 @@ def score_pending(db: Database, *, model: SentimentModel | None = None, batch_si
                 rows = _still_pending(session, claimed)
                 analyses = analyse(_inputs(rows), catalog, model, now) if rows else []
                 _write(session, analyses)
+                taken = [m.id for m, _ in claimed]
+                session.execute(sa.delete(ScoreQueue).where(ScoreQueue.mention_id.in_(taken)))
         except sa.exc.IntegrityError:
             # another writer without row locks (a rescore) got there first: re-read
             races += 1
@@ -245,10 +250,9 @@ def score_pending(db: Database, *, model: SentimentModel | None = None, batch_si
 def _still_pending(session: Session, claimed: Sequence[Any]) -> list[Any]:
     """The claimed rows that still have no analysis.
 
-    The claim's ``NOT EXISTS`` was judged on the statement's snapshot; a worker that
-    held a row's lock and committed its analysis just before we locked the row is not
-    in that snapshot (PostgreSQL re-checks only the locked row, not the subquery). Now
-    that this transaction holds the locks, a new statement sees every such commit.
+    A queue row outliving its mention's analysis should not happen (both change in one
+    transaction), but a writer outside this stage may have scored the mention; such a
+    row is only dequeued, never analysed twice.
     """
     ids = [m.id for m, _ in claimed]
     done = set(session.exec(select(MentionAnalysis.mention_id).where(MentionAnalysis.mention_id.in_(ids))).all())

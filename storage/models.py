@@ -2,8 +2,8 @@
 
 The flow is ``sources → collector_runs/mentions → mention_analysis/mention_touchpoints
 → rollups → alerts → notifications``; each stage finds its input by a state column
-(``mention_analysis`` missing, a dirty rollup day, a pending notification) so any stage
-can be re-run and a crash loses nothing.
+(a ``score_queue`` row, a dirty rollup day, a pending notification) so any stage can be
+re-run and a crash loses nothing.
 
 All timestamps are stored as UTC-aware datetimes (``UtcDateTime``): SQLite has no
 time-zone type, so naive values coming back are re-tagged as UTC.
@@ -186,8 +186,23 @@ class Mention(SQLModel, table=True):
     extra: dict[str, Any] = _json({})
 
 
+class ScoreQueue(SQLModel, table=True):
+    """A mention the scoring stage has not analysed yet: the pending-work index.
+
+    Filled by a database trigger on every insert into ``mentions`` (migration 0002), so
+    no writer can forget it; the scoring stage deletes a row in the transaction that
+    writes the mention's analysis. Claiming work is then a walk of this small table,
+    not an anti-join of ``mentions`` against ``mention_analysis``, whose cost grew with
+    everything ever scored (docs/benchmarks.md, "Scale-out").
+    """
+
+    __tablename__ = "score_queue"
+    mention_id: int = Field(sa_column=Column(
+        sa.Integer, sa.ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True))
+
+
 class MentionAnalysis(SQLModel, table=True):
-    """NLP output for one mention; its absence marks the mention as pending."""
+    """NLP output for one mention (pending ones are listed in ``score_queue``)."""
 
     __tablename__ = "mention_analysis"
     __table_args__ = (

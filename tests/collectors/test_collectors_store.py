@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from collectors.base import Item
 from collectors.store import store_items
-from storage.models import Mention
+from storage.models import Mention, ScoreQueue
 
 AT = datetime(2026, 11, 20, 12, 30, 5, 123456, tzinfo=timezone(timedelta(hours=8)))
 NOW = datetime(2026, 11, 22, 4, 0, tzinfo=timezone.utc)
@@ -37,6 +37,9 @@ def test_insert_or_ignore_and_linking(db) -> None:
     assert rows[("a", "2")].duplicate_of == first.id  # repost within the same batch
     assert rows[("b", "1")].duplicate_of == first.id  # repost from another source
     assert rows[("a", "4")].duplicate_of is None  # short texts are never linked
+    with db.session() as s:  # every new mention, and only those, waits for scoring (a trigger's work)
+        queued = sorted(s.exec(select(ScoreQueue.mention_id)).all())
+    assert queued == sorted(m.id for m in rows.values())
 
 
 def test_round_trip_is_identical_to_the_orm(db) -> None:

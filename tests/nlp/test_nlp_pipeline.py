@@ -7,7 +7,8 @@ from datetime import date, datetime, timezone
 from sqlmodel import select
 
 from nlp.pipeline import mark_dirty, rescore, score_pending
-from storage.models import Brand, Mention, MentionAnalysis, MentionTouchpoint, Product, RollupDirty, Source, Store
+from storage.models import (Brand, Mention, MentionAnalysis, MentionTouchpoint, Product, RollupDirty, ScoreQueue,
+                            Source, Store)
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 
@@ -148,3 +149,36 @@ def test_a_claim_from_a_stale_snapshot_never_scores_a_mention_twice(db, monkeypa
     after_analyses, _, _ = _snapshot(db)
     assert [a["mention_id"] for a in after_analyses] == [1, 2, 3, 4, 5]
     assert after_analyses[:3] == before[0]  # the three scored first are untouched
+
+
+def _queued(db) -> list[int]:
+    with db.session() as s:
+        return list(s.exec(select(ScoreQueue.mention_id).order_by(ScoreQueue.mention_id)).all())
+
+
+def test_scoring_takes_exactly_the_queued_mentions_and_dequeues_them(db):
+    """The queue is the pending-work index: a stored mention is queued, the batch that
+    analyses it dequeues it, rescoring leaves the queue alone, and a mention taken out
+    of the queue (already handled) is not scored again."""
+    _seed(db)
+    assert _queued(db) == [1, 2, 3, 4, 5]
+    assert score_pending(db, model=FakeModel(), limit=3, now=NOW) == 3
+    assert _queued(db) == [4, 5]
+    with db.session() as s:  # as if another writer had taken mention 4
+        s.execute(ScoreQueue.__table__.delete().where(ScoreQueue.mention_id == 4))
+    assert score_pending(db, model=FakeModel(), now=NOW) == 1
+    analyses, _, _ = _snapshot(db)
+    assert [a["mention_id"] for a in analyses] == [1, 2, 3, 5] and _queued(db) == []
+    assert rescore(db, FakeModel(), now=NOW) == 4
+    assert _queued(db) == [] and score_pending(db, model=FakeModel(), now=NOW) == 0
+
+
+def test_a_queued_mention_that_is_already_analysed_is_dequeued_not_rescored(db):
+    _seed(db)
+    assert score_pending(db, model=FakeModel(), limit=2, now=NOW) == 2
+    before, _, _ = _snapshot(db)
+    with db.session() as s:
+        s.execute(ScoreQueue.__table__.insert().values(mention_id=1))  # a stray entry
+    assert score_pending(db, model=FakeModel(), now=NOW) == 3
+    after, _, _ = _snapshot(db)
+    assert after[:2] == before and _queued(db) == []

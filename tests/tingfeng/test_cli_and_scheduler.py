@@ -34,7 +34,7 @@ def test_db_upgrade_then_current(tmp_path: Path) -> None:
     assert up.exit_code == 0, up.output
     assert (tmp_path / "var" / "tingfeng.db").exists()
     cur = CliRunner().invoke(app, ["db", "current"], env=env)
-    assert "database 0001, code 0001" in cur.output
+    assert "database 0002, code 0002" in cur.output
 
 
 def test_scheduler_plans_every_job_and_stops_on_sigterm(tmp_path: Path) -> None:
