@@ -197,17 +197,24 @@ def _write(session: Session, analyses: Sequence[Analysis]) -> None:
 
 
 def _pending_query(after_id: int, batch_size: int, dialect: str) -> Any:
-    q = (
+    """The next batch of queued mentions (with their sources) after ``after_id``.
+
+    The queue rows are taken in a subquery of their own (index order, ``LIMIT``, and on
+    PostgreSQL ``FOR UPDATE SKIP LOCKED`` so workers share the backlog), then joined to
+    ``mentions`` by primary key: joined in one flat query, the planner may merge-join
+    the whole ``mentions`` index from its start, which walks everything already scored.
+    """
+    claim = (select(ScoreQueue.mention_id).where(ScoreQueue.mention_id > after_id)
+             .order_by(ScoreQueue.mention_id).limit(batch_size))
+    if dialect == "postgresql":
+        claim = claim.with_for_update(skip_locked=True)
+    claimed = claim.subquery("claimed")
+    return (
         select(Mention, Source)
-        .join(ScoreQueue, ScoreQueue.mention_id == Mention.id)
+        .join(claimed, claimed.c.mention_id == Mention.id)
         .join(Source, Source.id == Mention.source_id, isouter=True)
-        .where(ScoreQueue.mention_id > after_id)
-        .order_by(ScoreQueue.mention_id)
-        .limit(batch_size)
+        .order_by(Mention.id)
     )
-    if dialect == "postgresql":  # workers share the backlog: each claims its own batch
-        q = q.with_for_update(skip_locked=True, of=ScoreQueue)
-    return q
 
 
 def score_pending(db: Database, *, model: SentimentModel | None = None, batch_size: int = 500,
