@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from storage import Database
+from storage.bulk import insert_rows
 from storage.models import (
     Brand,
     Mention,
@@ -186,13 +187,11 @@ def mark_dirty(session: Session, days: Iterable[date]) -> None:
 
 
 def _write(session: Session, analyses: Sequence[Analysis]) -> None:
-    """Bulk-insert a batch's analyses and touchpoints (Core executemany) and mark its days dirty."""
+    """Bulk-insert a batch's analyses and touchpoints (``COPY`` on PostgreSQL) and mark its days dirty."""
     if not analyses:
         return
-    session.execute(sa.insert(MentionAnalysis.__table__), [a.row for a in analyses])
-    touchpoints = [t for a in analyses for t in a.touchpoints]
-    if touchpoints:
-        session.execute(sa.insert(MentionTouchpoint.__table__), touchpoints)
+    insert_rows(session, MentionAnalysis.__table__, [a.row for a in analyses])
+    insert_rows(session, MentionTouchpoint.__table__, [t for a in analyses for t in a.touchpoints])
     mark_dirty(session, (utc_day(a.row["published_at"]) for a in analyses))
 
 
