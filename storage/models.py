@@ -189,16 +189,17 @@ class Mention(SQLModel, table=True):
 class ScoreQueue(SQLModel, table=True):
     """A mention the scoring stage has not analysed yet: the pending-work index.
 
-    Filled by a database trigger on every insert into ``mentions`` (migration 0002), so
-    no writer can forget it; the scoring stage deletes a row in the transaction that
-    writes the mention's analysis. Claiming work is then a walk of this small table,
-    not an anti-join of ``mentions`` against ``mention_analysis``, whose cost grew with
-    everything ever scored (docs/benchmarks.md, "Scale-out").
+    Filled by database triggers (migration 0002): every insert into ``mentions`` adds a
+    row, so no writer can forget it, and deleting a mention removes its row. The scoring
+    stage deletes a row in the transaction that writes the mention's analysis. Claiming
+    work is then a walk of this small table, not an anti-join of ``mentions`` against
+    ``mention_analysis``, whose cost grew with everything ever scored
+    (docs/benchmarks.md, "Scale-out"). No foreign key: the triggers keep the two
+    tables consistent, and a key check per stored mention slowed bulk imports.
     """
 
     __tablename__ = "score_queue"
-    mention_id: int = Field(sa_column=Column(
-        sa.Integer, sa.ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True))
+    mention_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
 
 
 class MentionAnalysis(SQLModel, table=True):

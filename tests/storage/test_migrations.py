@@ -116,3 +116,20 @@ def _drop_database(fresh: Database) -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         engine.dispose()
+
+
+def test_deleting_a_mention_takes_it_out_of_the_score_queue(db: Database) -> None:
+    from datetime import datetime, timezone
+
+    from storage.models import Mention, ScoreQueue
+
+    now = datetime(2026, 11, 22, tzinfo=timezone.utc)
+    with db.session() as s:
+        for i in (1, 2):
+            s.add(Mention(source_id="s", external_id=str(i), text="好喝", published_at=now, collected_at=now,
+                          content_hash=str(i)))
+    with db.session() as s:
+        s.execute(sa.delete(Mention).where(Mention.external_id == "1"))
+    with db.session() as s:
+        left = s.exec(sa.select(Mention.id)).scalars().all()
+        assert s.exec(sa.select(ScoreQueue.mention_id)).scalars().all() == left and len(left) == 1
