@@ -90,11 +90,13 @@ def progress(engine: sa.Engine) -> tuple[int, int, int, int]:
             "   AND task_name IN ('tingfeng.collect', 'tingfeng.score', 'tingfeng.process'))").one()
 
 
-def stored(engine: sa.Engine) -> tuple[int, int]:
-    """(mentions, analyses): the end-state check, once the clock has stopped."""
+def check_stored(engine: sa.Engine, expected: int) -> None:
+    """The end-state check, once the clock has stopped: every mention stored and analysed."""
     with engine.connect() as conn:
-        return conn.exec_driver_sql(
-            "SELECT (SELECT count(*) FROM mentions), (SELECT count(*) FROM mention_analysis)").one()
+        found = tuple(conn.exec_driver_sql(
+            "SELECT (SELECT count(*) FROM mentions), (SELECT count(*) FROM mention_analysis)").one())
+    if found != (expected, expected):
+        raise RuntimeError(f"end state: (mentions, analyses) = {found}, expected {expected} each")
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -175,8 +177,7 @@ def run_distributed(n_workers: int, args: argparse.Namespace, tmp: Path) -> dict
             pg1 = pg_backend_cpu_seconds(db.engine)  # backends opened during the run count whole
             pg_cpu = round(pg1 - (pg0 or 0), 1) if pg1 is not None else None
             workers.stop()
-            if stored(db.engine) != (expected, expected):
-                raise RuntimeError(f"end state: (mentions, analyses) = {stored(db.engine)}, expected {expected} each")
+            check_stored(db.engine, expected)
     return {"mode": f"distributed, {n_workers} worker(s)", "workers": n_workers, "mentions": expected,
             "seconds": round(elapsed, 1), "collected_after_s": round(collected_at or 0, 1),
             "mentions_per_s": round(expected / elapsed, 1), "cpu_s": round(cpu, 1),
@@ -204,8 +205,7 @@ def run_embedded(backend: str, args: argparse.Namespace, tmp: Path) -> dict:
         jobs.process(ctx)
         elapsed = time.perf_counter() - t0
         cpu = time.process_time() - cpu0  # includes the feed site's threads (small)
-        if stored(db.engine) != (expected, expected):
-            raise RuntimeError(f"end state: (mentions, analyses) = {stored(db.engine)}, expected {expected} each")
+        check_stored(db.engine, expected)
         ctx.db.dispose()
     return {"mode": f"embedded, {backend}", "workers": 1, "mentions": expected, "seconds": round(elapsed, 1),
             "collected_after_s": round(collected, 1), "mentions_per_s": round(expected / elapsed, 1),

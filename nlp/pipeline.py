@@ -6,9 +6,9 @@ batch; each batch is analysed in memory (:func:`analyse`, pure) and written in o
 transaction together with its ``MentionTouchpoint`` rows and the ``RollupDirty`` days it
 touches, and its queue rows are deleted in that same transaction, so a crash loses at
 most the batch in flight and a re-run continues where it stopped. The rows are written
-with bulk Core inserts from plain column dicts: building an ORM object per row cost
-more than the analysis itself (docs/benchmarks.md, "Scoring stage"). :func:`rescore`
-replaces existing analyses, for a model upgrade.
+in bulk from plain column dicts (``storage.bulk.insert_rows``: ``COPY`` on PostgreSQL):
+building an ORM object per row cost more than the analysis itself (docs/benchmarks.md,
+"Scoring stage"). :func:`rescore` replaces existing analyses, for a model upgrade.
 
 The text analysed is the cleaned title + body (:func:`nlp.text.clean`); touchpoint
 ``start``/``end`` offsets point into that cleaned text, and ``evidence`` holds the clause.
@@ -218,7 +218,7 @@ def _pending_query(after_id: int, batch_size: int, dialect: str) -> Any:
 
 def score_pending(db: Database, *, model: SentimentModel | None = None, batch_size: int = 500,
                   limit: int | None = None, now: datetime | None = None) -> int:
-    """Analyse every mention that has no analysis yet (at most ``limit``); the number scored.
+    """Analyse every queued mention (at most ``limit``); the number scored.
 
     Re-runnable: a second run finds nothing pending and writes nothing. On PostgreSQL
     each batch's queue rows are claimed with ``FOR UPDATE SKIP LOCKED`` so concurrent
