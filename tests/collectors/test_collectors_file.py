@@ -167,3 +167,55 @@ def test_import_shortens_the_gil_switch_interval_only_while_it_runs(db, tmp_path
         assert collect_source(db, "s", now=NOW).items_new == 5
         assert sys.getswitchinterval() == IMPORT_SWITCH_INTERVAL  # still in use by the outer one
     assert seen and set(seen) == {IMPORT_SWITCH_INTERVAL} and sys.getswitchinterval() == before
+
+
+def test_utf8_csv_with_one_bad_byte_stays_utf8_and_reports_that_row(db, tmp_path, add_source) -> None:
+    good = write_csv(tmp_path / "x.csv", rows(1, 3) + [["m8", "2026-11-20 10:00", "z", "5", "奶茶好喝", "", "H1"]],
+                     encoding="utf-8").read_bytes()
+    bad = good.replace("第2条".encode(), "第2".encode() + b"\xff" + "条".encode())  # one byte broken in row 2
+    (tmp_path / "broken.csv").write_bytes(bad)
+    add_source("u", "file", {"path": str(tmp_path / "broken.csv"), "preset": "meituan"})
+    run = collect_source(db, "u", now=NOW)
+    assert (run.status, run.items_new, run.items_skipped) == ("partial", 3, 1)
+    assert any(e.startswith("broken.csv: line 2: bytes that are not valid utf-8 (near '第2\\xff条") for e in run.errors), \
+        run.errors
+    texts = {m.external_id: m.text for m in mentions(db)}
+    assert texts == {"m1": "第1条导出评价，出餐快，味道好", "m3": "第3条导出评价，出餐快，味道好", "m8": "奶茶好喝"}
+
+
+def test_gb18030_csv_with_a_bad_byte_is_still_gb18030(db, tmp_path, add_source) -> None:
+    good = write_csv(tmp_path / "x.csv", rows(1, 3), encoding="gb18030").read_bytes()
+    (tmp_path / "gb.csv").write_bytes(good.replace("第3条".encode("gb18030"), b"\xff" + "第3条".encode("gb18030")))
+    add_source("g", "file", {"path": str(tmp_path / "gb.csv"), "preset": "meituan"})
+    run = collect_source(db, "g", now=NOW)
+    assert (run.items_new, run.items_skipped) == (2, 1), run.errors
+    assert [m.text for m in mentions(db)] == ["第1条导出评价，出餐快，味道好", "第2条导出评价，出餐快，味道好"]
+    assert "not valid gb18030" in run.errors[0]
+
+
+def test_unclosed_quote_is_reported_at_its_line_and_the_rows_after_it_kept(db, tmp_path, add_source) -> None:
+    header = ",".join(MEITUAN_HEADER)
+    lines = [header,
+             'm1,2026-11-20 12:00,甲,5,"多行的\n好评",,H1',             # a legal quoted line break
+             'm2,2026-11-20 12:01,乙,4,"引号没有关上,,H1',                # the broken one
+             'm3,2026-11-20 12:02,丙,5,后面这条要留下,,H1',
+             'm4,2026-11-20 12:03,丁,3,"带引号的也要留下",,H1',
+             'm5,2026-11-20 12:04,戊,2,最后一条,,H1']
+    (tmp_path / "q.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    add_source("q", "file", {"path": str(tmp_path / "q.csv"), "preset": "meituan"})
+    run = collect_source(db, "q", now=NOW)
+    assert (run.status, run.items_new, run.items_skipped) == ("partial", 4, 1), run.errors
+    [error] = run.errors
+    assert error.startswith("q.csv: line 2: unclosed quote") and "file line 4" in error
+    assert [(m.external_id, m.text) for m in mentions(db)] == [
+        ("m1", "多行的\n好评"), ("m3", "后面这条要留下"), ("m4", "带引号的也要留下"), ("m5", "最后一条")]
+
+
+def test_unclosed_quote_on_the_last_line_and_stray_quotes_in_one_line(db, tmp_path, add_source) -> None:
+    header = ",".join(MEITUAN_HEADER)
+    lines = [header, 'm1,2026-11-20 12:00,甲,5,"好"喝,,H1', 'm2,2026-11-20 12:01,乙,4,"没关上']
+    (tmp_path / "t.csv").write_text("\n".join(lines), encoding="utf-8")
+    add_source("t", "file", {"path": str(tmp_path / "t.csv"), "preset": "meituan"})
+    run = collect_source(db, "t", now=NOW)
+    assert [m.text for m in mentions(db)] == ["好喝"]  # read leniently, as before
+    assert len(run.errors) == 1 and run.errors[0].startswith("t.csv: line 2: unclosed quote"), run.errors
