@@ -132,6 +132,9 @@ class Context(Protocol):
     def known(self, external_ids: list[str]) -> set[str]:
         """Which of these external ids are already stored for this source."""
 
+    def stored_urls(self, external_ids: list[str]) -> dict[str, str]:
+        """external id -> URL of the mentions of this source stored with these ids and a URL."""
+
     def should_stop(self, result: EmitResult) -> bool:
         """True when paging further cannot find anything new (incremental / since)."""
 

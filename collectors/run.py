@@ -201,6 +201,15 @@ class RunContext:
             return set(session.exec(select(Mention.external_id).where(
                 Mention.source_id == self.source.id, Mention.external_id.in_(external_ids))).all())
 
+    def stored_urls(self, external_ids: list[str]) -> dict[str, str]:
+        """external id -> URL of the mentions of this source stored with these ids and a URL."""
+        if not external_ids:
+            return {}
+        with self.db.session() as session:
+            return dict(session.exec(select(Mention.external_id, Mention.url).where(
+                Mention.source_id == self.source.id, Mention.external_id.in_(external_ids),
+                Mention.url.is_not(None))).all())
+
     def should_stop(self, result: EmitResult) -> bool:
         """Stop paging when every item of the page was already stored (incremental,
         no date range) or every dated item is older than ``since``."""

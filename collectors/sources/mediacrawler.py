@@ -5,7 +5,9 @@ watched directory: new files and appended lines are picked up, progress is kept 
 file in ``Source.state["files"]``) and its SQLite database (tables such as
 ``xhs_note`` / ``xhs_note_comment``, read by increasing id). Both schemas: the old
 one with ``user_id`` / ``avatar`` / ``ip_location`` and the new one with
-``creator_hash``. Timestamps in s or ms or as text; counts like "1.2万".
+``creator_hash``. Timestamps in s or ms or as text; counts like "1.2万". A comment
+carries the URL of its note (as stored from the contents, else built the way
+MediaCrawler builds it), so every mention leads to the original post.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Iterator, Literal
 
 from pydantic import Field
 
 from collectors.base import CommonOptions, Context, Item
 from collectors.errors import ParseError
-from collectors.imports import import_rows, progress_of, watched_files
+from collectors.imports import RowStream, import_rows, progress_of, watched_files
 from collectors.parse.counts import parse_count
 from collectors.parse.dates import parse_datetime
 from collectors.parse.tabular import iter_csv, iter_json_array, iter_jsonl, iter_sqlite, sqlite_tables
@@ -96,6 +98,15 @@ PROFILES: dict[str, dict[str, Profile]] = {
 }
 
 
+# how MediaCrawler itself builds a note's URL from its id (its store modules); zhihu needs
+# the question id and tieba comments carry note_url already
+NOTE_URLS = {"xhs": "https://www.xiaohongshu.com/explore/{}", "dy": "https://www.douyin.com/video/{}",
+             "ks": "https://www.kuaishou.com/short-video/{}", "bili": "https://www.bilibili.com/video/av{}",
+             "wb": "https://m.weibo.cn/detail/{}"}
+PARENT_URL = "_parent_url"  # row key: the URL of the comment's note as stored
+_LOOKUP_BATCH = 1000
+
+
 class MediaCrawlerOptions(CommonOptions):
     """Options of a ``mediacrawler`` source."""
 
@@ -148,9 +159,12 @@ def row_to_item(row: dict[str, Any], platform: str, kind: str, *, now: datetime,
         extra["parent_id"] = str(parent)
     title = _first(row, profile.title)
     author = _first(row, profile.author)
+    url = _first(row, profile.url)
+    if url is None and parent is not None:
+        url = row.get(PARENT_URL) or (NOTE_URLS[platform].format(parent) if platform in NOTE_URLS else None)
     return Item(
         external_id=f"{'comment' if kind == 'comments' else 'content'}:{ident}", text=text, published_at=published,
-        kind="comment" if kind == "comments" else "post", url=_first(row, profile.url),
+        kind="comment" if kind == "comments" else "post", url=url,
         author=str(author) if author is not None else None,
         title=collapse_whitespace(str(title)) if title and kind == "contents" else None,
         likes=parse_count(_first(row, profile.likes)), extra=extra)
@@ -170,7 +184,8 @@ class MediaCrawlerCollector:
         if root.is_file() and root.suffix.lower() in (".db", ".sqlite", ".sqlite3"):
             self._database(ctx, options, root)
             return
-        for path in watched_files(root, options.pattern):
+        # contents first: their URLs are stored before the comments that point at them
+        for path in sorted(watched_files(root, options.pattern), key=lambda p: kind_of(p) != "contents"):
             suffix = path.suffix.lower()
             kind = kind_of(path)
             if suffix not in (".csv", ".json", ".jsonl") or kind not in options.include:
@@ -185,6 +200,8 @@ class MediaCrawlerCollector:
                 rows = iter_jsonl(path, skip=start)
             else:
                 rows = iter_json_array(path, skip=start)
+            if kind == "comments":
+                rows = with_parent_urls(ctx, rows, options.platform)
             try:
                 import_rows(ctx, key=key, path=path, rows=rows, batch_size=options.batch_size, start=start,
                             to_item=lambda r, k=kind: row_to_item(r, options.platform, k, now=ctx.now, tz=ctx.tz))
@@ -193,13 +210,42 @@ class MediaCrawlerCollector:
 
     def _database(self, ctx: Context, options: MediaCrawlerOptions, db_path: Path) -> None:
         tables = sqlite_tables(db_path)
-        for kind in options.include:
+        for kind in sorted(options.include, key=lambda k: k != "contents"):
             table = PROFILES[options.platform][kind].table
             if table not in tables:
                 ctx.log_error(f"{db_path.name}: no table {table}")
                 continue
             key = f"{db_path.resolve()}#{table}"
             after = int(ctx.state.get("files", {}).get(key, {}).get("rows", 0))
-            import_rows(ctx, key=key, path=db_path, rows=iter_sqlite(db_path, table, after_id=after),
-                        batch_size=options.batch_size, start=after,
+            rows: RowStream = iter_sqlite(db_path, table, after_id=after)
+            if kind == "comments":
+                rows = with_parent_urls(ctx, rows, options.platform)
+            import_rows(ctx, key=key, path=db_path, rows=rows, batch_size=options.batch_size, start=after,
                         to_item=lambda r, k=kind: row_to_item(r, options.platform, k, now=ctx.now, tz=ctx.tz))
+
+
+def with_parent_urls(ctx: Context, rows: RowStream, platform: str) -> Iterator[tuple[int, Any]]:
+    """Comment rows with the URL of their note as stored by this source (``PARENT_URL``),
+    looked up a thousand rows at a time."""
+    profile = PROFILES[platform]["comments"]
+    batch: list[tuple[int, Any]] = []
+
+    def flush() -> Iterator[tuple[int, Any]]:
+        parents: dict[int, str] = {}
+        for index, (_, row) in enumerate(batch):
+            parent = _first(row, profile.parent) if isinstance(row, dict) else None
+            if parent is not None:
+                parents[index] = f"content:{parent}"
+        urls = ctx.stored_urls(sorted(set(parents.values())))
+        for index, (number, row) in enumerate(batch):
+            url = urls.get(parents.get(index, ""))
+            if url:
+                row[PARENT_URL] = url
+            yield number, row
+        batch.clear()
+
+    for entry in rows:
+        batch.append(entry)
+        if len(batch) >= _LOOKUP_BATCH:
+            yield from flush()
+    yield from flush()

@@ -93,3 +93,29 @@ def test_sqlite_database_reads_new_rows_only(db, tmp_path, add_source) -> None:
 
 def test_ms_and_s_platforms_are_declared() -> None:
     assert MS_PLATFORMS <= set(PLATFORMS)
+
+
+@pytest.mark.parametrize("platform", [p for p in PLATFORMS if p != "tieba"])  # tieba comments have note_url
+def test_comments_carry_the_url_of_their_note(db, tmp_path, add_source, platform: str) -> None:
+    base = write_outputs(tmp_path, platform, new_schema=True)
+    add_source("m", "mediacrawler", {"path": str(base), "platform": platform})
+    assert collect_source(db, "m", now=NOW).items_new == 6
+    with db.session() as s:
+        notes = {m.external_id: m.url for m in s.exec(select(Mention).where(Mention.kind == "post")).all()}
+        comments = s.exec(select(Mention).where(Mention.kind == "comment")).all()
+    assert len(comments) == 3
+    # every comment of the fixture answers note n1, whose stored URL it carries
+    assert {c.url for c in comments} == {notes[f"content:{platform}-n1"]}
+    assert all(c.url for c in comments)
+
+
+def test_comment_url_from_the_database_and_built_when_the_note_is_unknown(db, tmp_path, add_source) -> None:
+    path = tmp_path / "sqlite_tables.db"
+    write_database(path, "wb", new_schema=False)
+    add_source("w", "mediacrawler", {"path": str(path), "platform": "wb", "include": ["comments", "contents"]})
+    assert collect_source(db, "w", now=NOW).items_new == 6
+    with db.session() as s:
+        urls = {m.url for m in s.exec(select(Mention).where(Mention.kind == "comment")).all()}
+    assert urls == {"https://wb.example/note_url/1"}  # contents stored first, whatever the include order
+    orphan = record("dy", "comments", 7, new_schema=True)  # its note was never collected
+    assert row_to_item(orphan, "dy", "comments", now=NOW, tz=SHANGHAI).url == "https://www.douyin.com/video/dy-n1"
