@@ -26,6 +26,7 @@ _COLUMNS = ("source_id", "external_id", "platform", "kind", "url", "author", "ti
             "published_at", "collected_at", "brand_hint", "store_hint", "product_hint", "likes",
             "content_hash", "duplicate_of", "extra")
 _DUPLICATE_OF = _COLUMNS.index("duplicate_of")
+_EXTRA = _COLUMNS.index("extra")
 # Rows per multi-row INSERT (also bounded by the driver's variable limit). A few fixed
 # sizes, not one per batch length: sqlite3 caches a prepared statement per SQL text,
 # and a 2,000-row statement is a large program. Fewer rows than the smallest go
@@ -84,10 +85,37 @@ def prepare_rows(items: list[Item], *, source_id: str, platform: str, collected_
             dumped = dumps(extra)
         digest, ok = item.fingerprint or fingerprint(item.text)
         published: Any = sqlite_datetime(item.published_at) if sqlite else item.published_at
-        prepared.rows.append(([source_id, item.external_id, platform, item.kind, item.url, item.author, item.title,
-                               item.text, item.rating, published, collected, item.brand_hint, item.store_hint,
-                               item.product_hint, item.likes, digest, None, dumped], digest, ok))
+        row = [source_id, item.external_id, platform, item.kind, item.url, item.author, item.title,
+               item.text, item.rating, published, collected, item.brand_hint, item.store_hint,
+               item.product_hint, item.likes, digest, None, dumped]
+        if "\x00" in item.text or "\\u0000" in dumped or _has_nul(item):
+            row = _without_nul(row, extra)
+        prepared.rows.append((row, digest, ok))
     return prepared
+
+
+def _has_nul(item: Item) -> bool:
+    return any(value is not None and "\x00" in value for value in (
+        item.external_id, item.url, item.author, item.title, item.brand_hint, item.store_hint, item.product_hint))
+
+
+def _without_nul(row: list[Any], extra: dict[str, Any]) -> list[Any]:
+    """``row`` with NUL characters removed from its strings and its ``extra``: SQLite's
+    text functions stop at a NUL (``length``, ``substr``, ``LIKE`` see a cut value) and
+    PostgreSQL rejects the whole batch; the characters around it are kept."""
+    cleaned = [value.replace("\x00", "") if isinstance(value, str) else value for value in row]
+    cleaned[_EXTRA] = json.dumps(_strip_nul(extra))
+    return cleaned
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    return value
 
 
 def store_items(session: Session, *, source_id: str, platform: str, items: list[Item],

@@ -219,3 +219,17 @@ def test_unclosed_quote_on_the_last_line_and_stray_quotes_in_one_line(db, tmp_pa
     run = collect_source(db, "t", now=NOW)
     assert [m.text for m in mentions(db)] == ["好喝"]  # read leniently, as before
     assert len(run.errors) == 1 and run.errors[0].startswith("t.csv: line 2: unclosed quote"), run.errors
+
+
+def test_nul_bytes_do_not_cut_fields_or_fail_the_batch(db, tmp_path, add_source) -> None:
+    (tmp_path / "n.csv").write_text(
+        f"{','.join(MEITUAN_HEADER)}\n"
+        "m1,2026-11-20 12:00,小\x00明,5,好\x00喝极了，下次还来,已\x00回复,H1\n"
+        "m2,2026-11-20 12:01,小红,4,正常的一条,,H1\n", encoding="utf-8")
+    add_source("n", "file", {"path": str(tmp_path / "n.csv"), "preset": "meituan"})
+    run = collect_source(db, "n", now=NOW)
+    assert (run.status, run.items_new) == ("ok", 2), run.errors
+    first = mentions(db)[0]
+    assert (first.text, first.author, first.extra["reply"]) == ("好喝极了，下次还来", "小明", "已回复")
+    with db.session() as s:  # the database's own text functions see the whole value
+        assert s.exec(sa.text("SELECT length(text) FROM mentions WHERE external_id = 'm1'")).one()[0] == 9
