@@ -5,11 +5,14 @@ The page walk saves, with every stored page, where it would continue
 (``state["resume"]``). A run that dies leaves that mark; the next run first finishes
 the interrupted walk — not stopping at already-stored pages until it has found new
 ones, because new posts push old ones down the listing — then walks from the top as
-usual. So a crash costs neither duplicates nor gaps.
+usual. So a crash costs neither duplicates nor gaps. A page whose items are exactly
+those of a page already walked (a site that ignores the page number, a cursor that
+never moves) ends the walk, logged, instead of fetching it again up to ``max_pages``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Awaitable, Callable
 
 from collectors.base import Context, ParsedPage
@@ -33,10 +36,19 @@ async def _walk_from(ctx: Context, ref: str, page_no: int, fetch_page: FetchPage
                      max_pages: int, resuming: bool) -> int:
     fetched = 0
     found_new = False
+    seen: dict[str, int] = {}  # page fingerprint -> number of the page that had it
     current: str | None = ref
     while current and page_no <= max_pages:
         page, log_ref = await fetch_page(current, page_no)
         fetched += 1
+        fingerprint = page_fingerprint(page)
+        if fingerprint in seen:
+            ctx.log_error(f"{log_ref}: page {page_no} repeats page {seen[fingerprint]} "
+                          f"(the same {len(page.items)} items): paging stopped")
+            ctx.emit(ParsedPage(), ref=log_ref, state={"resume": None})
+            break
+        if fingerprint:
+            seen[fingerprint] = page_no
         nxt = page.next if page.next and page.next != current and page_no < max_pages else None
         mark = {"resume": {"ref": nxt, "page": page_no + 1}} if nxt else {"resume": None}
         result = ctx.emit(page, ref=log_ref, state=mark)
@@ -48,3 +60,10 @@ async def _walk_from(ctx: Context, ref: str, page_no: int, fetch_page: FetchPage
         current = nxt
         page_no += 1
     return fetched
+
+
+def page_fingerprint(page: ParsedPage) -> str | None:
+    """What identifies a page's content: a hash of its items' ids (None without items)."""
+    if not page.items:
+        return None
+    return hashlib.sha1("\n".join(sorted(item.external_id for item in page.items)).encode()).hexdigest()

@@ -218,3 +218,19 @@ def test_source_respects_robots_unless_switched_off(db, server, fast_http, add_s
     run = collect_source(db, "polite", http=fast_http, now=NOW)
     assert run.status == "failed" and "robots.txt disallows" in run.errors[-1] and not server.hits("/shop/1")
     assert collect_source(db, "allowed", http=fast_http, now=NOW).items_new == 1
+
+
+@pytest.mark.parametrize("paging", ["page_url", "next"])
+def test_a_listing_that_repeats_its_page_stops_at_the_repeat(paging, db, server, fast_http, add_source) -> None:
+    # the site ignores the page number / hands out a new next link to the same items
+    server.route("/l", lambda r: (200, {"Content-Type": "text/html"},
+                                  page([3, 2, 1], f"/l?cursor={len(server.requests)}")))
+    options = {**OPTS, "url": server.url("/l"), "max_pages": 10, "incremental": False}
+    if paging == "page_url":
+        options = {**{k: v for k, v in options.items() if k != "next"}, "page_url": server.url("/l?p={page}")}
+    add_source("s", "html", options)
+    run = collect_source(db, "s", http=fast_http, now=NOW)
+    assert len(server.hits("/l")) == 2 and run.items_new == 3
+    assert len(run.errors) == 1 and "page 2 repeats page 1 (the same 3 items): paging stopped" in run.errors[0]
+    with db.session() as s:
+        assert s.get(Source, "s").state["resume"] is None
