@@ -4,19 +4,24 @@ Per host (scheme://host:port): at most ``per_host_concurrency`` requests in flig
 request starts at least ``min_delay_per_host`` seconds apart (robots.txt ``Crawl-delay``
 raises it). Retries with exponential backoff and jitter on network errors, 5xx and 429,
 honouring ``Retry-After``. Conditional GET with ETag / Last-Modified, a response size
-cap, charset detection (see :mod:`collectors.parse.charset`), robots.txt.
+cap, charset detection (see :mod:`collectors.parse.charset`), robots.txt. Redirects are
+followed here, hop by hop: one to another host (scheme://host:port) is logged, and
+neither the caller's headers (cookies, API keys) nor credential-like query parameters —
+nor any parameter the caller added — are carried to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import re
 import time
 import urllib.robotparser
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 from pydantic import BaseModel, Field
@@ -30,7 +35,11 @@ from collectors.errors import (
 )
 from collectors.parse.charset import decode
 
+log = logging.getLogger(__name__)
 BLOCK_STATUSES = frozenset({403, 432, 461})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CREDENTIAL_PARAM_RE = re.compile(
+    r"token|key|secret|passw|pwd|auth|sign|^sig$|session|^sid$|ticket|cookie|credential", re.IGNORECASE)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 
 
@@ -61,6 +70,7 @@ class Response:
     content: bytes
     _text: str | None = field(default=None, repr=False)
     encoding: str | None = None
+    redirects: list[str] = field(default_factory=list)  # the URLs redirected from, in order
 
     @property
     def not_modified(self) -> bool:
@@ -107,6 +117,22 @@ def host_key(url: str) -> str:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def without_credentials(url: str, also: set[str] = frozenset()) -> tuple[str, list[str]]:
+    """(``url`` without the query parameters that look like credentials or are named in
+    ``also``, the names dropped)."""
+    parts = urlsplit(url)
+    kept: list[tuple[str, str]] = []
+    dropped: set[str] = set()
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name in also or CREDENTIAL_PARAM_RE.search(name):
+            dropped.add(name)
+        else:
+            kept.append((name, value))
+    if not dropped:
+        return url, []
+    return urlunsplit(parts._replace(query=urlencode(kept))), sorted(dropped)
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -160,8 +186,7 @@ class PoliteClient:
             s = self.settings
             client = httpx.AsyncClient(
                 timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
-                follow_redirects=True,
-                max_redirects=s.max_redirects,
+                follow_redirects=False,  # followed hop by hop in get (cross-host rules)
                 headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
                 transport=self._transport,
                 limits=httpx.Limits(max_connections=max(10, 2 * s.per_host_concurrency),
@@ -192,6 +217,7 @@ class PoliteClient:
         :class:`BlockedError` for 403/432/461, :class:`HttpStatusError` for other errors
         (5xx/429 after the retries), :class:`NetworkError`, :class:`RobotsDisallowed`,
         :class:`ResponseTooLarge`."""
+        added = set(params or ())
         if params:
             url = str(httpx.URL(url, params={**dict(httpx.URL(url).params), **params}))
         if robots and self.settings.respect_robots:
@@ -205,7 +231,7 @@ class PoliteClient:
         attempt = 0
         while True:
             try:
-                response = await self._send(url, request_headers)
+                response = await self._follow(url, request_headers, added)
             except httpx.RequestError as exc:  # timeouts, resets, refused, too many redirects, bad gzip
                 if attempt >= s.retries or isinstance(exc, httpx.TooManyRedirects):
                     raise NetworkError(f"{type(exc).__name__}: {exc or 'no detail'} ({url})", url=url) from exc
@@ -229,6 +255,28 @@ class PoliteClient:
             if status == 304 or 200 <= status < 300:
                 return response
             raise HttpStatusError(f"HTTP {status} ({url})", url=url, status=status)
+
+    async def _follow(self, url: str, headers: dict[str, str], added: set[str]) -> Response:
+        """:meth:`_send`, following up to ``max_redirects`` redirects. On a hop to
+        another host only the conditional-GET headers go along, and the target loses
+        credential-like query parameters and those in ``added``; the hop is logged."""
+        redirects: list[str] = []
+        while True:
+            response = await self._send(url, headers)
+            location = response.headers.get("location")
+            if response.status not in REDIRECT_STATUSES or not location:
+                response.redirects = redirects
+                return response
+            if len(redirects) >= self.settings.max_redirects:
+                raise httpx.TooManyRedirects(f"more than {self.settings.max_redirects} redirects from {url}")
+            target = urljoin(url, location)
+            if host_key(target) != host_key(url):
+                target, dropped = without_credentials(target, added)
+                headers = {k: v for k, v in headers.items() if k.lower() in ("if-none-match", "if-modified-since")}
+                log.warning("redirect from %s to another host: %s%s", url, target,
+                            f" (dropped query parameters: {', '.join(dropped)})" if dropped else "")
+            redirects.append(url)
+            url = target
 
     def _backoff(self, attempt: int) -> float:
         s = self.settings
@@ -273,7 +321,7 @@ class PoliteClient:
         or network failure, as RFC 9309 says."""
         parser = urllib.robotparser.RobotFileParser(robots_url)
         try:
-            response = await self._send(robots_url, {})
+            response = await self._follow(robots_url, {}, set())
         except (httpx.RequestError, ResponseTooLarge):
             return None
         if response.status >= 500:

@@ -161,3 +161,27 @@ def test_charset_detection_forms() -> None:
 def test_retry_after_http_date() -> None:
     assert retry_after_seconds("Thu, 01 Jan 1970 00:01:40 GMT", now=40.0) == 60.0
     assert retry_after_seconds("7") == 7.0 and retry_after_seconds("soon") is None
+
+
+def test_redirect_to_another_host_is_logged_and_loses_credentials(server, fast_http, caplog) -> None:
+    from conftest import LoopbackServer
+
+    with LoopbackServer() as other:
+        other.static("/landing", "elsewhere")
+        target = other.url("/landing?page=2&access_token=T0K&api_key=K3Y&sign=S1G&mine=x")
+        server.static("/go", "", status=302, headers={"Location": target})
+        server.static("/same", "", status=302, headers={"Location": "/here?access_token=T0K"})
+        server.static("/here", "same host")
+        with caplog.at_level("WARNING", logger="collectors.http"):
+            response = run(get(fast_http, server.url("/go"), robots=False, params={"mine": "x"},
+                               headers={"Cookie": "sid=secret", "X-Api-Key": "k"}))
+            assert response.text == "elsewhere" and response.redirects == [server.url("/go?mine=x")]
+            [hit] = other.hits("/landing")
+            assert hit.query == "page=2"  # credential-like names and the caller's own parameter are gone
+            assert "cookie" not in hit.headers and "x-api-key" not in hit.headers
+            assert "redirect from" in caplog.text and other.base in caplog.text
+            assert "access_token, api_key, mine, sign" in caplog.text
+            # within one host nothing is dropped
+            run(get(fast_http, server.url("/same"), robots=False, headers={"X-Api-Key": "k"}))
+        [same] = server.hits("/here")
+        assert same.query == "access_token=T0K" and same.headers["x-api-key"] == "k"
