@@ -41,8 +41,9 @@ def progress_of(state: dict[str, Any], key: str, path: Path) -> int | None:
 
 
 def import_rows(ctx: Context, *, key: str, path: Path, rows: RowStream, to_item: Callable[[Any], Item],
-                batch_size: int = 1000, start: int = 0) -> int:
-    """Convert and store ``rows`` in batches; returns the number of rows read.
+                batch_size: int = 1000, start: int = 0, where: Callable[[int], str] | None = None) -> int:
+    """Convert and store ``rows`` in batches; returns the number of rows read. A bad
+    row is logged as ``{file}: {where(number)}: {problem}`` (``line {number}`` by default).
 
     Batches are stored by one writer thread, in order, while this thread converts the
     next batch: the database's own work (SQLite's B-tree inserts and commit, a
@@ -53,6 +54,7 @@ def import_rows(ctx: Context, *, key: str, path: Path, rows: RowStream, to_item:
     the offset of its last row, so a crash still resumes right after the last stored
     batch. An error in the writer stops the import with that error."""
     label = os.path.basename(key)
+    where = where or _line
     items: list[Item] = []
     errors: list[str] = []
     last = start
@@ -83,20 +85,24 @@ def import_rows(ctx: Context, *, key: str, path: Path, rows: RowStream, to_item:
             count += 1
             last = number
             if isinstance(row, Exception):
-                errors.append(f"line {number}: {row}")
+                errors.append(f"{where(number)}: {row}")
             else:
                 try:
                     item = to_item(row)
                     item.fingerprint = fingerprint(item.text)  # here, not in the writer: it is the busier thread
                     items.append(item)
                 except (ValueError, TypeError, KeyError, OverflowError) as exc:
-                    errors.append(f"line {number}: {exc}")
+                    errors.append(f"{where(number)}: {exc}")
             if len(items) + len(errors) >= batch_size:
                 flush(writer, False)
         flush(writer, True)
         pending.pop().result()
         # on an error above, leaving the executor waits for the batch being written
     return count
+
+
+def _line(number: int) -> str:
+    return f"line {number}"
 
 
 IMPORT_SWITCH_INTERVAL = 0.0005  # s; CPython's default is 0.005

@@ -11,7 +11,7 @@ import json
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from collectors.parse.charset import normalise_charset
 
@@ -179,19 +179,40 @@ def iter_xlsx(path: Path, *, sheet: str | None = None, skip: int = 0) -> Iterato
     return _as_dicts(iter_xlsx_lists(path, sheet=sheet, skip=skip))
 
 
-def iter_xlsx_lists(path: Path, *, sheet: str | None = None, skip: int = 0) -> Iterator[tuple[int, list[Any]]]:
-    """Like :func:`iter_xlsx`, as :func:`iter_csv_lists` gives a CSV: header first."""
+def iter_xlsx_lists(path: Path, *, sheet: str | None = None, skip: int = 0,
+                    on_open: Callable[[str], None] | None = None) -> Iterator[tuple[int, list[Any] | Exception]]:
+    """Like :func:`iter_xlsx`, as :func:`iter_csv_lists` gives a CSV: header first.
+
+    ``on_open`` is told the sheet's name once it is open. A file that is no workbook, or
+    lacks ``sheet``, raises ValueError saying so; a sheet whose XML breaks off part way
+    yields a ValueError for the row where it broke, after every row read before it.
+    Row numbers count data rows (1 = the row after the header; Excel shows it as 2)."""
     from openpyxl import load_workbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
     try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile, XML and openpyxl errors alike: the file is not a workbook
+        raise ValueError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})") from exc
+    try:
+        if sheet and sheet not in book.sheetnames:
+            raise ValueError(f"no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
         ws = book[sheet] if sheet else book.worksheets[0]
+        if on_open is not None:
+            on_open(ws.title)
         rows = ws.iter_rows(values_only=True)
-        yield 0, [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        for number, values in enumerate(rows, start=1):
-            if number <= skip or not values or all(v is None for v in values):
-                continue
-            yield number, list(values)
+        try:
+            header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        except Exception as exc:
+            raise ValueError(f"sheet {ws.title!r}: unreadable ({type(exc).__name__}: {exc})") from exc
+        yield 0, header
+        number = 0
+        try:
+            for number, values in enumerate(rows, start=1):
+                if number <= skip or not values or all(v is None for v in values):
+                    continue
+                yield number, list(values)
+        except Exception as exc:  # a damaged sheet part: nothing after this point can be read
+            yield number + 1, ValueError(f"unreadable ({type(exc).__name__}: {exc}); the rows after it are lost")
     finally:
         book.close()
 

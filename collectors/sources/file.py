@@ -171,6 +171,19 @@ def _clean(value: Any) -> Any:
     return value
 
 
+class _SheetName:
+    """Where an XLSX row is, for error lines: ``sheet '评价' row 5`` (Excel's row number)."""
+
+    def __init__(self) -> None:
+        self.name = "?"
+
+    def set(self, name: str) -> None:
+        self.name = name
+
+    def row(self, number: int) -> str:
+        return f"sheet {self.name!r} row {number + 1}"
+
+
 def _format(path: Path, options: FileOptions) -> str:
     if options.format != "auto":
         return options.format
@@ -196,8 +209,13 @@ class FileCollector:
             start = progress_of(ctx.state, key, path)
             if start is None:
                 continue
-            rows = iter_xlsx_lists(path, sheet=options.sheet, skip=start) if _format(path, options) == "xlsx" \
-                else iter_csv_lists(path, encoding=options.encoding, delimiter=options.delimiter, skip=start)
+            where = None
+            if _format(path, options) == "xlsx":
+                sheet = _SheetName()
+                rows = iter_xlsx_lists(path, sheet=options.sheet, skip=start, on_open=sheet.set)
+                where = sheet.row
+            else:
+                rows = iter_csv_lists(path, encoding=options.encoding, delimiter=options.delimiter, skip=start)
             try:
                 _, header = next(rows)
                 first = next(rows, None)
@@ -218,4 +236,4 @@ class FileCollector:
                 yield from rows
 
             import_rows(ctx, key=key, path=path, rows=stream(), to_item=to_item,
-                        batch_size=options.batch_size, start=start)
+                        batch_size=options.batch_size, start=start, where=where)

@@ -233,3 +233,42 @@ def test_nul_bytes_do_not_cut_fields_or_fail_the_batch(db, tmp_path, add_source)
     assert (first.text, first.author, first.extra["reply"]) == ("好喝极了，下次还来", "小明", "已回复")
     with db.session() as s:  # the database's own text functions see the whole value
         assert s.exec(sa.text("SELECT length(text) FROM mentions WHERE external_id = 'm1'")).one()[0] == 9
+
+
+def eleme_book(path: Path, n: int, bad_time_at: int | None = None, prefix: str = "e") -> Path:
+    book = Workbook()
+    ws = book.active
+    ws.title = "评价"
+    ws.append(["评价编号", "评价时间", "顾客昵称", "总体评分", "评价内容", "店铺ID"])
+    for i in range(1, n + 1):
+        ws.append([f"{prefix}{i}", "某天" if i == bad_time_at else "2026-11-21 09:30", "小李", 5, f"第{i}条 送达很快", "E77"])
+    book.save(path)
+    return path
+
+
+def test_xlsx_errors_name_file_sheet_and_row_and_never_stop_the_other_files(db, tmp_path, add_source) -> None:
+    import zipfile
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a_junk.xlsx").write_bytes(b"this is not a workbook")
+    eleme_book(inbox / "b_rows.xlsx", 5, bad_time_at=3)
+    whole = eleme_book(tmp_path / "whole.xlsx", 200, prefix="c")
+    with zipfile.ZipFile(whole) as src, zipfile.ZipFile(inbox / "c_cut.xlsx", "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            out.writestr(info, data[:len(data) // 2] if info.filename == "xl/worksheets/sheet1.xml" else data)
+    add_source("x", "file", {"path": str(inbox), "pattern": "*.xlsx", "preset": "eleme"})
+    run = collect_source(db, "x", now=NOW)
+    assert run.status == "partial", run.errors
+    junk, bad_time, cut = run.errors
+    assert junk.startswith("a_junk.xlsx: unreadable: not a readable XLSX workbook (BadZipFile")
+    assert bad_time == "b_rows.xlsx: sheet '评价' row 4: bad time '某天'"
+    assert "Traceback" not in " ".join(run.errors)
+    stored = [m.external_id for m in mentions(db)]
+    cut_rows = [i for i in stored if i.startswith("c")]
+    assert stored[:4] == ["e1", "e2", "e4", "e5"] and cut_rows == [f"c{i}" for i in range(1, len(cut_rows) + 1)]
+    assert len(cut_rows) > 50  # the rows before the damage are kept; the error names the Excel row after them
+    assert cut.startswith(f"c_cut.xlsx: sheet '评价' row {len(cut_rows) + 2}: unreadable (ParseError"), cut
+    add_source("s", "file", {"path": str(inbox / "b_rows.xlsx"), "sheet": "Sheet9", "preset": "eleme"})
+    assert collect_source(db, "s", now=NOW).errors == ["b_rows.xlsx: unreadable: no sheet 'Sheet9' (sheets: 评价)"]
