@@ -165,7 +165,7 @@ def _cross_check(cat: Catalog) -> list[str]:
     products = unique("products", [p.id for p in cat.products])
     unique("sources", [s.id for s in cat.sources])
     recipients = unique("recipients", [cat.recipient_id(r) for r in cat.recipients])
-    single_brand = len(cat.brands) == 1
+    single_brand = len(cat.brands) <= 1  # none: the missing section is reported on its own
 
     def ref(where: str, value: str | None, known: set[str], what: str) -> None:
         if value is not None and value not in known:
@@ -216,6 +216,35 @@ def _plugin_checks(cat: Catalog) -> list[str]:
     return problems
 
 
+_SECTIONS: tuple[tuple[str, type[_Strict]], ...] = (
+    ("brands", BrandConfig), ("regions", RegionConfig), ("stores", StoreConfig), ("products", ProductConfig),
+    ("sources", SourceConfig), ("recipients", RecipientConfig))
+
+
+def _checks_of_the_rest(raw: dict[str, Any]) -> list[str]:
+    """Cross-reference and plug-in problems of a catalog that failed validation, so one
+    round of ``check-config`` lists everything: each entry is taken on its own, and one
+    that is invalid still counts with its fields (ignoring the bad ones) — a store with
+    a typo is not also reported as an unknown store wherever it is used."""
+    sections: dict[str, list[Any]] = {}
+    for name, model in _SECTIONS:
+        entries = raw.get(name)
+        kept: list[Any] = []
+        for entry in entries if isinstance(entries, list) else []:
+            try:
+                kept.append(model.model_validate(entry))
+            except ValidationError:
+                if isinstance(entry, dict) and (isinstance(entry.get("id"), str) or name == "recipients"):
+                    kept.append(model.model_construct(**{k: v for k, v in entry.items() if k in model.model_fields}))
+        sections[name] = kept
+    alerts = raw.get("alerts") if isinstance(raw.get("alerts"), dict) else {}
+    try:
+        return _cross_check(Catalog.model_construct(**sections, alerts=alerts)) + \
+            _plugin_checks(Catalog.model_construct(**sections, alerts=alerts))
+    except (AttributeError, TypeError, ValueError):  # an entry too broken to look into: its own errors say so
+        return []
+
+
 def parse_catalog(text: str, *, file: str = "tingfeng.toml") -> Catalog:
     """Validate catalog TOML text; raise CatalogError listing every problem."""
     try:
@@ -231,6 +260,7 @@ def parse_catalog(text: str, *, file: str = "tingfeng.toml") -> Catalog:
             value = err.get("input")
             shown = f" (got {value!r})" if not isinstance(value, (dict, list)) and value is not None else ""
             problems.append(f"{where}: {err['msg']}{shown}")
+        problems += [p for p in _checks_of_the_rest(raw) if p not in problems]
         raise CatalogError(file, problems) from exc
     problems = _cross_check(cat) + _plugin_checks(cat)
     if problems:

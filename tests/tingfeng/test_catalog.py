@@ -145,3 +145,31 @@ def test_unknown_time_zone_is_refused() -> None:
     with pytest.raises(CatalogError) as err:
         parse_catalog('timezone = "Asia/Beijing"\n' + GOOD)
     assert any(p.startswith("timezone:") and "unknown time zone 'Asia/Beijing'" in p for p in err.value.problems)
+
+
+def test_source_examples_in_the_docs_are_accepted_by_the_catalog() -> None:
+    import re
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sources.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", docs, re.S)
+    assert len(blocks) >= 5
+    header = ('[[brands]]\nid = "chayan"\nname = "茶颜悦色"\n'
+              '[[stores]]\nid = "cs-wuyi"\nname = "五一广场店"\n')
+    for block in blocks:
+        parse_catalog(header + block, file="docs/sources.md")  # raises CatalogError naming the bad key
+
+
+def test_every_kind_of_problem_is_listed_in_one_round() -> None:
+    bad = GOOD.replace('store = "s1"', 'brand_id = "b"\nstore = "nope"').replace(
+        'options = { url = "http://127.0.0.1:1/feed.xml" }', 'options = { url = "ftp://x", colour = "red" }')
+    bad = bad.replace('region = "sh"', 'region = "sh"\nadress = "typo"')  # an invalid store still counts
+    bad += '\n[[sources]]\nid = "f2"\ntype = "feed"\nstore = "s1"\noptions = { url = "http://127.0.0.1:1/x" }\n'
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(bad)
+    assert err.value.problems == [
+        "stores[0].adress: Extra inputs are not permitted (got 'typo')",
+        "sources[0].brand_id: Extra inputs are not permitted (got 'b')",
+        "sources[0].store: unknown store 'nope' (known: s1)",
+        "sources[0] (feed1): options.url: Value error, must start with http:// or https://",
+        "sources[0] (feed1): options.colour: unknown option",
+    ]
