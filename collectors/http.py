@@ -38,8 +38,12 @@ from collectors.parse.charset import decode
 log = logging.getLogger(__name__)
 BLOCK_STATUSES = frozenset({403, 432, 461})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# query parameter names that carry credentials: a word of the name (split at _ - .) or
+# a known compound; "keyword" or "design" are not credentials
 CREDENTIAL_PARAM_RE = re.compile(
-    r"token|key|secret|passw|pwd|auth|sign|^sig$|session|^sid$|ticket|cookie|credential", re.IGNORECASE)
+    r"^(?:.*[_.\-])?(?:(?:access|api|app|auth|client|secret|private)_?(?:token|key|secret)|token|key|secret|"
+    r"passw(?:or)?d|pwd|auth|authorization|sign|signature|sig|session(?:_?id)?|sid|ticket|cookie|credentials?)"
+    r"(?:[_.\-].*)?$", re.IGNORECASE)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 
 
