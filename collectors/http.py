@@ -235,7 +235,8 @@ class PoliteClient:
         attempt = 0
         while True:
             try:
-                response = await self._follow(url, request_headers, added)
+                response = await self._follow(url, request_headers, added,
+                                              robots=robots and self.settings.respect_robots)
             except httpx.RequestError as exc:  # timeouts, resets, refused, too many redirects, bad gzip
                 if attempt >= s.retries or isinstance(exc, httpx.TooManyRedirects):
                     raise NetworkError(f"{type(exc).__name__}: {exc or 'no detail'} ({url})", url=url) from exc
@@ -260,10 +261,11 @@ class PoliteClient:
                 return response
             raise HttpStatusError(f"HTTP {status} ({url})", url=url, status=status)
 
-    async def _follow(self, url: str, headers: dict[str, str], added: set[str]) -> Response:
+    async def _follow(self, url: str, headers: dict[str, str], added: set[str], *, robots: bool = False) -> Response:
         """:meth:`_send`, following up to ``max_redirects`` redirects. On a hop to
         another host only the conditional-GET headers go along, and the target loses
-        credential-like query parameters and those in ``added``; the hop is logged."""
+        credential-like query parameters and those in ``added``; the hop is logged.
+        With ``robots`` every target must be allowed by its host's robots.txt."""
         redirects: list[str] = []
         while True:
             response = await self._send(url, headers)
@@ -279,6 +281,8 @@ class PoliteClient:
                 headers = {k: v for k, v in headers.items() if k.lower() in ("if-none-match", "if-modified-since")}
                 log.warning("redirect from %s to another host: %s%s", url, target,
                             f" (dropped query parameters: {', '.join(dropped)})" if dropped else "")
+            if robots:
+                await self._check_robots(target)
             redirects.append(url)
             url = target
 
@@ -325,7 +329,7 @@ class PoliteClient:
         or network failure, as RFC 9309 says."""
         parser = urllib.robotparser.RobotFileParser(robots_url)
         try:
-            response = await self._follow(robots_url, {}, set())
+            response = await self._follow(robots_url, {}, set(), robots=False)
         except (httpx.RequestError, ResponseTooLarge):
             return None
         if response.status >= 500:

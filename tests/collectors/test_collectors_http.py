@@ -185,3 +185,17 @@ def test_redirect_to_another_host_is_logged_and_loses_credentials(server, fast_h
             run(get(fast_http, server.url("/same"), robots=False, headers={"X-Api-Key": "k"}))
         [same] = server.hits("/here")
         assert same.query == "access_token=T0K" and same.headers["x-api-key"] == "k"
+
+
+def test_a_redirect_target_is_checked_against_its_robots_txt(server, fast_http) -> None:
+    from conftest import LoopbackServer
+
+    with LoopbackServer() as other:
+        other.static("/robots.txt", "User-agent: *\nDisallow: /private\n", "text/plain")
+        other.static("/private/x", "secret")
+        server.static("/robots.txt", "User-agent: *\nAllow: /\n", "text/plain")
+        server.static("/go", "", status=302, headers={"Location": other.url("/private/x")})
+        with pytest.raises(RobotsDisallowed):
+            run(get(fast_http, server.url("/go")))
+        assert not other.hits("/private/x")
+        assert run(get(fast_http, server.url("/go"), robots=False)).text == "secret"
