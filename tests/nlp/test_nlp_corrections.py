@@ -44,6 +44,13 @@ def _counts(db, scope_type: str, scope_id: str) -> tuple[int, int, int]:
     return (sum(r.positive for r in rows), sum(r.neutral for r in rows), sum(r.negative for r in rows))
 
 
+def _all_rollups(db) -> list[tuple]:
+    with db.session() as s:
+        rows = s.exec(select(Rollup).order_by(Rollup.grain, Rollup.bucket, Rollup.scope_type, Rollup.scope_id)).all()
+    return [(r.grain, r.bucket, r.scope_type, r.scope_id, r.total, r.positive, r.neutral, r.negative,
+             round(r.score_sum, 6)) for r in rows]
+
+
 def _id(db, ext: str) -> int:
     with db.session() as s:
         return s.exec(select(Mention.id).where(Mention.external_id == ext)).one()
@@ -59,8 +66,10 @@ def test_a_sentiment_correction_changes_the_aggregates_and_survives_a_rescore(db
     row = record_correction(db, Target(mid), "negative", by="市场部小王", now=NOW)
     assert (row.old_label, row.new_label, row.corrected_by, row.model, row.model_version) == (
         "positive", "negative", "市场部小王", "fake", "1")
-    assert update_rollups(db) > 0  # the correction marked its day dirty
-    assert _counts(db, "platform", "weibo") == (1, 0, 2)
+    assert _counts(db, "platform", "weibo") == (1, 0, 2)  # at once, before any rollup run
+    shifted = _all_rollups(db)
+    assert update_rollups(db) > 0  # the correction also marked its day dirty …
+    assert _all_rollups(db) == shifted  # … and the exact recomputation agrees with the shift in every row
 
     assert rescore(db, FakeModel(), now=NOW) == 3  # the model still says positive …
     update_rollups(db)
@@ -85,11 +94,16 @@ def test_touchpoint_corrections_move_relabel_add_and_remove_touchpoints(db):
 
     record_correction(db, Target(mid, "touchpoint", "service"), "none", by="u")  # not about service
     record_correction(db, Target(mid, "touchpoint", "price"), "negative", by="u")  # missed: about price
+    assert _counts(db, "touchpoint", "service") == (0, 0, 0)  # at once
+    assert _counts(db, "touchpoint", "price") == (0, 0, 0)  # no row to shift yet: the next rollup run adds it
     update_rollups(db)
     assert _counts(db, "touchpoint", "service") == (0, 0, 0)
     assert _counts(db, "touchpoint", "price") == (0, 0, 1)
 
     record_correction(db, Target(mid, "touchpoint", "price"), "neutral", by="u")  # the latest wins
+    shifted = _all_rollups(db)
+    update_rollups(db)
+    assert _all_rollups(db) == shifted
     rescore(db, FakeModel(), now=NOW)
     update_rollups(db)
     assert _counts(db, "touchpoint", "service") == (0, 0, 0)
