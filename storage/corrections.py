@@ -46,15 +46,21 @@ class Target:
     touchpoint: str | None = None
 
 
+def shown_polarity(polarities: Iterable[str]) -> str:
+    """The polarity a touchpoint found in several clauses of a mention shows: the most negative."""
+    found = list(polarities)
+    for p in ("negative", "neutral", "positive"):
+        if p in found:
+            return p
+    return found[0] if found else NOT_ABOUT
+
+
 def _current(session: Session, target: Target, analysis: MentionAnalysis) -> str:
     if target.kind == SENTIMENT:
         return analysis.label
     rows = session.exec(select(MentionTouchpoint.polarity).where(
         MentionTouchpoint.mention_id == target.mention_id, MentionTouchpoint.touchpoint == target.touchpoint)).all()
-    if not rows:
-        return NOT_ABOUT
-    negative = [p for p in rows if p == "negative"]  # a touchpoint found in several clauses: the worst shown
-    return negative[0] if negative else rows[0]
+    return shown_polarity(rows)
 
 
 def _check(target: Target, new_label: str) -> None:
