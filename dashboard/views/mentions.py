@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import cache, corrections, export, ui
@@ -44,20 +45,21 @@ if ctx.access.can_correct:
     st.subheader("更正标注")
     st.caption("情感或顾客触点判断错了？在此更正：记录更正人、时间和原标注，所有统计即时采用更正后的标注，"
                "并作为下次模型自适应（`tingfeng nlp adapt`）的训练信号。")
-    texts = dict(zip(rows["id"], (rows["title"].fillna("") + rows["text"].fillna("")).str.slice(0, 40)))
+    local = pd.to_datetime(rows["published_at"], utc=True).dt.tz_convert(ctx.scope.tz).dt.strftime("%m-%d %H:%M")
+    texts = dict(zip(rows["id"], local + " " + (rows["title"].fillna("") + rows["text"].fillna("")).str.slice(0, 40)))
     shown_label = dict(zip(rows["id"], rows["label"]))
     k1, k2, k3, k4 = st.columns([4, 1, 2, 2])
     mid = k1.selectbox("提及", list(rows["id"]), key="fix_id",
                        format_func=lambda i: f"#{i} {texts[i]}（{SENTIMENTS.get(shown_label[i], '—')}）")
     kind = k2.radio("更正项", ["sentiment", "touchpoint"], key="fix_kind",
                     format_func={"sentiment": "情感", "touchpoint": "顾客触点"}.get)
-    touchpoint, choices = None, {**SENTIMENTS}
+    touchpoint, choices, now_label = None, {**SENTIMENTS}, shown_label.get(mid)
     if kind == "touchpoint":
         shown = cache.q(ctx.db_url, "mention_touchpoints", int(mid))
         touchpoint = k3.selectbox("触点", list(TOUCHPOINTS), key="fix_tp",
                                   format_func=lambda t: f"{TOUCHPOINTS[t]}（当前：{SENTIMENTS.get(shown.get(t), '未提及')}）")
-        choices = {**SENTIMENTS, NOT_ABOUT: "与该触点无关"}
-    new_label = k4.selectbox("应为", list(choices), format_func=choices.get, key="fix_label")
+        choices, now_label = {**SENTIMENTS, NOT_ABOUT: "与该触点无关"}, shown.get(touchpoint, NOT_ABOUT)
+    new_label = k4.selectbox("应为", [c for c in choices if c != now_label], format_func=choices.get, key="fix_label")
     if st.button("提交更正", key="fix_submit", type="primary"):
         st.session_state["fix_flash"] = corrections.submit(ctx, Target(int(mid), kind, touchpoint), new_label)
         st.rerun()
