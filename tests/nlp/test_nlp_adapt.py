@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -175,3 +176,21 @@ def test_rescore_since_rescores_only_that_range_and_is_idempotent(db, data_dir, 
     assert again.exit_code == 0 and snapshot() == first
     bad = runner.invoke(app, ["rescore", "--since", "last tuesday"])
     assert bad.exit_code != 0 and "is not a date" in bad.output
+
+
+def test_adapt_command_reports_both_figures_and_refuses_without_enough_labels(db, data_dir, base_artifact, tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("TINGFENG_DATA_DIR", str(tmp_path / "var"))
+    import nlp.adapt
+
+    monkeypatch.setattr(nlp.adapt, "adapt", partial(nlp.adapt.adapt, spec=SPEC, c_grid=(4.0,)))  # small and fast
+    runner = CliRunner()
+    none = runner.invoke(app, ["adapt", "--data", str(data_dir), "--folds", "3"])
+    assert none.exit_code == 1 and "too few labelled mentions to adapt: 0 negative and 0 positive" in none.output
+    _promote_base(db, base_artifact)
+    _store_rated(db, SLANG)
+    out = runner.invoke(app, ["adapt", "--data", str(data_dir), "--folds", "3"])
+    assert out.exit_code == 0, out.output
+    assert "60 labelled mentions (0 from corrections), 3-fold CV" in out.output and "→ promoted" in out.output
+    assert list((tmp_path / "var" / "models").glob("ngram-lr-chain-*.npz"))
