@@ -107,6 +107,7 @@ def test_adapt_promotes_a_candidate_that_reads_the_chain_better(db, data_dir, ba
     assert cand.figures["cv"]["candidate_macro_f1"] == round(result.candidate_macro_f1, 4)
     assert cand.figures["cv"]["base_macro_f1"] == round(result.base_macro_f1, 4)
     assert set(cand.figures["validation"]) >= {"chain", "waimai"}
+    assert 0 <= cand.figures["rates"]["fpr"] < cand.figures["rates"]["tpr"] <= 1  # adjusted counting keeps working
     assert rows[(base.name, base.version)].figures["cv_as_base"]["base"] == f"{base.name} {base.version}"
     assert current_model(db).version == cand.version
 
