@@ -28,7 +28,7 @@ from sqlmodel import select
 
 from storage import Database
 from storage.corrections import SENTIMENT, latest_corrections
-from storage.models import Mention, utcnow
+from storage.models import Correction, Mention, utcnow
 
 from nlp import metrics
 from nlp.errors import AdaptError
@@ -61,7 +61,8 @@ def chain_examples(db: Database) -> tuple[list[Example], int]:
                      for c in latest_corrections(session) if c.kind == SENTIMENT}
         q = (select(Mention.id, Mention.text, Mention.title, Mention.rating)
              .where(Mention.duplicate_of.is_(None),
-                    sa.or_(Mention.rating.isnot(None), Mention.id.in_(list(corrected) or [-1])))
+                    sa.or_(Mention.rating.isnot(None),
+                           Mention.id.in_(select(Correction.mention_id).where(Correction.kind == SENTIMENT))))
              .order_by(Mention.id))
         rows = session.exec(q).all()
     out, from_corrections = [], 0
