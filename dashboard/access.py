@@ -1,6 +1,6 @@
 """Who is looking, and which stores they may see.
 
-Roles: ``admin`` (everything), ``marketing`` (all stores, read, acknowledge),
+Roles: ``admin`` (everything), ``marketing`` (all stores, read, acknowledge, correct labels),
 ``manager`` (only the stores of their catalog scope: the stores, regions and brands of
 the :class:`storage.models.Recipient` linked to their account or e-mail). The query
 layer filters every read by :attr:`Access.stores`, so hiding pages is not the only
@@ -42,6 +42,11 @@ class Access:
     def can_resolve(self) -> bool:
         """Admins and managers resolve; marketing only reads and acknowledges."""
         return self.role in {"admin", "manager"}
+
+    @property
+    def can_correct(self) -> bool:
+        """Admins and marketing mark a mention's sentiment or touchpoint as wrong."""
+        return self.role in {"admin", "marketing"}
 
     def allows_store(self, store_id: str | None) -> bool:
         """Whether this viewer may see data of ``store_id``."""

@@ -73,6 +73,7 @@ def main() -> None:
         st.Page(PAGES_DIR / "mentions.py", title="声量明细", icon=":material/forum:", url_path="mentions"),
         st.Page(PAGES_DIR / "alerts.py", title="预警", icon=":material/notifications_active:", url_path="alerts"),
         st.Page(PAGES_DIR / "sources.py", title="数据源", icon=":material/rss_feed:", url_path="sources"),
+        st.Page(PAGES_DIR / "models.py", title="模型", icon=":material/psychology:", url_path="models"),
     ]
     page = st.navigation(pages)
     problem = _database_problem(settings.db_url)

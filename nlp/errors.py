@@ -8,7 +8,8 @@
     │   └── ModelArtifactError  the shipped artifact is missing or corrupt
     ├── InputError
     │   └── MissingColumns      a CSV lacks a required column (id, text[, label])
-    └── UnknownScope            keywords / aggregates asked for a scope type we do not know
+    ├── UnknownScope            keywords / aggregates asked for a scope type we do not know
+    └── AdaptError              nlp adapt cannot fit a chain model (too few rated mentions …)
 """
 
 
@@ -41,3 +42,7 @@ class MissingColumns(InputError):
 
 class UnknownScope(NlpError, ValueError):
     """A scope type the nlp helpers do not know how to select."""
+
+
+class AdaptError(NlpError):
+    """``nlp adapt`` cannot fit a chain model (too few rated mentions, missing base data)."""

@@ -17,7 +17,7 @@ The text analysed is the cleaned title + body (:func:`nlp.text.clean`); touchpoi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
@@ -25,13 +25,14 @@ from sqlmodel import Session, select
 
 from storage import Database
 from storage.bulk import insert_rows
+from storage.corrections import reapply_corrections
+from storage.dirty_days import mark_dirty, utc_day
 from storage.models import (
     Brand,
     Mention,
     MentionAnalysis,
     MentionTouchpoint,
     Product,
-    RollupDirty,
     ScoreQueue,
     Source,
     Store,
@@ -99,9 +100,10 @@ def _inputs(rows: Iterable[tuple[Mention, Source | None]]) -> list[MentionInput]
     return out
 
 
-def _full_text(m: MentionInput) -> str:
-    body = textmod.clean(m.text)
-    title = textmod.clean(m.title) if m.title else ""
+def mention_text(text: str, title: str | None) -> str:
+    """The text a mention is scored on: cleaned title + body (the title only when not in the body)."""
+    body = textmod.clean(text)
+    title = textmod.clean(title) if title else ""
     if title and title not in body:
         return f"{title} {body}".strip()
     return body
@@ -110,7 +112,7 @@ def _full_text(m: MentionInput) -> str:
 def analyse(mentions: Sequence[MentionInput], catalog: Catalog, model: SentimentModel,
             now: datetime) -> list[Analysis]:
     """Analyse a batch in memory: clean, link, score, touchpoints, urgent terms, keywords."""
-    texts = [_full_text(m) for m in mentions]
+    texts = [mention_text(m.text, m.title) for m in mentions]
     extra = {"product": [n for e in catalog.products.values() for n in (e.name, *e.aliases) if n]}
     tok = segment.tokenizer(catalog.names())  # resolved once per batch, not per mention
     out = []
@@ -162,36 +164,14 @@ def _row(m: MentionInput, lk: LinkResult, model: SentimentModel, s: TextScore,
     }
 
 
-def utc_day(ts: datetime) -> date:
-    """The UTC calendar date of an aware timestamp."""
-    return ts.astimezone(timezone.utc).date()
-
-
-def mark_dirty(session: Session, days: Iterable[date]) -> None:
-    """Insert each day into ``rollup_dirty`` unless present (idempotent, SQLite and PostgreSQL)."""
-    values = [{"day": d} for d in sorted(set(days))]
-    if not values:
-        return
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        session.execute(insert(RollupDirty).values(values).on_conflict_do_nothing(index_elements=["day"]))
-        return
-    have = set(session.exec(select(RollupDirty.day).where(RollupDirty.day.in_([v["day"] for v in values]))).all())
-    for v in values:
-        if v["day"] not in have:
-            session.add(RollupDirty(day=v["day"]))
-
-
 def _write(session: Session, analyses: Sequence[Analysis]) -> None:
-    """Bulk-insert a batch's analyses and touchpoints (``COPY`` on PostgreSQL) and mark its days dirty."""
+    """Bulk-insert a batch's analyses and touchpoints (``COPY`` on PostgreSQL), re-apply the
+    corrections of those mentions (a rescore must not undo them), and mark the days dirty."""
     if not analyses:
         return
     insert_rows(session, MentionAnalysis.__table__, [a.row for a in analyses])
     insert_rows(session, MentionTouchpoint.__table__, [t for a in analyses for t in a.touchpoints])
+    reapply_corrections(session, [a.row["mention_id"] for a in analyses])
     mark_dirty(session, (utc_day(a.row["published_at"]) for a in analyses))
 
 

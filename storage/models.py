@@ -368,3 +368,53 @@ class Account(SQLModel, table=True):
     password_hash: str
     role: str = "marketing"
     recipient_id: Optional[str] = None  # scope comes from this recipient's catalog scope
+
+
+# --------------------------------------------------------------------------- model learning
+# Written by ``tingfeng nlp adapt`` (the registry) and the dashboard (corrections).
+
+
+class ModelRecord(SQLModel, table=True):
+    """A sentiment model version known to this installation, with its measured figures.
+
+    ``figures`` holds ``validation`` (macro-F1 per domain on the model's own validation
+    split, from its artifact) and, for a candidate of ``nlp adapt``, ``cv`` (candidate
+    and base macro-F1 on the held-out rated mentions). ``promoted_at`` is set on the
+    version scoring uses; the latest promoted row wins. ``artifact_path`` is None for a
+    model shipped with the code.
+    """
+
+    __tablename__ = "model_registry"
+    __table_args__ = (sa.UniqueConstraint("name", "version", name="uq_model_registry_name_version"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str
+    version: str
+    artifact_path: Optional[str] = None
+    figures: dict[str, Any] = _json({})
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    promoted_at: Optional[datetime] = _ts()
+
+
+class Correction(SQLModel, table=True):
+    """A marketing user's fix of a mention's sentiment or of one of its touchpoints.
+
+    ``kind`` is ``sentiment`` (labels positive | neutral | negative) or ``touchpoint``
+    (``touchpoint`` names it; labels are a polarity or ``none``: the mention is not about
+    it). ``old_label`` is what was shown when corrected; ``model`` / ``model_version``
+    scored it. The latest correction of a (mention, kind, touchpoint) is in force: it is
+    written through to ``mention_analysis`` / ``mention_touchpoints`` and re-applied
+    after every rescore (``storage.corrections``).
+    """
+
+    __tablename__ = "mention_corrections"
+    __table_args__ = (sa.Index("ix_corrections_mention", "mention_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mentions.id")
+    kind: str
+    touchpoint: Optional[str] = None
+    old_label: str
+    new_label: str
+    model: str
+    model_version: str
+    corrected_by: str
+    corrected_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

@@ -92,10 +92,15 @@ class Context:
 
     @cached_property
     def model(self) -> Any:
-        """The sentiment model in use (lazy: loading it costs time)."""
-        from nlp.models import get_model
+        """The sentiment model in force (the promoted one, see ``nlp.registry``; lazy: loading costs time).
 
-        return get_model(self.settings.sentiment_model)
+        Recorded in the model registry on first use, so the dashboard can show its figures.
+        """
+        from nlp.registry import current_model, ensure_registered
+
+        model = current_model(self.db, self.settings.sentiment_model)
+        ensure_registered(self.db, model)
+        return model
 
 
 def _logged(name: str, fn: Callable[[], Any], ctx: Context, **detail: Any) -> Any:

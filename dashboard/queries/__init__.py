@@ -8,7 +8,7 @@ alerts / sources are filtered by :class:`dashboard.access.Access`. No Streamlit 
 so ``bench/dashboard.py`` and the unit tests call these directly.
 
 The layer is split by page concern (``trends``, ``boards``, ``mentions``, ``alerts``,
-``sources``, ``catalog``, ``viewers``) over ``base`` (tables, planner, SQL fragments);
+``sources``, ``models``, ``catalog``, ``viewers``) over ``base`` (tables, planner, SQL fragments);
 everything public is re-exported here, so callers use ``dashboard.queries.<name>``.
 """
 
@@ -26,6 +26,7 @@ from dashboard.queries.mentions import (
     COUNT_CAP, MENTION_COLUMNS, MentionFilters, mentions_by_ids, mentions_export, mentions_page,
 )
 from dashboard.queries.metrics import net_sentiment, positive_share, wilson_interval
+from dashboard.queries.models import correction_rates, mention_touchpoints, model_registry
 from dashboard.queries.overview import kpis
 from dashboard.queries.sources import SOURCE_COLUMNS, recent_runs, source_health
 from dashboard.queries.trends import daily, to_weekly, totals
@@ -35,8 +36,9 @@ __all__ = [
     "ALERT_COLUMNS", "COUNT_CAP", "COUNT_COLUMNS", "MENTION_COLUMNS", "SOURCE_COLUMNS", "SPARK_DAYS",
     "TOUCHPOINT_KEYS", "MentionFilters", "access_for_account", "access_for_email", "alert_counts",
     "alert_for_viewer", "alert_mentions", "alerts_page", "alerts_table", "catalog_counts",
-    "complaint_keywords", "daily", "evidence_mention_ids", "filter_options", "kpis", "latest_day",
-    "leaderboard", "mentions_by_ids", "mentions_export", "mentions_page", "net_sentiment", "plan",
+    "complaint_keywords", "correction_rates", "daily", "evidence_mention_ids", "filter_options", "kpis", "latest_day",
+    "leaderboard", "mention_touchpoints", "mentions_by_ids", "mentions_export", "mentions_page", "model_registry",
+    "net_sentiment", "plan",
     "positive_share", "product_store_matrix", "product_touchpoint_matrix", "recent_runs", "scope_stores", "source_health",
     "store_universe", "to_weekly", "totals", "touchpoint_matrix", "wilson_interval",
 ]

@@ -1,15 +1,17 @@
-"""声量明细 Mentions: the posts themselves, filtered, paginated, exportable."""
+"""声量明细 Mentions: the posts themselves, filtered, paginated, exportable, correctable."""
 
 from __future__ import annotations
 
 import math
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import cache, export, ui
+from dashboard import cache, corrections, export, ui
 from dashboard.context import current
 from dashboard.labels import SENTIMENTS, TOUCHPOINTS
 from dashboard.queries import MentionFilters
+from storage.corrections import NOT_ABOUT, Target
 
 PAGE_SIZES = [25, 50, 100, 200]
 
@@ -35,6 +37,32 @@ if total == 0:
     ui.empty_state(ctx, "符合条件的提及")
     st.stop()
 ui.mentions_table(ctx, rows, height=min(38 * (len(rows) + 1) + 4, 720))
+
+flash = st.session_state.pop("fix_flash", None)
+if flash:
+    (st.success if flash[0] else st.error)(flash[1])
+if ctx.access.can_correct:
+    st.subheader("更正标注")
+    st.caption("情感或顾客触点判断错了？在此更正：记录更正人、时间和原标注，所有统计即时采用更正后的标注，"
+               "并作为下次模型自适应（`tingfeng nlp adapt`）的训练信号。")
+    local = pd.to_datetime(rows["published_at"], utc=True).dt.tz_convert(ctx.scope.tz).dt.strftime("%m-%d %H:%M")
+    texts = dict(zip(rows["id"], local + " " + (rows["title"].fillna("") + rows["text"].fillna("")).str.slice(0, 40)))
+    shown_label = dict(zip(rows["id"], rows["label"]))
+    k1, k2, k3, k4 = st.columns([4, 1, 2, 2])
+    mid = k1.selectbox("提及", list(rows["id"]), key="fix_id",
+                       format_func=lambda i: f"#{i} {texts[i]}（{SENTIMENTS.get(shown_label[i], '—')}）")
+    kind = k2.radio("更正项", ["sentiment", "touchpoint"], key="fix_kind",
+                    format_func={"sentiment": "情感", "touchpoint": "顾客触点"}.get)
+    touchpoint, choices, now_label = None, {**SENTIMENTS}, shown_label.get(mid)
+    if kind == "touchpoint":
+        shown = cache.q(ctx.db_url, "mention_touchpoints", int(mid))
+        touchpoint = k3.selectbox("触点", list(TOUCHPOINTS), key="fix_tp",
+                                  format_func=lambda t: f"{TOUCHPOINTS[t]}（当前：{SENTIMENTS.get(shown.get(t), '未提及')}）")
+        choices, now_label = {**SENTIMENTS, NOT_ABOUT: "与该触点无关"}, shown.get(touchpoint, NOT_ABOUT)
+    new_label = k4.selectbox("应为", [c for c in choices if c != now_label], format_func=choices.get, key="fix_label")
+    if st.button("提交更正", key="fix_submit", type="primary"):
+        st.session_state["fix_flash"] = corrections.submit(ctx, Target(int(mid), kind, touchpoint), new_label)
+        st.rerun()
 
 st.subheader("导出")
 st.caption("导出当前筛选条件下的全部提及（最多 100,000 条）。")

@@ -1,15 +1,18 @@
-"""``tingfeng nlp …``: score or evaluate a CSV file with a sentiment model (no database)."""
+"""``tingfeng nlp …``: score or evaluate a CSV file with a sentiment model (no database);
+adapt a chain model from rated mentions and corrections, and rescore with it (database)."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-app = typer.Typer(help="Chinese sentiment tools: score a CSV, evaluate a model.", no_args_is_help=True)
+app = typer.Typer(help="Chinese sentiment tools: score a CSV, evaluate a model, adapt and rescore.",
+                  no_args_is_help=True)
 
 ModelOpt = typer.Option(None, "--model", "-m", help="sentiment model name (default: the shipped default)")
 
@@ -80,3 +83,72 @@ def evaluate(
     typer.echo(f"model     {m.name} {m.version}\nrows      {result['n']}\n"
                f"accuracy  {result['accuracy']:.4f}\nmacro-F1  {result['macro_f1']:.4f}\n"
                f"ROC-AUC   {result['roc_auc']:.4f}")
+
+
+def _database():  # noqa: ANN202 - storage.Database
+    from storage import Database, DatabaseNotMigrated, DatabaseUnavailable
+    from tingfeng.settings import Settings
+
+    db = Database(Settings().db_url)
+    try:
+        db.require_migrated()
+    except (DatabaseNotMigrated, DatabaseUnavailable) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return db
+
+
+def _since(value: Optional[str]) -> Optional[datetime]:
+    if value is None:
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO time", param_hint="--since") from exc
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+@app.command()
+def adapt(
+    data_dir: Optional[Path] = typer.Option(None, "--data", help="base training data (default: nlp.train's)"),
+    models_dir: Optional[Path] = typer.Option(None, "--models-dir", help="where fitted models go (default: DATA_DIR/models)"),
+    folds: int = typer.Option(5, "--folds", min=2, help="cross-validation folds over the chain's labelled mentions"),
+    min_gain: float = typer.Option(0.0, "--min-gain", help="promote only when macro-F1 improves by more than this"),
+) -> None:
+    """Fit a chain model from the base data plus rated and corrected mentions; promote it only if better."""
+    from nlp.adapt import adapt as run
+    from nlp.errors import AdaptError
+    from nlp.train import DEFAULT_DATA
+    from tingfeng.settings import Settings
+
+    db = _database()
+    try:
+        r = run(db, models_dir or Settings().data_dir / "models", data_dir=data_dir or DEFAULT_DATA, folds=folds,
+                min_gain=min_gain, log=lambda line: typer.echo(line, err=True))
+    except AdaptError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    verdict = "promoted" if r.promoted else "not promoted (the model in force stays)"
+    typer.echo(f"{r.n_examples} labelled mentions ({r.n_from_corrections} from corrections), {r.folds}-fold CV\n"
+               f"base       {r.base}: macro-F1 {r.base_macro_f1:.4f}\n"
+               f"candidate  {r.candidate}: macro-F1 {r.candidate_macro_f1:.4f} → {verdict}\n"
+               f"artifact   {r.artifact}")
+
+
+@app.command()
+def rescore(
+    since: Optional[str] = typer.Option(None, "--since", help="only mentions published at or after (YYYY-MM-DD, UTC)"),
+) -> None:
+    """Recompute scores with the model in force (corrections kept) and rebuild the rollups touched."""
+    from alerts.rollups import update_rollups
+    from nlp.pipeline import rescore as run
+    from nlp.registry import current_model, ensure_registered
+    from tingfeng.settings import Settings
+
+    db = _database()
+    settings = Settings()
+    model = current_model(db, settings.sentiment_model)
+    ensure_registered(db, model)
+    n = run(db, model, _since(since))
+    rows = update_rollups(db, settings.timezone)
+    typer.echo(f"rescored {n} mention(s) with {model.name} {model.version}; {rows} rollup row(s) rebuilt")
