@@ -77,8 +77,21 @@ def week_label(day: date) -> str:
 
 
 def last_complete_week(now: datetime, tz: str = "Asia/Shanghai") -> str:
-    """The ISO week that ended most recently before ``now`` (the Monday job's week)."""
-    return week_label(now.astimezone(ZoneInfo(tz)).date() - timedelta(days=7))
+    """The week just ended at ``now``: the ISO week whose Sunday is the latest Sunday on or before today.
+
+    The digest is scheduled on Monday morning (``[schedule] digest = "0 9 * * mon"``) and
+    covers Monday–Sunday just before it. Run on a Sunday (a manual run, the demo) it covers
+    the week ending that day, not the one before: a Sunday-evening digest a week behind
+    would show last week's numbers next to today's alerts.
+    """
+    today = now.astimezone(ZoneInfo(tz)).date()
+    return week_label(today - timedelta(days=(today.weekday() + 1) % 7))
+
+
+def period_label(start: datetime, end: datetime) -> str:
+    """``2026年11月30日（周一）– 12月06日（周日）``: the one place the digest names its period."""
+    last = (end - timedelta(days=1)).date()
+    return f"{start.date():%Y年%m月%d日}（周一）– {last:%m月%d日}（周日）"
 
 
 # ============================================================================ scope
@@ -223,7 +236,8 @@ class DigestData:
     """Everything the digest shows (pure data, rendered by :mod:`alerts.render.digest`)."""
 
     week: str
-    period: str
+    period: str  # the body's one statement of the period (see period_label)
+    period_short: str  # the same dates for the subject line
     recipient_id: str
     recipient_name: str
     scope: str
@@ -394,11 +408,8 @@ def _negative_rows(session: Session, scope: Scope, start: datetime, end: datetim
 
 
 def _alerts(session: Session, scope: Scope, start: datetime, end: datetime, stores: dict[str, Store], tz: str) -> list[AlertRow]:
-    rows = session.exec(  # the week's alerts, plus every alert still unresolved when the digest is made
-        select(Alert).where(sa.or_(
-            Alert.status != "resolved",
-            sa.and_(Alert.opened_at < end, sa.or_(Alert.opened_at >= start, Alert.resolved_at >= start)),
-        )).order_by(Alert.opened_at)
+    rows = session.exec(  # the period's alerts (opened in it), with their state now
+        select(Alert).where(Alert.opened_at >= start, Alert.opened_at < end).order_by(Alert.opened_at)
     ).all()
     brand_of: dict[str, str | None] = {f"product:{p.id}": p.brand_id for p in session.exec(select(Product))}
     brand_of.update({f"region:{r.id}": r.brand_id for r in session.exec(select(Region))})
@@ -437,8 +448,9 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
         for sid in sorted((set(this_by_store) | set(prev_by_store) | (scope.store_ids or set())) - {None})
         if scope.store_ids is None or sid in scope.store_ids
     ]
+    # worst first: the store that needs attention heads the list; no polar mention ranks last
     leaderboard = sorted((r for r in board if r.this.total),
-                         key=lambda r: (-(r.this.net if r.this.net is not None else -2), -r.this.total, r.name))
+                         key=lambda r: (r.this.net if r.this.net is not None else 2, -r.this.total, r.name))
     movers = sorted(
         (r for r in board if r.delta_net is not None and r.this.total >= settings.mover_min_mentions
          and r.prev.total >= settings.mover_min_mentions),
@@ -458,9 +470,9 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
     weekday = "一二三四五六日"
     daily = [(f"{d.month}/{d.day} 周{weekday[d.weekday()]}", per_day[d]) for d in days]
 
-    last = (end - timedelta(days=1)).date()
     return DigestData(
-        week=week, period=f"{start.date():%Y年%m月%d日} – {last:%m月%d日}",
+        week=week, period=period_label(start, end),
+        period_short=f"{start.date():%m月%d日}–{(end - timedelta(days=1)).date():%m月%d日}",
         recipient_id=recipient.id, recipient_name=recipient.name, scope=scope.label,
         this=this, prev=prev, daily=daily,
         leaderboard=leaderboard[: settings.leaderboard_size], movers=movers,
