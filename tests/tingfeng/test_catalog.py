@@ -145,3 +145,37 @@ def test_unknown_time_zone_is_refused() -> None:
     with pytest.raises(CatalogError) as err:
         parse_catalog('timezone = "Asia/Beijing"\n' + GOOD)
     assert any(p.startswith("timezone:") and "unknown time zone 'Asia/Beijing'" in p for p in err.value.problems)
+
+
+def test_competitor_brand_deadlines_and_reply_templates_are_synced(db) -> None:
+    from storage.models import CatalogSetting
+    from tingfeng.catalog import DEFAULT_REPLY_TEMPLATES
+
+    text = GOOD + """
+[[brands]]
+id = "rival"
+name = "竹里茶坊"
+type = "competitor"
+[alerts]
+escalate_after_minutes = 90
+[replies]
+within_hours = 12
+templates = { service = "{store}店长向您致歉：{product}" }
+"""
+    cat = parse_catalog(text)  # a competitor does not make stores need a brand
+    sync_catalog(db, cat)
+    with db.session() as s:
+        assert {b.id: b.kind for b in s.exec(select(Brand))} == {"b": None, "rival": "competitor"}
+        assert s.get(Store, "s1").brand_id == "b"
+        handling = s.get(CatalogSetting, "handling").value
+        templates = s.get(CatalogSetting, "reply_templates").value
+    assert handling == {"acknowledge_minutes": 90, "resolve_hours": 24, "reply_hours": 12}
+    assert templates["service"] == "{store}店长向您致歉：{product}"
+    assert templates["delivery"] == DEFAULT_REPLY_TEMPLATES["delivery"]  # shipped default kept
+
+
+def test_reply_templates_are_checked() -> None:
+    with pytest.raises(CatalogError) as exc:
+        parse_catalog(GOOD + '[replies]\ntemplates = { queue = "x", service = "{shop}" }\n')
+    message = str(exc.value)
+    assert "replies.templates" in message and "queue" in message
