@@ -99,6 +99,18 @@ def _hours(a: datetime, b: datetime) -> float:
     return max(0.0, (b - a).total_seconds() / 3600)
 
 
+def _count(r: StoreHandling, names: tuple[str, str, str, str], opened: datetime, done_at: datetime | None,
+           limit: timedelta, now: datetime) -> None:
+    """Add one alert to a (done, hours, due, on time) quartet of counters."""
+    done, hours, due, on_time = names
+    if done_at is not None:
+        setattr(r, done, getattr(r, done) + 1)
+        getattr(r, hours).append(_hours(opened, done_at))
+    if done_at is not None or now - opened >= limit:  # counted once answered or once overdue
+        setattr(r, due, getattr(r, due) + 1)
+        setattr(r, on_time, getattr(r, on_time) + int(done_at is not None and done_at - opened <= limit))
+
+
 def store_handling(session: Session, store_ids: Iterable[str] | None, start: datetime, end: datetime,
                    deadlines: Deadlines, now: datetime | None = None) -> dict[str, StoreHandling]:
     """Handling numbers per store for alerts opened and negative mentions published in ``[start, end)``.
@@ -125,18 +137,11 @@ def store_handling(session: Session, store_ids: Iterable[str] | None, start: dat
         r.alerts += 1
         human_resolved = a.resolved_at if a.resolved_at and a.resolved_by != SYSTEM else None
         answered = a.acknowledged_at or human_resolved
-        if answered is not None:
-            r.responded += 1
-            r.response_hours.append(_hours(a.opened_at, answered))
-        if answered is not None or now - a.opened_at >= ack_limit:
-            r.response_due += 1
-            r.responded_on_time += int(answered is not None and answered - a.opened_at <= ack_limit)
-        if human_resolved is not None:
-            r.resolved += 1
-            r.resolve_hours.append(_hours(a.opened_at, human_resolved))
-        if human_resolved is not None or now - a.opened_at >= resolve_limit:
-            r.resolve_due += 1
-            r.resolved_on_time += int(human_resolved is not None and human_resolved - a.opened_at <= resolve_limit)
+        for done_at, limit, names in ((answered, ack_limit, ("responded", "response_hours", "response_due",
+                                                              "responded_on_time")),
+                                      (human_resolved, resolve_limit, ("resolved", "resolve_hours", "resolve_due",
+                                                                       "resolved_on_time"))):
+            _count(r, names, a.opened_at, done_at, limit, now)
 
     reply_limit = timedelta(hours=deadlines.reply_hours)
     conds = [MentionAnalysis.label == "negative", MentionAnalysis.counted == sa.true(),
