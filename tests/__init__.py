@@ -1,0 +1,1 @@
+"""Makes tests/dashboard import as tests.dashboard, so it never shadows the dashboard package."""
