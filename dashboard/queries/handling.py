@@ -8,6 +8,7 @@ templates come from ``catalog_settings`` (written by ``tingfeng sync``).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -22,7 +23,8 @@ from storage.handling import deadlines_from, store_handling
 from storage.models import Brand, CatalogSetting, MentionReply, Product, Store
 
 HANDLING_COLUMNS = [
-    "store_id", "alerts", "responded", "on_time_rate", "median_response_hours", "resolved", "resolve_rate",
+    "store_id", "alerts", "responded", "responded_on_time", "response_due", "resolved_on_time", "resolve_due",
+    "replied_on_time", "on_time_rate", "median_response_hours", "resolved", "resolve_rate",
     "median_resolve_hours", "negative", "reply_needed", "replied", "reply_rate", "median_reply_hours",
 ]
 REPLY_STATUSES = ("pending", "replied", "not_needed")
@@ -112,8 +114,9 @@ def mention_store(db: Database, mention_id: int) -> str | None:
 
 
 # --------------------------------------------------------------------------- touchpoint trend
-def touchpoint_trend(db: Database, scope: Scope) -> pd.DataFrame:
-    """Per business day and touchpoint: mentions, positive, negative and net sentiment.
+def touchpoint_trend(db: Database, scope: Scope, weekly: bool = False) -> pd.DataFrame:
+    """Per business day (``weekly``: per ISO week, ``day`` = its Monday) and touchpoint:
+    mentions, positive, negative and net sentiment.
 
     Counts distinct mentions per touchpoint (a mention naming service twice counts once).
     Columns: ``day``, ``touchpoint``, ``total``, ``positive``, ``negative``, ``net``.
@@ -133,6 +136,9 @@ def touchpoint_trend(db: Database, scope: Scope) -> pd.DataFrame:
     for c in ("total", "positive", "negative"):
         df[c] = pd.to_numeric(df[c]).astype(int)
     df = df[df["touchpoint"].isin(TOUCHPOINT_KEYS)]
+    if weekly:
+        df = df.assign(day=df["day"].map(lambda d: d - timedelta(days=d.weekday())))
+        df = df.groupby(["day", "touchpoint"], as_index=False)[["total", "positive", "negative"]].sum()
     df["net"] = [net_sentiment(pp, n) for pp, n in zip(df["positive"], df["negative"])]
     return df.sort_values(["day", "touchpoint"]).reset_index(drop=True)
 

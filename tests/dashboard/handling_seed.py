@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from alerts.rollups import update_rollups
 from storage import Database
-from storage.models import Alert, Brand, CatalogSetting, Mention, MentionAnalysis, MentionTouchpoint
+from storage.models import Alert, Brand, CatalogSetting, Mention, MentionAnalysis, MentionTouchpoint, RollupDirty
 from tingfeng.catalog import DEFAULT_REPLY_TEMPLATES
 
 RIVAL_BASE = 900_000
@@ -34,4 +35,7 @@ def add_handling(db: Database, seeded: dict) -> dict:
                                   scored_at=at))
             s.add(MentionTouchpoint(mention_id=mid, touchpoint="delivery" if i % 2 else "price", polarity=label,
                                     score=0.1, evidence="x"))
+        for d in range(12):
+            s.merge(RollupDirty(day=(now - timedelta(days=d)).date()))
+    update_rollups(db)  # the competitor's mentions are in the brand rollups, as after a real scoring run
     return {"rival_mentions": 20}
