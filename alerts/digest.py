@@ -34,6 +34,7 @@ from alerts.render.alert import (
     KIND_LABELS, PLATFORM_LABELS, SEVERITY_LABELS, STATUS_LABELS, TOUCHPOINT_LABELS, plain_title,
 )
 from alerts.render.links import LinkSettings
+from storage.handling import Deadlines, StoreHandling, store_handling
 from storage.models import (
     Alert, Brand, DigestRun, Mention, MentionAnalysis, MentionTouchpoint, Notification, Product, Recipient, Region,
     Store, utcnow,
@@ -57,6 +58,10 @@ class DigestSettings(BaseModel):
     movers: int = Field(default=3, ge=0)
     mover_min_mentions: int = Field(default=3, ge=1)  # in each week, for a store to count as a mover
     max_excel_rows: int = Field(default=5000, ge=1)
+    # the handling deadlines (catalog [alerts] escalate_after_minutes / resolve_within_hours, [replies] within_hours)
+    acknowledge_minutes: int = Field(default=120, ge=1)
+    resolve_hours: int = Field(default=24, ge=1)
+    reply_hours: int = Field(default=24, ge=1)
 
 
 # ============================================================================ weeks
@@ -232,6 +237,26 @@ class AlertRow:
 
 
 @dataclass
+class HandlingRow:
+    """One store's complaint handling in the period (see :mod:`storage.handling`)."""
+
+    name: str
+    numbers: StoreHandling
+
+
+def _handling(session: Session, scope: Scope, stores: dict[str, Store], start: datetime, end: datetime,
+              settings: DigestSettings) -> list[HandlingRow]:
+    ids = scope.store_ids
+    if ids is None and scope.brand_ids is not None:
+        ids = frozenset(k for k, s in stores.items() if s.brand_id in scope.brand_ids)
+    rows = store_handling(session, ids, start, end, Deadlines(settings.acknowledge_minutes, settings.resolve_hours,
+                                                              settings.reply_hours))
+    out = [HandlingRow(stores[k].name if k in stores else k, v) for k, v in rows.items() if v.alerts or v.negative]
+    return sorted(out, key=lambda r: (2 if r.numbers.on_time_rate is None else r.numbers.on_time_rate,
+                                      2 if r.numbers.reply_rate is None else r.numbers.reply_rate, r.name))
+
+
+@dataclass
 class DigestData:
     """Everything the digest shows (pure data, rendered by :mod:`alerts.render.digest`)."""
 
@@ -253,6 +278,7 @@ class DigestData:
     alerts: list[AlertRow]
     negative_rows: list[dict[str, Any]] = field(default_factory=list)
     dashboard_url: str = ""
+    handling: list[HandlingRow] = field(default_factory=list)  # per store, worst 及时率 first
 
 
 def _counts_by_store(session: Session, scope: Scope, start: datetime, end: datetime) -> dict[str | None, Totals]:
@@ -484,6 +510,7 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
         negative_rows=_negative_rows(session, scope, start, end, settings.max_excel_rows,
                                      {"store": store_names, "product": products}, tz),
         dashboard_url=settings.links.dashboard_url.rstrip("/"),
+        handling=_handling(session, scope, stores, start, end, settings),
     )
 
 

@@ -7,6 +7,7 @@ import io
 from datetime import datetime, timedelta, timezone
 from email.policy import default
 
+import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
@@ -286,3 +287,27 @@ def test_digest_on_sunday_or_monday_covers_the_week_just_ended(db):
         assert body.count("11月30日") == 1 and "W49" not in body and "W48" not in body
         assert "差评店 负面评价激增" in body and "上周的预警" not in body and "周一的新预警" not in body
         assert body.index("差评店") < body.index("好评店")
+
+
+def test_digest_shows_handling_per_store(db):
+    """及时率 / 解决率 / 回复率 per store in the period, worst first, in the rendered email."""
+    from storage.replies import set_reply
+
+    seed_digest(db)
+    with db.session() as s:  # 静安寺店's alert was acknowledged 30 minutes after it opened
+        a = s.exec(select(Alert).where(Alert.incident_key == "a1")).one()
+        a.acknowledged_at, a.acknowledged_by = a.opened_at + timedelta(minutes=30), "王店长"
+        s.add(a)
+        negative = s.exec(select(MentionAnalysis.mention_id).where(
+            MentionAnalysis.store_id == "jingan", MentionAnalysis.label == "negative",
+            MentionAnalysis.counted == True)).all()  # noqa: E712
+    set_reply(db, negative[0], "replied", "王店长", now=MONDAY + timedelta(days=1))
+    d = data_for(db, "hq")
+    by = {h.name: h.numbers for h in d.handling}
+    # both answered on time; 望京店 replied to none of its complaints, so it comes first
+    assert [h.name for h in d.handling][:2] == ["望京店", "静安寺店"]
+    assert by["望京店"].on_time_rate == by["静安寺店"].on_time_rate == 1.0 and by["望京店"].reply_rate == 0.0
+    assert by["静安寺店"].negative == 7 and by["静安寺店"].reply_rate == pytest.approx(1 / 7)
+    msg = build_digest(db, SETTINGS, "hq", WEEK)
+    assert "投诉处理时效" in msg.html and "投诉处理时效" in msg.text
+    assert "静安寺店：预警 1，及时率 100%，解决率 0%，负面 7，回复率 14%" in msg.text
