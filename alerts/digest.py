@@ -34,6 +34,7 @@ from alerts.render.alert import (
     KIND_LABELS, PLATFORM_LABELS, SEVERITY_LABELS, STATUS_LABELS, TOUCHPOINT_LABELS, plain_title,
 )
 from alerts.render.links import LinkSettings
+from storage.handling import Deadlines, StoreHandling, store_handling
 from storage.models import (
     Alert, Brand, DigestRun, Mention, MentionAnalysis, MentionTouchpoint, Notification, Product, Recipient, Region,
     Store, utcnow,
@@ -57,6 +58,10 @@ class DigestSettings(BaseModel):
     movers: int = Field(default=3, ge=0)
     mover_min_mentions: int = Field(default=3, ge=1)  # in each week, for a store to count as a mover
     max_excel_rows: int = Field(default=5000, ge=1)
+    # the handling deadlines (catalog [alerts] escalate_after_minutes / resolve_within_hours, [replies] within_hours)
+    acknowledge_minutes: int = Field(default=120, ge=1)
+    resolve_hours: int = Field(default=24, ge=1)
+    reply_hours: int = Field(default=24, ge=1)
 
 
 # ============================================================================ weeks
@@ -77,8 +82,21 @@ def week_label(day: date) -> str:
 
 
 def last_complete_week(now: datetime, tz: str = "Asia/Shanghai") -> str:
-    """The ISO week that ended most recently before ``now`` (the Monday job's week)."""
-    return week_label(now.astimezone(ZoneInfo(tz)).date() - timedelta(days=7))
+    """The week just ended at ``now``: the ISO week whose Sunday is the latest Sunday on or before today.
+
+    The digest is scheduled on Monday morning (``[schedule] digest = "0 9 * * mon"``) and
+    covers Monday–Sunday just before it. Run on a Sunday (a manual run, the demo) it covers
+    the week ending that day, not the one before: a Sunday-evening digest a week behind
+    would show last week's numbers next to today's alerts.
+    """
+    today = now.astimezone(ZoneInfo(tz)).date()
+    return week_label(today - timedelta(days=(today.weekday() + 1) % 7))
+
+
+def period_label(start: datetime, end: datetime) -> str:
+    """``2026年11月30日（周一）– 12月06日（周日）``: the one place the digest names its period."""
+    last = (end - timedelta(days=1)).date()
+    return f"{start.date():%Y年%m月%d日}（周一）– {last:%m月%d日}（周日）"
 
 
 # ============================================================================ scope
@@ -219,11 +237,32 @@ class AlertRow:
 
 
 @dataclass
+class HandlingRow:
+    """One store's complaint handling in the period (see :mod:`storage.handling`)."""
+
+    name: str
+    numbers: StoreHandling
+
+
+def _handling(session: Session, scope: Scope, stores: dict[str, Store], start: datetime, end: datetime,
+              settings: DigestSettings) -> list[HandlingRow]:
+    ids = scope.store_ids
+    if ids is None and scope.brand_ids is not None:
+        ids = frozenset(k for k, s in stores.items() if s.brand_id in scope.brand_ids)
+    rows = store_handling(session, ids, start, end, Deadlines(settings.acknowledge_minutes, settings.resolve_hours,
+                                                              settings.reply_hours))
+    out = [HandlingRow(stores[k].name if k in stores else k, v) for k, v in rows.items() if v.alerts or v.negative]
+    return sorted(out, key=lambda r: (2 if r.numbers.on_time_rate is None else r.numbers.on_time_rate,
+                                      2 if r.numbers.reply_rate is None else r.numbers.reply_rate, r.name))
+
+
+@dataclass
 class DigestData:
     """Everything the digest shows (pure data, rendered by :mod:`alerts.render.digest`)."""
 
     week: str
-    period: str
+    period: str  # the body's one statement of the period (see period_label)
+    period_short: str  # the same dates for the subject line
     recipient_id: str
     recipient_name: str
     scope: str
@@ -239,6 +278,7 @@ class DigestData:
     alerts: list[AlertRow]
     negative_rows: list[dict[str, Any]] = field(default_factory=list)
     dashboard_url: str = ""
+    handling: list[HandlingRow] = field(default_factory=list)  # per store, worst 及时率 first
 
 
 def _counts_by_store(session: Session, scope: Scope, start: datetime, end: datetime) -> dict[str | None, Totals]:
@@ -394,11 +434,8 @@ def _negative_rows(session: Session, scope: Scope, start: datetime, end: datetim
 
 
 def _alerts(session: Session, scope: Scope, start: datetime, end: datetime, stores: dict[str, Store], tz: str) -> list[AlertRow]:
-    rows = session.exec(  # the week's alerts, plus every alert still unresolved when the digest is made
-        select(Alert).where(sa.or_(
-            Alert.status != "resolved",
-            sa.and_(Alert.opened_at < end, sa.or_(Alert.opened_at >= start, Alert.resolved_at >= start)),
-        )).order_by(Alert.opened_at)
+    rows = session.exec(  # the period's alerts (opened in it), with their state now
+        select(Alert).where(Alert.opened_at >= start, Alert.opened_at < end).order_by(Alert.opened_at)
     ).all()
     brand_of: dict[str, str | None] = {f"product:{p.id}": p.brand_id for p in session.exec(select(Product))}
     brand_of.update({f"region:{r.id}": r.brand_id for r in session.exec(select(Region))})
@@ -437,8 +474,9 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
         for sid in sorted((set(this_by_store) | set(prev_by_store) | (scope.store_ids or set())) - {None})
         if scope.store_ids is None or sid in scope.store_ids
     ]
+    # worst first: the store that needs attention heads the list; no polar mention ranks last
     leaderboard = sorted((r for r in board if r.this.total),
-                         key=lambda r: (-(r.this.net if r.this.net is not None else -2), -r.this.total, r.name))
+                         key=lambda r: (r.this.net if r.this.net is not None else 2, -r.this.total, r.name))
     movers = sorted(
         (r for r in board if r.delta_net is not None and r.this.total >= settings.mover_min_mentions
          and r.prev.total >= settings.mover_min_mentions),
@@ -458,9 +496,9 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
     weekday = "一二三四五六日"
     daily = [(f"{d.month}/{d.day} 周{weekday[d.weekday()]}", per_day[d]) for d in days]
 
-    last = (end - timedelta(days=1)).date()
     return DigestData(
-        week=week, period=f"{start.date():%Y年%m月%d日} – {last:%m月%d日}",
+        week=week, period=period_label(start, end),
+        period_short=f"{start.date():%m月%d日}–{(end - timedelta(days=1)).date():%m月%d日}",
         recipient_id=recipient.id, recipient_name=recipient.name, scope=scope.label,
         this=this, prev=prev, daily=daily,
         leaderboard=leaderboard[: settings.leaderboard_size], movers=movers,
@@ -472,6 +510,7 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
         negative_rows=_negative_rows(session, scope, start, end, settings.max_excel_rows,
                                      {"store": store_names, "product": products}, tz),
         dashboard_url=settings.links.dashboard_url.rstrip("/"),
+        handling=_handling(session, scope, stores, start, end, settings),
     )
 
 

@@ -78,7 +78,9 @@ class AlertPolicy(BaseModel):
     urgent_lookback_hours: int = Field(72, ge=1, description="how far back urgent mentions are picked up")
     urgent_dedup_hours: int = Field(24, ge=1, description="urgent mentions of one store this close form one incident")
     # ---------------------------------------------------------------- routing (read by alerts routing/outbox)
-    escalate_after_minutes: int = Field(120, ge=1, description="escalate an unacknowledged alert after this long")
+    escalate_after_minutes: int = Field(120, ge=1, description="escalate an unacknowledged alert after this long; "
+                                        "also the acknowledge deadline of the handling KPI (及时率)")
+    resolve_within_hours: int = Field(24, ge=1, description="a person should resolve an alert within this long (解决率)")
     quiet_hours: tuple[str, str] | None = Field(None, description='("22:00", "08:00"): hold non-critical pushes')
     digest_weekday: str = Field("mon", description="weekday the weekly digest goes out")
     digest_time: str = Field("09:00", description="local time the weekly digest goes out, HH:MM")

@@ -72,6 +72,9 @@ def main() -> None:
         st.Page(PAGES_DIR / "products.py", title="产品", icon=":material/local_cafe:", url_path="products"),
         st.Page(PAGES_DIR / "mentions.py", title="声量明细", icon=":material/forum:", url_path="mentions"),
         st.Page(PAGES_DIR / "alerts.py", title="预警", icon=":material/notifications_active:", url_path="alerts"),
+        st.Page(PAGES_DIR / "handling.py", title="处理与回复", icon=":material/task_alt:", url_path="handling"),
+        st.Page(PAGES_DIR / "touchpoints.py", title="触点趋势", icon=":material/timeline:", url_path="touchpoints"),
+        st.Page(PAGES_DIR / "benchmark.py", title="竞品对比", icon=":material/compare_arrows:", url_path="benchmark"),
         st.Page(PAGES_DIR / "sources.py", title="数据源", icon=":material/rss_feed:", url_path="sources"),
         st.Page(PAGES_DIR / "models.py", title="模型", icon=":material/psychology:", url_path="models"),
     ]

@@ -45,7 +45,7 @@ def filter_bar(options: dict[str, list[tuple[str, str]]], last_day: date) -> Fil
     return Filters(
         start=start,
         end=end,
-        brands=_pick("品牌", "brand", options["brands"]),
+        brands=_pick("品牌", "brand", options["brands"]) or tuple(b for b, _ in options.get("default_brands", [])),
         regions=_pick("区域", "region", options["regions"]),
         stores=_pick("门店", "store", options["stores"]),
         products=_pick("产品", "product", options["products"]),

@@ -12,7 +12,9 @@ Order of evidence, strongest first:
    none is chosen unless the brand in the text singles one out.
 
 A mention that links to nothing stays brand-level (the bound brand, else the only
-brand of the catalog) — it is never dropped.
+brand of the catalog; competitors do not count) — it is never dropped. A text naming a
+competitor brand and no store keeps no product of another brand: the competitor's
+杨枝甘露 is not ours.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Entity:
     exclude: tuple[str, ...] = ()  # brands only
     platform_ids: tuple[str, ...] = ()  # stores only
     address: str = ""  # stores only
+    competitor: bool = False  # brands only: watched for the benchmark, never a default
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,8 @@ class Catalog:
         """Build from ``storage.models`` rows (or anything with the same attributes)."""
         return cls(
             brands={b.id: Entity("brand", b.id, b.name, tuple(b.aliases or ()), b.id,
-                                 exclude=tuple(b.exclude or ())) for b in brands},
+                                 exclude=tuple(b.exclude or ()),
+                                 competitor=getattr(b, "kind", None) == "competitor") for b in brands},
             stores={s.id: Entity("store", s.id, s.name, tuple(s.aliases or ()), s.brand_id, s.region_id,
                                  platform_ids=tuple(str(v) for v in (s.platform_ids or {}).values()),
                                  address=s.address or "") for s in stores},
@@ -227,6 +231,10 @@ def link(text: str, catalog: Catalog, evidence: Evidence | None = None) -> LinkR
     product = catalog.products[product_pick[0]] if product_pick else None
     store_pick = _choose(cands["store"], catalog.stores, text_brand or (product.brand_id if product else None))
     store = catalog.stores[store_pick[0]] if store_pick else None
+    if text_brand and catalog.brands[text_brand].competitor and not store:
+        # a competitor's 杨枝甘露 is not ours: keep only the competitor's own products
+        if product and product.brand_id != text_brand:
+            product_pick, product = None, None
     if product and store and product.brand_id != store.brand_id:  # re-pick within the store's brand
         product_pick = _choose(cands["product"], catalog.products, store.brand_id)
         product = catalog.products[product_pick[0]] if product_pick else None
@@ -255,6 +263,7 @@ def _brand(text_brand: str | None, cands: dict[str, tuple[float, str]], store: E
         return product.brand_id, cands.get(product.brand_id, (CONFIDENCE[ALIAS], INHERITED))[0]
     if text_brand:
         return text_brand, cands[text_brand][0]
-    if len(catalog.brands) == 1:
-        return next(iter(catalog.brands)), CONFIDENCE[DEFAULT]
+    own = [b for b in catalog.brands.values() if not b.competitor]
+    if len(own) == 1:
+        return own[0].id, CONFIDENCE[DEFAULT]
     return None, 0.0

@@ -68,6 +68,7 @@ class Brand(SQLModel, table=True):
     name: str
     aliases: list[str] = _json([])
     exclude: list[str] = _json([])  # phrases that stop a false brand match ("一点点甜")
+    kind: Optional[str] = None  # own (None means own) | competitor: watched for the benchmark only
 
 
 class Region(SQLModel, table=True):
@@ -358,6 +359,31 @@ class JobRun(SQLModel, table=True):
     finished_at: Optional[datetime] = _ts()
     status: str = "running"  # running | ok | failed
     detail: dict[str, Any] = _json({})
+
+
+class CatalogSetting(SQLModel, table=True):
+    """A catalog section the dashboard needs but cannot read from the TOML: written by sync.
+
+    Keys: ``handling`` (the deadlines of the alert policy and the reply policy) and
+    ``reply_templates`` (touchpoint -> reply draft template).
+    """
+
+    __tablename__ = "catalog_settings"
+    key: str = Field(primary_key=True)
+    value: dict[str, Any] = _json({})
+
+
+class MentionReply(SQLModel, table=True):
+    """The reply workflow of one (negative) mention: no row means 未回复 (pending)."""
+
+    __tablename__ = "mention_replies"
+    mention_id: int = Field(primary_key=True, foreign_key="mentions.id", sa_column_kwargs={"autoincrement": False})
+    status: str = "pending"  # pending | replied | not_needed
+    text: Optional[str] = None  # the reply as posted (or the edited draft)
+    replied_by: Optional[str] = None
+    replied_at: Optional[datetime] = _ts()
+    updated_by: Optional[str] = None
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class Account(SQLModel, table=True):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlmodel import select
 
 from storage import Database
-from storage.models import Brand, Product, Recipient, Region, Source, Store
+from storage.models import Brand, CatalogSetting, Product, Recipient, Region, Source, Store
 from storage.types import ZoneName
 from tingfeng.errors import CatalogError
 
@@ -34,6 +34,7 @@ class BrandConfig(_Strict):
     name: str = Field(min_length=1)
     aliases: list[str] = []
     exclude: list[str] = Field([], description="phrases in which the brand name is not the brand")
+    type: Literal["own", "competitor"] = Field("own", description="competitor: watched for the benchmark only")
 
 
 class RegionConfig(_Strict):
@@ -94,6 +95,48 @@ class RecipientConfig(_Strict):
     escalates_to: list[str] = []
 
 
+TOUCHPOINT_KEYS = ("product", "service", "environment", "price", "delivery", "digital")
+DEFAULT_REPLY_TEMPLATES = {
+    "product": "您好，非常抱歉{product}没有让您满意！{store}已把您反馈的口味和品质问题转给出品负责人，"
+               "会逐杯核对配方和原料。欢迎您再次到店，我们为您重新制作一杯。",
+    "service": "您好，非常抱歉这次让您有了不好的服务体验！{store}店长已看到您的反馈，会和当班同事复盘，"
+               "加强服务培训，期待下次给您更好的体验。",
+    "environment": "您好，感谢您指出门店环境的问题！{store}已安排加强清洁和巡查，座位和卫生我们会持续改进，欢迎您监督。",
+    "price": "您好，感谢您对价格的反馈！{store}会把您的意见转达总部，也欢迎关注小程序的会员活动和优惠券。",
+    "delivery": "您好，非常抱歉外卖没有让您满意！{store}会检查打包封口，并和配送平台一起核查送达时效，"
+                "如需补送或退款请私信我们。",
+    "digital": "您好，抱歉小程序/会员使用中给您带来不便！{store}已把问题反馈给技术同事排查，"
+               "如积分或订单有误请私信我们，我们会尽快为您处理。",
+    "default": "您好，非常抱歉给您带来不好的体验！{store}已收到您的反馈，会认真改进，期待您再次光临。",
+}
+
+
+class RepliesConfig(_Strict):
+    """The reply workflow: draft templates per touchpoint and the reply deadline."""
+
+    within_hours: int = Field(24, ge=1, description="reply to a negative review within this long (回复及时率)")
+    templates: dict[str, str] = Field(default_factory=dict,
+                                      description="touchpoint (or default) -> template with {store} and {product}; "
+                                                  "missing keys use the shipped defaults")
+
+    @field_validator("templates")
+    @classmethod
+    def _templates(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = [k for k in value if k not in (*TOUCHPOINT_KEYS, "default")]
+        if unknown:
+            raise ValueError(f"unknown touchpoints {unknown}; choose from {[*TOUCHPOINT_KEYS, 'default']}")
+        for key, text in value.items():
+            try:
+                text.format(store="", product="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"templates.{key}: only {{store}} and {{product}} can be filled in ({exc})") from exc
+        return value
+
+    def all_templates(self) -> dict[str, str]:
+        """The shipped defaults overridden by the catalog's templates."""
+        return {**DEFAULT_REPLY_TEMPLATES, **self.templates}
+
+
 class ScheduleConfig(_Strict):
     """When the processing jobs run (cron, catalog time zone)."""
 
@@ -118,7 +161,12 @@ class Catalog(_Strict):
     sources: list[SourceConfig] = []
     recipients: list[RecipientConfig] = []
     alerts: dict[str, Any] = {}
+    replies: RepliesConfig = RepliesConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+
+    def own_brands(self) -> list[BrandConfig]:
+        """The chain's own brands (competitors are watched, never the default of a store or source)."""
+        return [b for b in self.brands if b.type == "own"]
 
     def recipient_id(self, recipient: RecipientConfig) -> str:
         """The id a recipient is stored under: its explicit id or a slug of its name."""
@@ -165,7 +213,7 @@ def _cross_check(cat: Catalog) -> list[str]:
     products = unique("products", [p.id for p in cat.products])
     unique("sources", [s.id for s in cat.sources])
     recipients = unique("recipients", [cat.recipient_id(r) for r in cat.recipients])
-    single_brand = len(cat.brands) <= 1  # none: the missing section is reported on its own
+    single_brand = len(cat.own_brands()) <= 1  # none: the missing section is reported on its own
 
     def ref(where: str, value: str | None, known: set[str], what: str) -> None:
         if value is not None and value not in known:
@@ -285,9 +333,11 @@ def sync_catalog(db: Database, cat: Catalog) -> None:
     Entities removed from the file are removed from the tables, except sources, which
     are disabled so their run history and collected mentions stay explained.
     """
-    default_brand = cat.brands[0].id if len(cat.brands) == 1 else None
+    own = cat.own_brands()
+    default_brand = own[0].id if len(own) == 1 else None
     rows: dict[type, list[Any]] = {
-        Brand: [Brand(id=b.id, name=b.name, aliases=b.aliases, exclude=b.exclude) for b in cat.brands],
+        Brand: [Brand(id=b.id, name=b.name, aliases=b.aliases, exclude=b.exclude,
+                      kind=None if b.type == "own" else b.type) for b in cat.brands],
         Region: [Region(id=r.id, name=r.name, brand_id=r.brand or default_brand) for r in cat.regions],
         Store: [
             Store(
@@ -331,3 +381,17 @@ def sync_catalog(db: Database, cat: Catalog) -> None:
         for orphan in existing_sources.values():
             orphan.enabled = False
             session.add(orphan)
+        for key, value in _dashboard_settings(cat).items():
+            session.merge(CatalogSetting(key=key, value=value))
+
+
+def _dashboard_settings(cat: Catalog) -> dict[str, dict[str, Any]]:
+    """The catalog sections the dashboard reads from the database (it never reads the TOML)."""
+    from alerts.policy import AlertPolicy
+
+    policy = AlertPolicy.model_validate({"timezone": cat.timezone, **cat.alerts})
+    return {
+        "handling": {"acknowledge_minutes": policy.escalate_after_minutes,
+                     "resolve_hours": policy.resolve_within_hours, "reply_hours": cat.replies.within_hours},
+        "reply_templates": cat.replies.all_templates(),
+    }

@@ -205,11 +205,20 @@ def deliver_notifications(ctx: Context) -> Any:
     return _logged("deliver_notifications", lambda: run(ctx.db, ctx.channels, now=ctx.clock()), ctx)
 
 
+def digest_settings(ctx: Context) -> Any:
+    """The digest's settings: dashboard links, time zone and the catalog's handling deadlines."""
+    from alerts.digest import DigestSettings
+
+    return DigestSettings(links=ctx.links, timezone=ctx.catalog.timezone,
+                          acknowledge_minutes=ctx.policy.escalate_after_minutes,
+                          resolve_hours=ctx.policy.resolve_within_hours, reply_hours=ctx.catalog.replies.within_hours)
+
+
 def send_weekly_digest(ctx: Context, week: str | None = None) -> Any:
     """Queue the weekly digest for every recipient (once per recipient and week)."""
-    from alerts.digest import DigestSettings, send_weekly_digest as run
+    from alerts.digest import send_weekly_digest as run
 
-    settings = DigestSettings(links=ctx.links, timezone=ctx.catalog.timezone)
+    settings = digest_settings(ctx)
     return _logged("send_weekly_digest", lambda: run(ctx.db, settings, week=week, now=ctx.clock()), ctx, week=week)
 
 

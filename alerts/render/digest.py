@@ -23,9 +23,9 @@ WIDTHS = {"时间": 17, "平台": 9, "门店": 14, "产品": 12, "情感得分":
 
 
 def digest_subject(data: DigestData) -> str:
-    """``【听风周报】2026-W47 · 王店长 · 负面 12 条（+3）``."""
+    """``【听风周报】11月16日–11月22日 · 王店长 · 提及 40 条，负面 12 条（+3）``."""
     delta = data.this.negative - data.prev.negative
-    return f"【听风周报】{data.week} · {data.recipient_name} · 提及 {data.this.total} 条，负面 {data.this.negative} 条（{delta:+d}）"
+    return f"【听风周报】{data.period_short} · {data.recipient_name} · 提及 {data.this.total} 条，负面 {data.this.negative} 条（{delta:+d}）"
 
 
 def negative_mentions_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
@@ -60,7 +60,7 @@ def _charts(data: DigestData) -> list[dict[str, Any]]:
     if data.this.total:
         rows = [{"时间": label, "情感": zh, "数量": getattr(t, key)}
                 for label, t in data.daily for zh, key in (("负面", "negative"), ("中性", "neutral"), ("正面", "positive"))]
-        images.append(("chart-daily", volume_chart(rows, title="本周每日提及", height=170)))
+        images.append(("chart-daily", volume_chart(rows, title="每日提及", height=170)))
     if any(t.negative for t in data.touchpoints):
         rows = [{"触点": t.name, "负面提及": t.negative} for t in data.touchpoints if t.negative]
         images.append(("chart-touchpoints", bar_chart(rows, category="触点", value="负面提及", title="各触点负面提及")))

@@ -22,6 +22,10 @@ from dashboard.queries.boards import (
     touchpoint_matrix,
 )
 from dashboard.queries.catalog import catalog_counts, filter_options, latest_day
+from dashboard.queries.handling import (
+    HANDLING_COLUMNS, REPLY_STATUSES, catalog_setting, competitor_benchmark, handling_deadlines, handling_kpis,
+    mention_store, own_brand_ids, reply_draft, reply_queue, touchpoint_trend,
+)
 from dashboard.queries.mentions import (
     COUNT_CAP, MENTION_COLUMNS, MentionFilters, mentions_by_ids, mentions_export, mentions_page,
 )
@@ -33,6 +37,8 @@ from dashboard.queries.trends import daily, to_weekly, totals
 from dashboard.queries.viewers import access_for_account, access_for_email, scope_stores
 
 __all__ = [
+    "HANDLING_COLUMNS", "REPLY_STATUSES", "catalog_setting", "competitor_benchmark", "handling_deadlines",
+    "handling_kpis", "mention_store", "own_brand_ids", "reply_draft", "reply_queue", "touchpoint_trend",
     "ALERT_COLUMNS", "COUNT_CAP", "COUNT_COLUMNS", "MENTION_COLUMNS", "SOURCE_COLUMNS", "SPARK_DAYS",
     "TOUCHPOINT_KEYS", "MentionFilters", "access_for_account", "access_for_email", "alert_counts",
     "alert_for_viewer", "alert_mentions", "alerts_page", "alerts_table", "catalog_counts",

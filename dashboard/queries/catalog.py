@@ -22,7 +22,8 @@ def filter_options(db: Database, access: Access) -> dict[str, list[tuple[str, st
             sa.select(ST.c.id, ST.c.name, ST.c.brand_id, ST.c.region_id).order_by(ST.c.id))]
         if access.restricted:
             stores = [s for s in stores if s[0] in (access.stores or ())]
-        brands = [(r[0], r[1]) for r in conn.execute(sa.select(BR.c.id, BR.c.name).order_by(BR.c.id))]
+        brand_rows = conn.execute(sa.select(BR.c.id, BR.c.name, BR.c.kind).order_by(BR.c.id)).fetchall()
+        brands = [(r[0], r[1] + ("（竞品）" if r[2] == "competitor" else "")) for r in brand_rows]
         regions = [(r[0], r[1]) for r in conn.execute(sa.select(RG.c.id, RG.c.name).order_by(RG.c.id))]
         products = [(r[0], r[1], r[2]) for r in conn.execute(sa.select(PT.c.id, PT.c.name, PT.c.brand_id).order_by(PT.c.id))]
         platforms = sorted({r[0] for r in conn.execute(sa.select(SR.c.platform).distinct()) if r[0]})
@@ -32,7 +33,10 @@ def filter_options(db: Database, access: Access) -> dict[str, list[tuple[str, st
         brands = [b for b in brands if b[0] in seen_brands]
         regions = [r for r in regions if r[0] in seen_regions]
         products = [p for p in products if p[2] in seen_brands]
+    competitors = {r[0] for r in brand_rows if r[2] == "competitor"}
     return {
+        # with competitors in the catalog, "no brand picked" means our brands, not theirs too
+        "default_brands": [(b, b) for b, _ in brands if b not in competitors] if competitors else [],
         "brands": brands,
         "regions": regions,
         "stores": [(s[0], s[1]) for s in stores],

@@ -7,6 +7,7 @@ import io
 from datetime import datetime, timedelta, timezone
 from email.policy import default
 
+import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
@@ -95,8 +96,13 @@ def test_weeks_are_iso_weeks_in_shanghai():
     assert start.astimezone(timezone.utc) == datetime(2026, 11, 15, 16, 0, tzinfo=timezone.utc)
     # Monday 09:00 Shanghai is still Monday 01:00 UTC: the digest is about the week before
     assert last_complete_week(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)) == WEEK
-    # Sunday 23:30 Shanghai (15:30 UTC) is still inside W47
-    assert last_complete_week(datetime(2026, 11, 22, 15, 30, tzinfo=timezone.utc)) == "2026-W46"
+    # a Sunday run (23:30 Shanghai = 15:30 UTC) covers the week ending that day, not the one before
+    assert last_complete_week(datetime(2026, 11, 22, 15, 30, tzinfo=timezone.utc)) == WEEK
+    # Sunday 00:10 Shanghai is Saturday 16:10 UTC: the Shanghai date decides
+    assert last_complete_week(datetime(2026, 11, 21, 16, 10, tzinfo=timezone.utc)) == WEEK
+    # midweek it is the week before; Monday 00:05 Shanghai is still the week just ended
+    assert last_complete_week(datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc)) == "2026-W47"
+    assert last_complete_week(datetime(2026, 11, 29, 16, 5, tzinfo=timezone.utc)) == "2026-W48"
 
 
 def test_manager_digest_shows_only_their_store(db):
@@ -107,8 +113,8 @@ def test_manager_digest_shows_only_their_store(db):
     assert (d.this.total, d.this.positive, d.this.negative) == (14, 7, 7)  # the repost is not counted
     assert (d.prev.total, d.prev.positive) == (7, 7)
     assert d.this.net == 0.0 and d.prev.net == 1.0
-    # not 望京, not the brand, not last month's resolved one; still-open ones even if opened since
-    assert [a.title for a in d.alerts] == ["静安寺店 负面评价激增", "周一早上的紧急预警"]
+    # the period's alerts only: not 望京, not the brand, not last month's, not next Monday's
+    assert [a.title for a in d.alerts] == ["静安寺店 负面评价激增"]
     assert d.keywords[:2] == [("头发", 7), ("异物", 7)]  # the store's and brand's own names are no complaint
     assert all(k not in ("静安寺店", "茶颜") for k, _ in d.keywords)
     assert all("静安寺店" in q.text for q in d.negative_quotes + d.positive_quotes)
@@ -131,20 +137,20 @@ def test_area_manager_sees_region_and_movers(db):
 def test_hq_digest_covers_the_brand_with_movers_and_touchpoints(db):
     seed_digest(db)
     d = data_for(db, "hq")
-    assert [r.name for r in d.leaderboard] == ["望京店", "静安寺店", "徐家汇店"]
-    assert d.leaderboard[2].this.net is None  # neutral only: ranked last, not as zero
+    # worst first: 静安寺店 (net 0) above 望京店 (+0.75); neutral only ranks last, not as zero
+    assert [r.name for r in d.leaderboard] == ["静安寺店", "望京店", "徐家汇店"]
+    assert d.leaderboard[2].this.net is None
     assert {r.name: r.delta_net for r in d.movers} == {"望京店": 1.75, "静安寺店": -1.0}
     assert d.this.total == 7 * 4 + 2
     tp = {t.name: (t.total, t.negative) for t in d.touchpoints}
     assert tp["出品/商品"] == (14, 7) and tp["价格"] == (1, 1) and tp["配送"] == (1, 1)
-    assert {a.title for a in d.alerts} == {"静安寺店 负面评价激增", "望京店 出餐慢投诉增多", "茶颜 价格吐槽上升",
-                                           "周一早上的紧急预警"}
+    assert {a.title for a in d.alerts} == {"静安寺店 负面评价激增", "望京店 出餐慢投诉增多", "茶颜 价格吐槽上升"}
 
 
 def test_digest_email_escapes_user_text_and_has_charts_and_excel(db):
     seed_digest(db)
     msg = build_digest(db, SETTINGS, "王店长", WEEK)  # by name as well as id
-    assert msg.subject.startswith("【听风周报】2026-W47 · 王店长")
+    assert msg.subject.startswith("【听风周报】11月16日–11月22日 · 王店长")
     assert "<script>" not in msg.html and "&lt;script&gt;" in msg.html
     assert "<script>" in msg.text  # plain text is not HTML: shown as typed
     assert 'href="https://tf.example.com/alerts?alert=1"' in msg.html  # each alert opens in the dashboard
@@ -196,9 +202,9 @@ def test_preview_command_writes_eml_and_html_without_sending(tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     eml = out / "digest_2026-W47_王店长.eml"
     mime = email.message_from_bytes(eml.read_bytes(), policy=default)
-    assert mime["Subject"].startswith("【听风周报】2026-W47 · 王店长") and mime["To"] == "wang@example.com"
+    assert mime["Subject"].startswith("【听风周报】11月16日–11月22日 · 王店长") and mime["To"] == "wang@example.com"
     html = (out / "digest_2026-W47_王店长.html").read_text(encoding="utf-8")
-    assert "本周没有收集到您负责范围内的顾客提及" in html and "cid:" not in html
+    assert "本期没有收集到您负责范围内的顾客提及" in html and "cid:" not in html
     with Database(make_url_for_path(tmp_path / "var" / "tingfeng.db")).session() as s:
         assert s.exec(select(Notification)).all() == [] and s.exec(select(DigestRun)).all() == []
     bad = CliRunner().invoke(app, ["digest", "preview", "--week", WEEK, "--recipient", "nobody", "-o", str(out)])
@@ -230,3 +236,78 @@ def test_keywords_use_nlp_ranker_for_a_single_scope_and_count_mentions(db, monke
     with db.session() as s:
         fallback = digest.collect_digest(s, s.get(Recipient, "mgr-jingan"), WEEK, SETTINGS, db=db)
     assert fallback.keywords[:2] == [("头发", 7), ("异物", 7)]
+
+
+def _period_seed(db) -> None:
+    """Two stores over W48 and W49 (Mon 11-30 .. Sun 12-06) and alerts on both sides of 12-07."""
+    w49 = datetime(2026, 11, 30, 0, 0, tzinfo=SH)
+    with db.session() as s:
+        s.add(Brand(id="cha", name="茶颜"))
+        s.add(Store(id="good", brand_id="cha", name="好评店"))
+        s.add(Store(id="bad", brand_id="cha", name="差评店"))
+        s.add(Recipient(id="hq", name="总部", role="hq", email="hq@example.com"))
+        n = 0
+        for week_start, bad_label in ((w49 - timedelta(days=7), "positive"), (w49, "negative")):
+            for day in range(7):
+                for store, label in (("good", "positive"), ("bad", bad_label)):
+                    n += 1
+                    at = week_start + timedelta(days=day, hours=13)
+                    s.add(Mention(id=n, source_id="dp", external_id=str(n), platform="dianping",
+                                  text=f"{store} 第{n}条评价内容", published_at=at, collected_at=at, content_hash=f"h{n}"))
+                    s.flush()
+                    s.add(MentionAnalysis(mention_id=n, published_at=at, platform="dianping", brand_id="cha",
+                                          store_id=store, model="t", model_version="1",
+                                          score=0.9 if label == "positive" else 0.1, label=label, scored_at=at))
+        for key, title, opened in (
+            ("w48", "上周的预警", w49 - timedelta(days=3)),
+            ("w49", "差评店 负面评价激增", datetime(2026, 12, 6, 20, 0, tzinfo=SH)),
+            ("w50", "周一的新预警", datetime(2026, 12, 7, 8, 0, tzinfo=SH)),
+        ):
+            s.add(Alert(kind="spike", scope_type="store", scope_id="bad", incident_key=key, title=title,
+                        opened_at=opened, updated_at=opened))
+
+
+def test_digest_on_sunday_or_monday_covers_the_week_just_ended(db):
+    """Fixed clocks: Sunday 12-06 22:00 and Monday 12-07 09:00 Shanghai both send W49 (11-30 .. 12-06)."""
+    _period_seed(db)
+    sunday = datetime(2026, 12, 6, 22, 0, tzinfo=SH)
+    monday = datetime(2026, 12, 7, 9, 0, tzinfo=SH)
+    assert last_complete_week(sunday) == last_complete_week(monday) == "2026-W49"
+    summary = send_weekly_digest(db, SETTINGS, now=monday)
+    assert summary.week == "2026-W49" and summary.queued == 1
+    with db.session() as s:
+        note = s.exec(select(Notification)).one()
+        data = collect_digest(s, s.get(Recipient, "hq"), "2026-W49", SETTINGS)
+    assert data.period == "2026年11月30日（周一）– 12月06日（周日）"
+    assert [r.name for r in data.leaderboard] == ["差评店", "好评店"]  # worst first
+    assert [a.title for a in data.alerts] == ["差评店 负面评价激增"]  # not W48's, not Monday's
+    assert note.subject.startswith("【听风周报】11月30日–12月06日 · 总部")
+    # the email as read: the period stated once, no ISO week code, alerts of the period only
+    for body in (note.body_html.split("</head>", 1)[1], note.body_text):
+        assert body.count("11月30日") == 1 and "W49" not in body and "W48" not in body
+        assert "差评店 负面评价激增" in body and "上周的预警" not in body and "周一的新预警" not in body
+        assert body.index("差评店") < body.index("好评店")
+
+
+def test_digest_shows_handling_per_store(db):
+    """及时率 / 解决率 / 回复率 per store in the period, worst first, in the rendered email."""
+    from storage.replies import set_reply
+
+    seed_digest(db)
+    with db.session() as s:  # 静安寺店's alert was acknowledged 30 minutes after it opened
+        a = s.exec(select(Alert).where(Alert.incident_key == "a1")).one()
+        a.acknowledged_at, a.acknowledged_by = a.opened_at + timedelta(minutes=30), "王店长"
+        s.add(a)
+        negative = s.exec(select(MentionAnalysis.mention_id).where(
+            MentionAnalysis.store_id == "jingan", MentionAnalysis.label == "negative",
+            MentionAnalysis.counted == True)).all()  # noqa: E712
+    set_reply(db, negative[0], "replied", "王店长", now=MONDAY + timedelta(days=1))
+    d = data_for(db, "hq")
+    by = {h.name: h.numbers for h in d.handling}
+    # both answered on time; 望京店 replied to none of its complaints, so it comes first
+    assert [h.name for h in d.handling][:2] == ["望京店", "静安寺店"]
+    assert by["望京店"].on_time_rate == by["静安寺店"].on_time_rate == 1.0 and by["望京店"].reply_rate == 0.0
+    assert by["静安寺店"].negative == 7 and by["静安寺店"].reply_rate == pytest.approx(1 / 7)
+    msg = build_digest(db, SETTINGS, "hq", WEEK)
+    assert "投诉处理时效" in msg.html and "投诉处理时效" in msg.text
+    assert "静安寺店：预警 1，及时率 100%，解决率 0%，负面 7，回复率 14%" in msg.text

@@ -42,3 +42,23 @@ def test_address_fragment(catalog):
 def test_unlinked_mention_keeps_the_bound_brand(catalog):
     r = link("天气真好", catalog, Evidence(brand_id="heytea"))
     assert (r.brand_id, r.store_id, r.product_id) == ("heytea", None, None)
+
+
+def test_competitor_brand_keeps_its_mentions_and_never_becomes_the_default():
+    from types import SimpleNamespace as Row
+
+    from nlp.linking import Catalog
+
+    cat = Catalog.from_rows(
+        [Row(id="qinghe", name="青禾茶事", aliases=["青禾"], exclude=[], kind=None),
+         Row(id="zhuli", name="竹里茶坊", aliases=["竹里"], exclude=[], kind="competitor")],
+        [Row(id="s1", name="青禾茶事 静安寺店", aliases=["静安寺店"], brand_id="qinghe", region_id=None,
+             platform_ids={}, address="")],
+        [Row(id="yangzhi", name="杨枝甘露", aliases=[], brand_id="qinghe")],
+    )
+    r = link("竹里茶坊的杨枝甘露太甜了", cat)
+    assert (r.brand_id, r.product_id, r.store_id) == ("zhuli", None, None)  # not our 杨枝甘露
+    r = link("杨枝甘露太甜了", cat)
+    assert (r.brand_id, r.product_id) == ("qinghe", "yangzhi")
+    r = link("今天天气不错", cat)
+    assert r.brand_id == "qinghe"  # the one own brand is the default; the competitor is not counted

@@ -173,3 +173,35 @@ def test_every_kind_of_problem_is_listed_in_one_round() -> None:
         "sources[0] (feed1): options.url: Value error, must start with http:// or https://",
         "sources[0] (feed1): options.colour: unknown option",
     ]
+def test_competitor_brand_deadlines_and_reply_templates_are_synced(db) -> None:
+    from storage.models import CatalogSetting
+    from tingfeng.catalog import DEFAULT_REPLY_TEMPLATES
+
+    text = GOOD + """
+[[brands]]
+id = "rival"
+name = "竹里茶坊"
+type = "competitor"
+[alerts]
+escalate_after_minutes = 90
+[replies]
+within_hours = 12
+templates = { service = "{store}店长向您致歉：{product}" }
+"""
+    cat = parse_catalog(text)  # a competitor does not make stores need a brand
+    sync_catalog(db, cat)
+    with db.session() as s:
+        assert {b.id: b.kind for b in s.exec(select(Brand))} == {"b": None, "rival": "competitor"}
+        assert s.get(Store, "s1").brand_id == "b"
+        handling = s.get(CatalogSetting, "handling").value
+        templates = s.get(CatalogSetting, "reply_templates").value
+    assert handling == {"acknowledge_minutes": 90, "resolve_hours": 24, "reply_hours": 12}
+    assert templates["service"] == "{store}店长向您致歉：{product}"
+    assert templates["delivery"] == DEFAULT_REPLY_TEMPLATES["delivery"]  # shipped default kept
+
+
+def test_reply_templates_are_checked() -> None:
+    with pytest.raises(CatalogError) as exc:
+        parse_catalog(GOOD + '[replies]\ntemplates = { queue = "x", service = "{shop}" }\n')
+    message = str(exc.value)
+    assert "replies.templates" in message and "queue" in message

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner

@@ -101,3 +101,29 @@ def test_every_job_rerun_changes_nothing(db: Database, tmp_path: Path) -> None:
             statuses = set(s.exec(select(Notification.status)).all())
         assert pending == []
         assert statuses == {"sent"}
+
+
+def test_demo_has_competitors_side_by_side_with_us(demo_dir: tuple[Path, str]) -> None:
+    from datetime import timedelta
+
+    from dashboard import queries as q
+    from dashboard.access import local_admin
+    from dashboard.scope import Filters, Scope
+
+    data, _ = demo_dir
+    db = Database(make_url_for_path(data / "tingfeng.db"))
+    last = q.latest_day(db)
+    scope = Scope(Filters(start=last - timedelta(days=29), end=last), local_admin())
+    brands = q.competitor_benchmark(db, scope)["brands"].set_index("brand_id")
+    assert list(brands["kind"]) == ["own", "competitor", "competitor"]
+    assert brands.loc["zhuli", "mentions"] > 50 and brands.loc["mengcha", "mentions"] > 50
+    # 檬茶工坊 is planted worse than 竹里茶坊
+    assert brands.loc["mengcha", "net"] < brands.loc["zhuli", "net"]
+    tps = q.competitor_benchmark(db, scope)["touchpoints"]
+    assert {"qinghe", "zhuli", "mengcha"} <= set(tps["brand_id"])
+    with db.session() as s:  # competitor posts never land on our products or stores
+        leaked = s.exec(select(MentionAnalysis).where(MentionAnalysis.brand_id.in_(["zhuli", "mengcha"]),
+                                                      sa.or_(MentionAnalysis.product_id.is_not(None),
+                                                             MentionAnalysis.store_id.is_not(None)))).all()
+    assert leaked == []
+    assert q.own_brand_ids(db) == ("qinghe",)

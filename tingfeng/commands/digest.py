@@ -20,12 +20,13 @@ def preview(
 ) -> None:
     """Write one recipient's digest as .eml (exactly what would be sent) and .html, sending nothing."""
     from alerts.channels.email import build_email
-    from alerts.digest import DigestSettings, build_digest, last_complete_week, parse_week
+    from alerts.digest import build_digest, last_complete_week, parse_week
     from alerts.render.digest import inline_images
     from tingfeng.cli import _context
+    from tingfeng.jobs import digest_settings
 
     ctx = _context(config)
-    settings = DigestSettings(links=ctx.links, timezone=ctx.catalog.timezone)
+    settings = digest_settings(ctx)
     week = week or last_complete_week(ctx.clock(), settings.timezone)
     try:
         parse_week(week)

@@ -35,6 +35,11 @@ class DemoChain:
     regions: tuple[tuple[str, str], ...] = (("sh", "上海区域"), ("hz", "杭州区域"), ("nj", "南京区域"))
     stores: tuple[DemoStore, ...] = field(default_factory=tuple)
     products: tuple[DemoProduct, ...] = field(default_factory=tuple)
+    # competitor brands watched for the benchmark: (id, name, aliases, products customers name)
+    competitors: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+        ("zhuli", "竹里茶坊", ("竹里",), ("竹香奶茶", "青提冰萃", "桂花乌龙")),
+        ("mengcha", "檬茶工坊", ("檬茶坊",), ("手打鸭屎香柠檬茶", "生打椰椰")),
+    )
     incident_store: str = "hz-xihu"
     incident_product: str = "liulian"
 

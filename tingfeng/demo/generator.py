@@ -102,6 +102,7 @@ class DemoMention:
     rating: int | None  # 1–5 stars on review platforms
     published_at: datetime  # UTC-aware
     planted: str | None = None  # which incident this belongs to, for tests
+    brand_id: str | None = None  # a competitor's post (served on its own keyword feed); None: ours
 
 
 def _compose(rng: random.Random, positive: bool, product: DemoProduct, store: DemoStore) -> str:
@@ -217,7 +218,41 @@ def generate(chain: DemoChain, *, now: datetime, days: int = 60, seed: int = 202
             text=f"#{chain.brand_name}# {incident.short}" + rng.choice(FOOD_SAFETY).format(p="奶茶", s=incident.short),
             rating=None, published_at=t, planted="store",
         ))
+    out.extend(_competitor_posts(chain, now=now, today=today, days=days, seed=seed))
     out.sort(key=lambda m: m.published_at)
+    return out
+
+
+# how often each competitor's posts are negative: one steadier than us, one worse on delivery
+COMPETITOR_NEGATIVE = {"zhuli": (0.18, ("product", "price")), "mengcha": (0.35, ("delivery", "service"))}
+
+
+def _competitor_posts(chain: DemoChain, *, now: datetime, today: datetime, days: int, seed: int) -> list[DemoMention]:
+    """Social posts about the competitor brands (the keyword feeds catch them too).
+
+    A separate random stream, so adding competitors leaves the chain's own mentions unchanged.
+    """
+    rng = random.Random(seed + 1)
+    out: list[DemoMention] = []
+    for brand_id, name, _aliases, products in chain.competitors:
+        share, weak = COMPETITOR_NEGATIVE.get(brand_id, (0.25, ()))
+        for d in range(days, -1, -1):
+            day = today - timedelta(days=d)
+            for _ in range(_poisson(rng, 3.0)):
+                negative = rng.random() < share
+                bank = NEGATIVE if negative else POSITIVE
+                touchpoint = rng.choice(weak) if negative and weak and rng.random() < 0.6 else rng.choice(list(bank))
+                body = rng.choice(bank[touchpoint]).format(p=rng.choice(products), s="")
+                opener = rng.choice(OPENERS_NEG if negative else OPENERS_POS)
+                closer = rng.choice(CLOSERS_NEG if negative else CLOSERS_POS)
+                t = (day + timedelta(hours=_time_of_day(rng))).astimezone(timezone.utc)
+                if t > now:
+                    continue
+                out.append(DemoMention(
+                    id=_id("weibo", brand_id, d, len(out)), channel="weibo", store_id=None, product_id=None,
+                    author=rng.choice(AUTHORS), text=f"#{name}# {opener}{body}。{closer}", rating=None, published_at=t,
+                    brand_id=brand_id,
+                ))
     return out
 
 

@@ -69,6 +69,8 @@ def _table(name: str, rows: list[dict]) -> str:
 def demo_catalog(chain: DemoChain, base_url: str) -> str:
     """The catalog TOML for the demo chain, its sources pointing at ``base_url``."""
     brands = [{"id": chain.brand_id, "name": chain.brand_name, "aliases": list(chain.brand_aliases)}]
+    brands += [{"id": cid, "name": name, "aliases": list(aliases), "type": "competitor"}
+               for cid, name, aliases, _ in chain.competitors]
     regions = [{"id": rid, "name": name} for rid, name in chain.regions]
     stores = [
         {"id": s.id, "name": s.name, "city": s.city, "district": s.district, "address": s.address,
@@ -94,6 +96,11 @@ def demo_catalog(chain: DemoChain, base_url: str) -> str:
          "options": {"url": f"{base_url}/feeds/weibo.xml"}},
         {"id": "xhs-keyword", "type": "feed", "platform": "xhs", "schedule": "*/15 * * * *",
          "options": {"url": f"{base_url}/feeds/xhs.json"}},
+    ]
+    sources += [  # competitor keyword subscriptions, bound to the competitor brand
+        {"id": f"weibo-{cid}", "type": "feed", "platform": "weibo", "schedule": "*/30 * * * *", "brand": cid,
+         "options": {"url": f"{base_url}/feeds/competitor-{cid}.xml"}}
+        for cid, *_ in chain.competitors
     ]
     header = (
         "# 听风 demo catalog, written by `tingfeng demo` — a tea-drink chain with 12 stores.\n"

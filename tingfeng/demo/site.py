@@ -50,11 +50,11 @@ def render_review_page(chain: DemoChain, store_id: str, reviews: list[DemoMentio
     )
 
 
-def render_rss(chain: DemoChain, posts: list[DemoMention], base: str) -> str:
+def render_rss(chain: DemoChain, posts: list[DemoMention], base: str, brand_name: str | None = None) -> str:
     """An RSS 2.0 feed of posts (newest first), descriptions as HTML like RSSHub's."""
     items = []
     for p in posts:
-        desc = html.escape(f"<p>{html.escape(p.text)}</p><br>#{chain.brand_name}#")
+        desc = html.escape(f"<p>{html.escape(p.text)}</p><br>#{brand_name or chain.brand_name}#")
         items.append(
             f"<item><title>{html.escape(p.text[:30])}</title><link>{base}/post/{p.id}</link>"
             f'<guid isPermaLink="false">{p.id}</guid><author>{html.escape(p.author)}</author>'
@@ -95,7 +95,9 @@ class DemoSite:
         self.by_store: dict[str, list[DemoMention]] = defaultdict(list)
         self.by_channel: dict[str, list[DemoMention]] = defaultdict(list)
         for m in sorted(mentions, key=lambda m: m.published_at, reverse=True):
-            if m.channel == "dianping":
+            if m.brand_id:  # a competitor's posts: one keyword feed per competitor
+                self.by_channel[f"competitor-{m.brand_id}"].append(m)
+            elif m.channel == "dianping":
                 self.by_store[m.store_id or ""].append(m)
             else:
                 self.by_channel[m.channel].append(m)
@@ -118,6 +120,12 @@ class DemoSite:
                 elif url.path == "/feeds/weibo.xml":
                     body = render_rss(site.chain, site.by_channel["weibo"], site.base_url)
                     ctype, status = "application/rss+xml; charset=utf-8", 200
+                elif url.path.startswith("/feeds/competitor-") and url.path.endswith(".xml"):
+                    key = url.path[len("/feeds/"):-len(".xml")]
+                    names = {f"competitor-{c[0]}": c[1] for c in site.chain.competitors}
+                    if key in names:
+                        body = render_rss(site.chain, site.by_channel[key], site.base_url, names[key])
+                        ctype, status = "application/rss+xml; charset=utf-8", 200
                 elif url.path == "/feeds/xhs.json":
                     body = render_json_feed(site.chain, site.by_channel["xhs"], site.base_url)
                     ctype, status = "application/feed+json; charset=utf-8", 200

@@ -1,0 +1,44 @@
+"""竞品对比 Benchmark: our brands next to the catalog's competitor brands, overall and per touchpoint."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cache, charts, ui
+from dashboard.context import current
+from dashboard.labels import TOUCHPOINTS, label
+
+ctx = current()
+f = ctx.scope.filters
+st.title("竞品对比")
+st.caption(f"{f.start:%Y-%m-%d} 至 {f.end:%Y-%m-%d}。竞品是 tingfeng.toml 中 type = \"competitor\" 的品牌；"
+           "门店和产品筛选不作用于竞品。")
+
+bench = cache.q(ctx.db_url, "competitor_benchmark", ctx.scope)
+brands, tps = bench["brands"], bench["touchpoints"]
+if brands.empty:
+    st.info("目录中还没有竞品品牌，或本期没有竞品提及。在 tingfeng.toml 的 [[brands]] 中添加 "
+            "`type = \"competitor\"` 的品牌并为它配置数据源（如微博/小红书关键词订阅）。")
+    st.stop()
+
+KIND = {"own": "我方", "competitor": "竞品"}
+st.subheader("整体口碑")
+st.dataframe(pd.DataFrame({
+    "品牌": brands["name"],
+    "类型": brands["kind"].map(KIND),
+    "提及": brands["mentions"],
+    "负面占比": brands["negative_share"].map(ui.pct),
+    "净情感": brands["net"].map(lambda v: "—" if v is None or v != v else f"{v:+.2f}"),
+}), hide_index=True, width="stretch")
+
+if not tps.empty:
+    st.subheader("各触点净情感：我方与竞品并排")
+    matrix = tps.assign(品牌=tps["name"] + tps["kind"].map({"own": "", "competitor": "（竞品）"}),
+                        触点=tps["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)), total=tps["mentions"])
+    matrix = matrix.dropna(subset=["net"])
+    ui.chart(st, charts.heatmap(matrix[["品牌", "触点", "net", "total", "negative"]], "触点", "品牌", "触点", "品牌",
+                                height=max(180, 64 * matrix["品牌"].nunique())))
+    wide = matrix.pivot_table(index="触点", columns="品牌", values="net", aggfunc="first")
+    wide = wide.reindex([label(TOUCHPOINTS, t) for t in TOUCHPOINTS if label(TOUCHPOINTS, t) in wide.index])
+    st.dataframe(wide.map(lambda v: "—" if v != v else f"{v:+.2f}"), width="stretch")
