@@ -123,12 +123,16 @@ def trend_block(ctx: Context, scope: object) -> None:
 
 
 def keywords_block(ctx: Context, scope: object) -> None:
-    """Top keywords of negative mentions."""
+    """Why customers complain: the phrases over-represented in negative mentions, each with an example."""
     kw = cache.q(ctx.db_url, "complaint_keywords", scope)
     if kw.empty:
-        st.caption("没有负面关键词。")
-    else:
-        ui.chart(st, charts.keyword_chart(kw, height=220))
+        st.caption("没有突出的投诉词。")
+        return
+    st.dataframe(pd.DataFrame({"投诉词": kw["keyword"], "负面提及": kw["count"].astype(int), "例句": kw["example"]}),
+                 hide_index=True, width="stretch",
+                 column_config={"负面提及": st.column_config.NumberColumn(help="用到该词的负面提及数"),
+                                "例句": st.column_config.TextColumn(width="large")})
+    st.caption("投诉词：负面提及中明显多于平时、多于其他门店/产品的词，按提及数排列。")
 
 
 def alerts_block(ctx: Context, scope: object) -> None:

@@ -111,18 +111,3 @@ def _heatmap_spec(x: str, y: str, x_title: str, y_title: str, height: int) -> di
 def heatmap(df: pd.DataFrame, x: str, y: str, x_title: str, y_title: str, height: int = 360) -> ChartSpec:
     """A net-sentiment heatmap (red = negative, green = positive) with volume in the tooltip."""
     return df, _heatmap_spec(x, y, x_title, y_title, height)
-
-
-@lru_cache(maxsize=8)
-def _keyword_spec(height: int) -> dict[str, Any]:
-    chart = alt.Chart().mark_bar(color="#d62728").encode(
-        x=alt.X("count:Q", title="负面提及次数"),
-        y=alt.Y("keyword:N", title="关键词", sort="-x"),
-        tooltip=[alt.Tooltip("keyword:N", title="关键词"), alt.Tooltip("count:Q", title="次数")],
-    )
-    return _base(chart, height)
-
-
-def keyword_chart(df: pd.DataFrame, height: int = 260) -> ChartSpec:
-    """Horizontal bars of complaint keywords."""
-    return df, _keyword_spec(height)

@@ -35,7 +35,7 @@ class Stream:
         i = next(self.ids)
         label = "negative" if negative else "positive"
         self.mentions.append(dict(id=i, source_id="src", external_id=str(i), platform="dianping", kind="review",
-                                  text=text or ("味道一般" if negative else "很好喝") + f" {i}", published_at=at, collected_at=at,
+                                  text=text or ("味道一般" if negative else "奶茶很好喝") + f" {i}", published_at=at, collected_at=at,
                                   content_hash=chash or f"h{i}", extra={}))
         self.analyses.append(dict(mention_id=i, published_at=at, platform="dianping", brand_id="b1",
                                   region_id="east", store_id=store, product_id=product, link_confidence=1.0,

@@ -15,8 +15,7 @@ def test_specs_are_cached_data_free_and_render() -> None:
                          "total": [3, 5], "positive": [2, 1], "negative": [1, 3]})
     cells = pd.DataFrame({"触点": ["服务", "价格"], "门店": ["三里屯店", "国贸店"], "total": [4, 2],
                           "negative": [3, 0], "net": [-0.5, 1.0]})
-    made = [charts.volume_chart(days), charts.sentiment_chart(days), charts.heatmap(cells, "触点", "门店", "触点", "门店"),
-            charts.keyword_chart(pd.DataFrame({"keyword": ["排队"], "count": [7]}))]
+    made = [charts.volume_chart(days), charts.sentiment_chart(days), charts.heatmap(cells, "触点", "门店", "触点", "门店")]
     assert charts.heatmap(cells, "触点", "门店", "触点", "门店")[1] is made[2][1]  # built once
     for data, spec in made:
         assert "data" not in spec and "datasets" not in spec and all("data" not in p for p in spec.get("layer", []))

@@ -260,9 +260,12 @@ def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None
     at.segmented_control(key="p_matrix").set_value("产品 × 顾客触点").run()
     at.selectbox(key="product_detail").set_value("yulu").run()
     assert not at.exception
-    detail = _charts(at)[1:]  # trend (volume, net), its touchpoint row, complaint keywords
-    assert len(detail) == 4 and set(detail[2]["触点"]) == {"出品/商品", "服务"}
+    detail = _charts(at)[1:]  # trend (volume, net), its touchpoint row
+    assert len(detail) == 3 and set(detail[2]["触点"]) == {"出品/商品", "服务"}
     assert (detail[2]["product_id"] == "yulu").all()
+    (why,) = [d.value for d in at.dataframe if "投诉词" in d.value.columns]  # why: phrase, count, an example
+    assert why["投诉词"].iloc[0] in ("难喝", "服务态度") and "幽兰拿铁太难喝了" in why["例句"].iloc[0]
+    assert not {"幽兰拿铁", "茶颜"} & set(why["投诉词"])
     assert "幽兰拿铁" in _frames_text(at) and "美式咖啡" not in at.dataframe[-1].value.to_csv()
 
 
@@ -271,7 +274,7 @@ def test_store_detail_opens_on_selection_and_for_a_single_store(seeded, make_app
     at = make_app(db).run().switch_page("views/stores.py").run()
     assert len(_charts(at)) == 1 and len(at.dataframe) == 1  # leaderboard + store × touchpoint heatmap
     at.selectbox(key="store_detail").set_value("bj-guomao").run()
-    assert not at.exception and len(_charts(at)) == 5 and "国贸" in at.dataframe[-1].value.to_csv()
+    assert not at.exception and len(_charts(at)) == 4 and "国贸" in at.dataframe[-1].value.to_csv()
     wang = _login(make_app(db, auth="local"), "wang")  # one store: its detail is open at once
     wang.switch_page("views/stores.py").run()
-    assert wang.selectbox(key="store_detail").value == "sh-nanjingxi" and len(_charts(wang)) == 5
+    assert wang.selectbox(key="store_detail").value == "sh-nanjingxi" and len(_charts(wang)) == 4
