@@ -278,3 +278,57 @@ def test_store_detail_opens_on_selection_and_for_a_single_store(seeded, make_app
     wang = _login(make_app(db, auth="local"), "wang")  # one store: its detail is open at once
     wang.switch_page("views/stores.py").run()
     assert wang.selectbox(key="store_detail").value == "sh-nanjingxi" and len(_charts(wang)) == 4
+
+
+def _page_text(at) -> str:  # noqa: ANN001 - AppTest
+    """Every markdown (escapes dropped, as the reader sees it), caption and table cell on the page."""
+    return "\n".join([m.value.replace("\\", "") for m in at.markdown] + [c.value for c in at.caption]
+                     + [_frames_text(at)])
+
+
+def test_email_link_opens_that_alert_with_names_and_all_its_mentions(seeded_sqlite, make_app) -> None:
+    db, info = seeded_sqlite
+    now = info["now"]
+    with db.session() as s:
+        ids = [int(i) for i in range(1, 15)]
+        urgent = Alert(kind="urgent", scope_type="store", scope_id="sh-nanjingxi", incident_key="u1",
+                       severity="critical", title="【紧急】上海南京西路店 出现需立即处理的反馈：拉肚子",
+                       opened_at=now - timedelta(days=3), updated_at=now - timedelta(days=3),
+                       evidence={"scope_name": "上海南京西路店", "all_mention_ids": ids, "mention_ids": ids[:5],
+                                 "content_hashes": [f"h{i}" for i in ids], "terms": ["拉肚子"], "count": 13,
+                                 "reposts": 1})
+        pair = Alert(kind="spike", scope_type="store_product", scope_id="sh-nanjingxi|yulu", incident_key="p1",
+                     severity="warning", title="上海南京西路店·幽兰拿铁 差评激增", opened_at=now, updated_at=now,
+                     evidence={"numbers": {"window_hours": 30, "negative": 16, "total": 19, "negative_share": 0.84,
+                                           "expected_negative": 1.4, "baseline_share": 0.23, "p_value": 1e-10},
+                               "touchpoints": [{"touchpoint": "product", "negative": 12}],
+                               "keywords": ["难喝"], "mention_ids": [1]})
+        brand = Alert(kind="spike", scope_type="brand", scope_id="chayan", incident_key="b1", severity="warning",
+                      title="茶颜 差评激增", opened_at=now, updated_at=now, evidence={})
+        s.add_all([urgent, pair, brand])
+        s.flush()
+        urgent_id, pair_id = int(urgent.id), int(pair.id)
+    at = make_app(db)
+    at.query_params["alert"] = str(urgent_id)
+    at.run().switch_page("views/alerts.py").run()
+    assert not at.exception
+    assert at.subheader[0].value == f"预警 #{urgent_id}"  # the linked alert first, whatever the list shows
+    text = _page_text(at)
+    assert "【紧急】上海南京西路店" in at.markdown[0].value + at.markdown[1].value
+    assert "13 条含紧急词（另有 1 条转发）" in text and "拉肚子" in text
+    assert "all_mention_ids" not in text and "content_hashes" not in text and not at.json
+    assert "相关提及**（共 14 条）" in text and len(at.dataframe[0].value) == 5
+    at.toggle(key=f"al_all_{urgent_id}").set_value(True).run()
+    assert len(at.dataframe[0].value) == 14  # every related mention on request
+    scopes = list(at.dataframe[1].value["范围"])  # the list: names, never ids
+    assert "上海南京西路店 · 幽兰拿铁" in scopes and "茶颜" in scopes
+    assert not [x for x in scopes if "|" in x or x in ("chayan", "sh-nanjingxi")]
+    at.selectbox(key="al_pick").set_value(pair_id).run()
+    text = _page_text(at)
+    assert "近 30 小时，差评 16 条 / 共 19 条（84.0%）；平时同期约 1.4 条" in text
+    assert "负面触点**：出品/商品 12" in text and "投诉词**：难喝" in text
+    assert "**范围**：上海南京西路店 · 幽兰拿铁" in text
+    other = make_app(db)
+    other.query_params["alert"] = "99999"
+    other.run().switch_page("views/alerts.py").run()
+    assert "预警 #99999 不存在或不在您的范围内。" in [w.value for w in other.warning]

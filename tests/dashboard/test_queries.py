@@ -13,7 +13,9 @@ import pytest
 from dashboard import export, queries as q
 from dashboard.access import Access, local_admin
 from dashboard.scope import Filters, Scope
-from storage.models import Alert
+import sqlalchemy as sa
+
+from storage.models import Alert, MentionAnalysis
 from tests.dashboard.seed import LAST_DAY, PASSWORD, PLATFORMS, PRODUCTS, STORES
 
 F30 = Filters(start=LAST_DAY - timedelta(days=29), end=LAST_DAY)
@@ -138,7 +140,17 @@ def test_alert_visibility_and_evidence(seeded) -> None:
     alert = q.alert_for_viewer(db, scope, mine)
     assert alert is not None
     mentions = q.alert_mentions(db, scope, alert)
-    assert len(mentions) == 3 and set(mentions["label"]) == {"negative"}
+    # a spike: every negative mention of its store in its window, not only the quoted ones
+    MA = MentionAnalysis.__table__
+    with db.engine.connect() as conn:
+        window = conn.execute(sa.select(MA.c.mention_id).where(
+            MA.c.store_id == "sh-nanjingxi", MA.c.label == "negative",
+            MA.c.published_at >= alert["window_start"], MA.c.published_at <= alert["window_end"])).scalars().all()
+    assert sorted(mentions["id"]) == sorted(window) and set(mentions["label"]) == {"negative"}
+    # an urgent alert keeps every mention id: all of them, not its five quotes
+    ids = [int(i) for i in q.mentions_page(db, scope.narrowed(stores=("sh-nanjingxi",)), page_size=12)[0]["id"]]
+    urgent = {**alert, "scope_type": "store", "evidence": {"all_mention_ids": ids, "mention_ids": ids[:5]}}
+    assert sorted(q.alert_mentions(db, scope, urgent)["id"]) == sorted(ids)
     assert q.kpis(db, ADMIN)["alerts"]["open"] == 2
     assert q.alerts_table(db, ADMIN.narrowed(products=("yulu",)), ()).empty  # store alerts are not product alerts
 
