@@ -16,6 +16,7 @@ from dashboard.queries.alerts import (
     ALERT_COLUMNS, alert_counts, alert_for_viewer, alert_mentions, alerts_page, alerts_table,
     evidence_mention_ids,
 )
+from dashboard.queries.attention import alerted, attention, concern_board, rank_by_concern
 from dashboard.queries.base import COUNT_COLUMNS, TOUCHPOINT_KEYS, plan, store_universe
 from dashboard.queries.boards import (
     SPARK_DAYS, complaint_keywords, leaderboard, product_store_matrix, product_touchpoint_matrix,
@@ -33,7 +34,8 @@ from dashboard.queries.viewers import access_for_account, access_for_email, scop
 
 __all__ = [
     "ALERT_COLUMNS", "COUNT_CAP", "COUNT_COLUMNS", "MENTION_COLUMNS", "SOURCE_COLUMNS", "SPARK_DAYS",
-    "TOUCHPOINT_KEYS", "MentionFilters", "access_for_account", "access_for_email", "alert_counts",
+    "TOUCHPOINT_KEYS", "MentionFilters", "access_for_account", "access_for_email", "alert_counts", "alerted",
+    "attention", "concern_board", "rank_by_concern",
     "alert_for_viewer", "alert_mentions", "alerts_page", "alerts_table", "catalog_counts",
     "complaint_keywords", "daily", "evidence_mention_ids", "filter_options", "kpis", "latest_day",
     "leaderboard", "mentions_by_ids", "mentions_export", "mentions_page", "net_sentiment", "plan",

@@ -332,3 +332,33 @@ def test_email_link_opens_that_alert_with_names_and_all_its_mentions(seeded_sqli
     other.query_params["alert"] = "99999"
     other.run().switch_page("views/alerts.py").run()
     assert "预警 #99999 不存在或不在您的范围内。" in [w.value for w in other.warning]
+
+
+def test_overview_first_says_what_needs_attention(seeded_sqlite, make_app) -> None:
+    db, info = seeded_sqlite
+    at = make_app(db).run()
+    assert not at.exception and at.subheader[0].value == "需要关注"
+    links = [(link.proto.label, link.proto.page, link.proto.query_string) for link in at.get("page_link")]
+    # the open alerts, most severe first, by store name, each opening its alert
+    assert links[0] == ("严重 · 北京三里屯店 · 11-20 14:00　负面声量激增", "alerts",
+                        f"alert={info['alerts']['bj-sanlitun']}")
+    assert links[1][0].startswith("警告 · 上海南京西路店") and links[1][2] == f"alert={info['alerts']['sh-nanjingxi']}"
+    md = [m.value for m in at.markdown]
+    movers = md[md.index("**变差的门店**") + 1:md.index("**变差的产品**")]
+    # the store whose last week went bad first, with its change and the interval of its positive share
+    assert movers[0] == ":red[●] **北京三里屯店**　净情感 +0.07，较上期 -0.27　正面占比 40.0%（95% 区间 28.6%–52.6%，60 条）"
+    urgent = md[md.index("**紧急提及（本期 4 条）**") + 1]
+    assert "北京三里屯店 · 声声乌龙" in urgent and "拉肚子" in urgent
+
+
+def test_leaderboard_and_heatmap_rank_the_bad_store_first(seeded_sqlite, make_app) -> None:
+    db, _ = seeded_sqlite
+    at = make_app(db).run().switch_page("views/stores.py").run()
+    board = at.dataframe[0].value
+    board = board.data if hasattr(board, "data") else board  # a Styler (alerted rows tinted)
+    # open alerts first (critical, then warnings, worst first), not the busiest first
+    assert list(board["名称"]) == ["北京三里屯店", "北京国贸店", "上海南京西路店", "上海徐家汇店"]
+    assert list(board["预警"]) == ["严重", "警告", "警告", ""]
+    (heat,) = _charts(at)
+    rows = heat.sort_values("_row").drop_duplicates("门店")["门店"].tolist()
+    assert rows == list(board["名称"])  # every store labelled, in the leaderboard's order

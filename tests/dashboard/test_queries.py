@@ -225,3 +225,13 @@ def test_empty_database(db) -> None:
     assert q.latest_day(db) is None and q.catalog_counts(db)["scored"] == 0
     assert q.kpis(db, scope)["current"]["mentions"] == 0
     assert q.leaderboard(db, scope).empty and q.daily(db, scope).empty and q.source_health(db, scope).empty
+
+
+def test_rank_by_concern_puts_alerted_then_bad_or_worsening_first() -> None:
+    board = pd.DataFrame({"id": ["busy", "worse", "bad", "alerted", "new"], "total": [500, 80, 60, 40, 30],
+                          "net": [0.6, 0.3, -0.2, 0.5, -0.4], "change": [0.05, -0.3, 0.0, 0.1, float("nan")]})
+    ranked = q.rank_by_concern(board, {"alerted": "warning"})
+    # a new product without a previous period ranks by its level; the busiest comes last
+    assert list(ranked["id"]) == ["alerted", "new", "bad", "worse", "busy"]
+    assert list(ranked["alert"].fillna("")) == ["warning", "", "", "", ""]
+    assert q.rank_by_concern(board.iloc[0:0], {}).empty
