@@ -113,7 +113,7 @@ def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: 
         alerts_block(ctx, detail)
     st.markdown("**最新提及**")
     latest = cache.q(ctx.db_url, "mentions_page", detail, page_size=10)[0]
-    ui.mentions_table(ctx, latest)
+    ui.mentions_table(ctx, latest, key=f"{entity}_latest")
 
 
 def own_touchpoints(ctx: Context, matrix: pd.DataFrame, entity: str, key: str, detail: object) -> pd.DataFrame:

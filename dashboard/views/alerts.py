@@ -52,7 +52,7 @@ def _detail(ctx: Context, alert: dict) -> None:
             st.markdown(f"**相关提及**（共 {len(mentions)} 条）")
             every = len(mentions) > SHOWN_MENTIONS and st.toggle(
                 f"显示全部 {len(mentions)} 条", key=f"al_all_{alert['id']}")
-            ui.mentions_table(ctx, mentions if every else mentions.head(SHOWN_MENTIONS))
+            ui.mentions_table(ctx, mentions if every else mentions.head(SHOWN_MENTIONS), key=f"al_m_{alert['id']}")
         if alert["status"] == "resolved":
             return
         note = st.text_input("处理备注", key=f"note_{alert['id']}", placeholder="例如：已联系门店，更换外卖包装")

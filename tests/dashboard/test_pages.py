@@ -362,3 +362,28 @@ def test_leaderboard_and_heatmap_rank_the_bad_store_first(seeded_sqlite, make_ap
     (heat,) = _charts(at)
     rows = heat.sort_values("_row").drop_duplicates("门店")["门店"].tolist()
     assert rows == list(board["名称"])  # every store labelled, in the leaderboard's order
+
+
+def test_mention_table_leads_with_text_and_link_and_opens_a_row_in_full(seeded_sqlite, make_app) -> None:
+    db, _ = seeded_sqlite
+    at = make_app(db).run().switch_page("views/mentions.py").run()
+    grid = at.dataframe[0].value
+    assert list(grid.columns)[:6] == ["时间", "门店", "产品", "情感", "内容", "原文链接"]
+    assert grid["原文链接"].str.startswith("https://example.com/m/").all()
+    assert "点选一行，在这里查看全文和原文链接。" in [c.value for c in at.caption]
+    at.session_state["m_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    text = grid["内容"].iloc[0]
+    assert [t.value for t in at.text] == [text]  # the whole text, as plain text
+    (button,) = at.get("link_button")
+    assert button.proto.url == grid["原文链接"].iloc[0] and button.proto.label == "打开原文"
+
+
+def test_only_plain_http_links_leave_the_dashboard() -> None:
+    from dashboard.ui import safe_url
+
+    assert safe_url("https://www.dianping.com/review/1?a=1&b=二") == "https://www.dianping.com/review/1?a=1&b=%E4%BA%8C"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "https://", "//evil.example/x", "http://a b.com",
+                "https://ok.example/\nSet-Cookie: x", None, 3, "ftp://x.example/f"):
+        assert safe_url(bad) is None, bad
