@@ -30,11 +30,14 @@ from dashboard.queries.metrics import net_sentiment, positive_share, wilson_inte
 from dashboard.queries.overview import kpis
 from dashboard.queries.sources import SOURCE_COLUMNS, recent_runs, source_health
 from dashboard.queries.trends import daily, to_weekly, totals
-from dashboard.queries.viewers import access_for_account, access_for_email, scope_stores
+from dashboard.queries.viewers import (
+    access_for_account, access_for_email, access_for_session, account_fingerprint, scope_stores,
+)
 
 __all__ = [
     "ALERT_COLUMNS", "COUNT_CAP", "COUNT_COLUMNS", "MENTION_COLUMNS", "SOURCE_COLUMNS", "SPARK_DAYS",
-    "TOUCHPOINT_KEYS", "MentionFilters", "access_for_account", "access_for_email", "alert_counts", "alerted",
+    "TOUCHPOINT_KEYS", "MentionFilters", "access_for_account", "access_for_email", "access_for_session",
+    "account_fingerprint", "alert_counts", "alerted",
     "attention", "concern_board", "rank_by_concern",
     "alert_for_viewer", "alert_mentions", "alerts_page", "alerts_table", "catalog_counts",
     "complaint_keywords", "daily", "evidence_mention_ids", "filter_options", "kpis", "latest_day",
