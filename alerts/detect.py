@@ -279,7 +279,7 @@ def detect_urgent(db: Database, session: Session, policy: AlertPolicy, now: date
     c, m = MentionAnalysis.__table__.c, Mention.__table__.c
     rows = session.execute(
         sa.select(c.mention_id, c.published_at, c.store_id, c.product_id, c.brand_id, c.urgent_terms, c.score,
-                  c.platform, m.text, m.url, m.content_hash)
+                  c.platform, c.counted, m.text, m.url, m.content_hash)
         .select_from(MentionAnalysis.__table__.join(Mention.__table__, m.id == c.mention_id))
         .where(c.urgent.is_(True), c.published_at >= since, c.published_at <= now)
         .order_by(c.published_at, c.mention_id)
@@ -326,12 +326,18 @@ def detect_urgent(db: Database, session: Session, policy: AlertPolicy, now: date
         e["terms"] = sorted({*e.get("terms", []), *(row.urgent_terms or [])})
         e["quotes"] = [*e.get("quotes", []), quote][:5]
         e["mention_ids"] = [q["id"] for q in e["quotes"]]
-        e["count"] = len(e["all_mention_ids"])
+        # a repost joins its original's alert but is not another customer: counted like the
+        # dashboard counts urgent mentions (counted ones only), reposts said apart
+        if row.counted:
+            e["count"] = e.get("count", 0) + 1
+        else:
+            e["reposts"] = e.get("reposts", 0) + 1
         alert.evidence = e
         alert.window_end = max(alert.window_end or row.published_at, row.published_at)
         terms = "、".join(e["terms"][:4]) or "敏感词"
         alert.title = f"【紧急】{e.get('scope_name', key[1])} 出现需立即处理的反馈：{terms}"
-        alert.reason = (f"{e['count']} 条提及含紧急词（{terms}），不论统计结果立即提醒。"
+        reposts = f"（另有 {e['reposts']} 条转发）" if e.get("reposts") else ""
+        alert.reason = (f"{e.get('count', 0)} 条提及含紧急词（{terms}）{reposts}，不论统计结果立即提醒。"
                         f"最新一条：“{quote['text']}”")
         seen_ids.add(row.mention_id)
         by_hash[row.content_hash] = alert

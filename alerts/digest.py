@@ -19,10 +19,10 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -35,6 +35,7 @@ from alerts.render.alert import (
 )
 from alerts.render.links import LinkSettings
 from storage.handling import Deadlines, StoreHandling, store_handling
+from nlp import keywords as nlp_keywords
 from storage.models import (
     Alert, Brand, DigestRun, Mention, MentionAnalysis, MentionTouchpoint, Notification, Product, Recipient, Region,
     Store, utcnow,
@@ -42,9 +43,6 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-# single characters that are complaints on their own; other single characters (拉, 得, 后)
-# are segmentation debris and are not shown as keywords
-ONE_CHAR_COMPLAINTS = frozenset("贵慢咸甜苦酸凉冷烫脏臭虫少差淡腥硬")
 
 
 class DigestSettings(BaseModel):
@@ -302,53 +300,26 @@ def _sum(parts: Iterable[Totals]) -> Totals:
     return total
 
 
-def _keyword_ranker() -> Callable[..., list[tuple[str, float]]] | None:
-    """``nlp.keywords.complaint_keywords`` (log-odds against the scope's history) if present."""
-    try:
-        from nlp.keywords import complaint_keywords as ranker
-    except ImportError:
-        return None
-    return ranker
-
-
 def complaint_keywords(session: Session, scope: Scope, start: datetime, end: datetime, top: int,
                        exclude: Iterable[str] = (), db: Any = None) -> list[tuple[str, int]]:
-    """The week's top complaint keywords with the number of negative mentions using each.
-
-    When the scope is one catalog scope and ``db`` is given, nlp's ranker orders them
-    (words over-represented against the scope's own history, not merely frequent);
-    otherwise the keywords NLP stored on the negative mentions are counted. Brand and
-    store names (``exclude``) are left out: that a complaint names the store says
-    nothing about what went wrong.
-    """
-    names = [n for n in exclude if n]
-    ranker = _keyword_ranker() if db is not None and scope.key is not None else None
-    if ranker is not None:
-        try:
-            ranked = [w for w, _ in ranker(db, scope.key[0], scope.key[1], start, end, top=top * 2)]
-        except Exception:  # keywords are a nicety: never fail the digest on them
-            log.exception("nlp keyword ranker failed for %s; counting stored keywords", scope.key)
-            ranked = []
-        ranked = [w for w in ranked if (len(w.strip()) > 1 or w in ONE_CHAR_COMPLAINTS)
-                  and not any(w in n or n in w for n in names)]
-        if ranked:
-            texts = session.exec(
-                select(Mention.text).join(MentionAnalysis, MentionAnalysis.mention_id == Mention.id)
-                .where(scope.clause(), MentionAnalysis.counted == sa.true(), MentionAnalysis.label == "negative",
-                       MentionAnalysis.published_at >= start, MentionAnalysis.published_at < end)
-            ).all()
-            counted = [(w, sum(w in t for t in texts)) for w in ranked]
-            return [(w, n) for w, n in counted if n][:top]
-    texts_and_keywords = session.exec(
-        select(MentionAnalysis.keywords)
+    """The week's complaint phrases with the number of negative mentions using each, most
+    used first (``nlp.keywords.complaint_phrases``: over-represented against what customers
+    said in the ``HISTORY_DAYS`` before ``end``). Catalog names (``exclude``) are never
+    keywords: that a complaint names the store says nothing about what went wrong.
+    ``db`` is unused (kept for callers)."""
+    del db
+    target = session.exec(
+        select(Mention.id, Mention.text).join(MentionAnalysis, MentionAnalysis.mention_id == Mention.id)
         .where(scope.clause(), MentionAnalysis.counted == sa.true(), MentionAnalysis.label == "negative",
                MentionAnalysis.published_at >= start, MentionAnalysis.published_at < end)
+        .order_by(MentionAnalysis.published_at.desc(), Mention.id.desc()).limit(nlp_keywords.TARGET_SAMPLE)
     ).all()
-    counts: Counter[str] = Counter()
-    for keywords in texts_and_keywords:
-        counts.update({k for k in (keywords or []) if isinstance(k, str) and k.strip()
-                       and not any(k in n or n in k for n in names)})
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    if not target:
+        return []
+    background = nlp_keywords.background_texts(session, start - timedelta(days=nlp_keywords.HISTORY_DAYS), end,
+                                           exclude=[mid for mid, _ in target])
+    phrases = nlp_keywords.complaint_phrases([(mid, text or "") for mid, text in target], background, exclude, top=top)
+    return [(p.term, p.mentions) for p in phrases]
 
 
 def _touchpoints(session: Session, scope: Scope, start: datetime, end: datetime) -> list[TouchpointRow]:

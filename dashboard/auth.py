@@ -4,19 +4,37 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import session
 from dashboard.access import Access, local_admin
-from dashboard.queries import access_for_account, access_for_email
+from dashboard.queries import access_for_account, access_for_email, access_for_session, account_fingerprint
 from dashboard.labels import ROLES, label
 from dashboard.settings import DashboardSettings
 from storage import Database
 
 _SESSION_KEY = "_tingfeng_access"
+_COOKIE_TO_WRITE = "_tingfeng_cookie"  # a new session token (or "" to delete it) for the browser
+_LOGGED_OUT = "_tingfeng_logged_out"
 
 
-def _local_login(db: Database) -> Access:
+def _from_cookie(db: Database, settings: DashboardSettings) -> Access | None:
+    """The access of a valid session cookie sent with this connection."""
+    token = session.cookie_token()
+    claim = session.verify(settings.secret_key.get_secret_value(), token, settings.session_max_age) if token else None
+    return access_for_session(db, *claim) if claim else None
+
+
+def _local_login(db: Database, settings: DashboardSettings) -> Access:
+    pending = st.session_state.pop(_COOKIE_TO_WRITE, None)
+    if pending is not None:
+        session.write_cookie(pending or None, settings.session_max_age)
     access = st.session_state.get(_SESSION_KEY)
     if access is not None:
         return access
+    if not st.session_state.get(_LOGGED_OUT):  # a reload, a new tab, an e-mail link: the cookie
+        access = _from_cookie(db, settings)
+        if access is not None:
+            st.session_state[_SESSION_KEY] = access
+            return access
     st.title("听风 · 登录")
     with st.form("login"):
         username = st.text_input("用户名", key="login_user")
@@ -26,6 +44,9 @@ def _local_login(db: Database) -> Access:
         access = access_for_account(db, username.strip(), password)
         if access is not None:
             st.session_state[_SESSION_KEY] = access
+            st.session_state.pop(_LOGGED_OUT, None)
+            st.session_state[_COOKIE_TO_WRITE] = session.sign(
+                settings.secret_key.get_secret_value(), access.user, account_fingerprint(db, access.user) or "")
             st.rerun()
         st.error("用户名或密码不正确。")
     st.stop()
@@ -55,7 +76,7 @@ def gate(settings: DashboardSettings, db: Database) -> Access:
     if settings.auth == "none":
         return local_admin()
     if settings.auth == "local":
-        return _local_login(db)
+        return _local_login(db, settings)
     return _oidc_login(db, settings)
 
 
@@ -69,6 +90,8 @@ def sidebar_identity(settings: DashboardSettings, access: Access) -> None:
     if st.sidebar.button("退出登录", key="logout"):
         if settings.auth == "local":
             st.session_state.pop(_SESSION_KEY, None)
+            st.session_state[_LOGGED_OUT] = True  # the cookie still sent with this connection no longer counts
+            st.session_state[_COOKIE_TO_WRITE] = ""
             st.rerun()
         else:
             st.logout()

@@ -10,9 +10,20 @@ from dashboard.context import Context
 from dashboard.labels import ALERT_STATUS, SEVERITY, TOUCHPOINTS, label
 
 
+ALERT_MARK = {"critical": "严重", "warning": "警告", "info": "提示"}
+
+
+def _highlight(view: pd.DataFrame, flagged: pd.Series) -> object:
+    """Rows with an open alert tinted red (a Styler; the grid keeps its column types)."""
+    tint = "background-color: #fdecea"
+    return view.style.apply(lambda row: [tint if isinstance(flagged.iloc[row.name], str) else ""] * len(row), axis=1)
+
+
 def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
-    """The leaderboard: volume, positive share with 95 % interval, net sentiment, change, sparkline."""
+    """The leaderboard, worst first: open alert, volume, positive share with 95 % interval,
+    net sentiment, change, sparkline."""
     view = pd.DataFrame({
+        "预警": board["alert"].map(lambda s: ALERT_MARK.get(s, "") if isinstance(s, str) else ""),
         "名称": board["name"],
         "城市" if entity == "store" else "品类": board["city"] if entity == "store" else board["category"],
         "声量": board["total"].astype(int),
@@ -24,8 +35,9 @@ def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
         "近30天声量": board["trend"],
     })
     st.dataframe(
-        view, hide_index=True, placeholder="—", width="stretch",
+        _highlight(view, board["alert"]), hide_index=True, placeholder="—", width="stretch",
         column_config={
+            "预警": st.column_config.TextColumn(help="待处理或已确认、尚未解决的预警中最严重的级别"),
             "正面占比": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
             "净情感": st.column_config.NumberColumn(format="%+.2f"),
             "较上期": st.column_config.NumberColumn(format="%+.2f", help="净情感与上一等长周期相比的变化"),
@@ -42,29 +54,31 @@ def leaderboard_section(ctx: Context, entity: str) -> pd.DataFrame:
     """Title, leaderboard of stores or products; stops the page with an empty state."""
     title, _ = ENTITY[entity]
     st.title(title)
-    board = cache.q(ctx.db_url, "leaderboard", ctx.scope, entity)
+    board = cache.q(ctx.db_url, "concern_board", ctx.scope, entity)
     if board.empty:
         ui.empty_state(ctx, f"{title}声量")
         st.stop()
     st.subheader(f"{title}排行")
-    st.caption("正面占比附 95% Wilson 置信区间：提及少的条目区间更宽，排名仅供参考。")
+    st.caption("最需要关注的排最前：有未解决预警的（红底）在先，其余按净情感低、较上期下降多排序。"
+               "正面占比附 95% Wilson 置信区间：提及少的条目区间更宽。")
     leaderboard_table(ctx, board, entity)
     return board
 
 
 def touchpoint_heatmap(ctx: Context, board: pd.DataFrame, entity: str, top: int = 25) -> pd.DataFrame:
-    """The busiest ``top`` stores (or products) × touchpoint heatmap; returns the matrix."""
+    """The ``top`` stores (or products) of the leaderboard, worst first, × touchpoint; returns the matrix."""
     title, kind = ENTITY[entity]
     st.subheader(f"{title} × 顾客触点")
-    busiest = tuple(board["id"][:top])
-    tp = cache.q(ctx.db_url, MATRIX[entity], ctx.scope, busiest)
+    shown = tuple(board["id"][:top])
+    tp = cache.q(ctx.db_url, MATRIX[entity], ctx.scope, shown)
     if tp.empty:
         st.caption("没有识别到顾客触点。")
         return tp
-    heat = tp.assign(**{title: tp[f"{entity}_id"].map(lambda k: ctx.name(kind, k)),
+    heat = tp.assign(**{title: tp[f"{entity}_id"].map(lambda k: ctx.short(kind, k)),
                         "触点": tp["touchpoint"].map(lambda t: label(TOUCHPOINTS, t))})
-    st.caption(f"颜色为净情感（红＝负面多，绿＝正面多），数字为提及数；显示声量最高的 {len(busiest)} 个{title}。")
-    ui.chart(st, charts.heatmap(heat, "触点", title, "触点", title, height=max(160, 26 * len(busiest))))
+    more = f"排行中最需要关注的 {len(shown)} 个{title}" if len(board) > len(shown) else f"全部 {len(shown)} 个{title}"
+    st.caption(f"颜色为净情感（红＝负面多，绿＝正面多），数字为提及数；{more}，与排行同序（最需要关注的在上）。")
+    ui.chart(st, charts.heatmap(heat, "触点", title, "触点", title, rows=[ctx.short(kind, k) for k in shown]))
     return tp
 
 
@@ -99,7 +113,7 @@ def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: 
         alerts_block(ctx, detail)
     st.markdown("**最新提及**")
     latest = cache.q(ctx.db_url, "mentions_page", detail, page_size=10)[0]
-    ui.mentions_table(ctx, latest)
+    ui.mentions_table(ctx, latest, key=f"{entity}_latest")
 
 
 def own_touchpoints(ctx: Context, matrix: pd.DataFrame, entity: str, key: str, detail: object) -> pd.DataFrame:
@@ -123,12 +137,16 @@ def trend_block(ctx: Context, scope: object) -> None:
 
 
 def keywords_block(ctx: Context, scope: object) -> None:
-    """Top keywords of negative mentions."""
+    """Why customers complain: the phrases over-represented in negative mentions, each with an example."""
     kw = cache.q(ctx.db_url, "complaint_keywords", scope)
     if kw.empty:
-        st.caption("没有负面关键词。")
-    else:
-        ui.chart(st, charts.keyword_chart(kw, height=220))
+        st.caption("没有突出的投诉词。")
+        return
+    st.dataframe(pd.DataFrame({"投诉词": kw["keyword"], "负面提及": kw["count"].astype(int), "例句": kw["example"]}),
+                 hide_index=True, width="stretch",
+                 column_config={"负面提及": st.column_config.NumberColumn(help="用到该词的负面提及数"),
+                                "例句": st.column_config.TextColumn(width="large")})
+    st.caption("投诉词：负面提及中明显多于平时、多于其他门店/产品的词，按提及数排列。")
 
 
 def alerts_block(ctx: Context, scope: object) -> None:
@@ -151,4 +169,4 @@ def touchpoint_bars(ctx: Context, tp: pd.DataFrame, entity: str) -> None:
         st.caption("没有识别到顾客触点。")
         return
     tp = tp.assign(触点=tp["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)), 范围="本店" if entity == "store" else "本品")
-    ui.chart(st, charts.heatmap(tp, "触点", "范围", "触点", "", height=90))
+    ui.chart(st, charts.heatmap(tp, "触点", "范围", "触点", ""))

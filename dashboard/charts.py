@@ -23,7 +23,7 @@ NET_SCALE = alt.Scale(domain=[-1, 1], scheme="redyellowgreen")
 ChartSpec = tuple[pd.DataFrame, dict[str, Any]]
 
 
-def _base(chart: alt.TopLevelMixin, height: int) -> dict[str, Any]:
+def _base(chart: alt.TopLevelMixin, height: int | alt.Step) -> dict[str, Any]:
     chart = chart.properties(height=height).configure_axis(labelFont=FONT, titleFont=FONT).configure_legend(
         labelFont=FONT, titleFont=FONT).configure_title(font=FONT)
     out = chart.to_dict()
@@ -92,37 +92,34 @@ def sentiment_chart(df: pd.DataFrame, key_title: str = "拆分", height: int = 2
     return _day_axis(data.dropna(subset=["net"])), _sentiment_spec(key_title, height)
 
 
+ROW_STEP = 28  # px per heatmap row: every label shown, none overlapping
+ROW_ORDER = "_row"  # heatmap rows are drawn in this column's order (worst first)
+
+
 @lru_cache(maxsize=32)
-def _heatmap_spec(x: str, y: str, x_title: str, y_title: str, height: int) -> dict[str, Any]:
+def _heatmap_spec(x: str, y: str, x_title: str, y_title: str) -> dict[str, Any]:
+    rows = alt.EncodingSortField(field=ROW_ORDER, op="min", order="ascending")
+    y_axis = alt.Axis(labelOverlap=False, labelLimit=260, labelFontSize=12, titleAngle=0, titleAlign="right",
+                      titleY=-8, titleX=0) if y_title else alt.Axis(labelOverlap=False, labelLimit=260, title=None)
     chart = alt.Chart().mark_rect().encode(
-        x=alt.X(f"{x}:N", title=x_title, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y(f"{y}:N", title=y_title, sort="-x"),
+        x=alt.X(f"{x}:N", title=x_title, axis=alt.Axis(labelAngle=0, labelOverlap=False, orient="top")),
+        y=alt.Y(f"{y}:N", title=y_title or None, sort=rows, axis=y_axis),
         color=alt.Color("net:Q", title="净情感", scale=NET_SCALE),
-        tooltip=[alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{x}:N", title=x_title),
+        tooltip=[alt.Tooltip(f"{y}:N", title=y_title or "范围"), alt.Tooltip(f"{x}:N", title=x_title),
                  alt.Tooltip("total:Q", title="提及"), alt.Tooltip("negative:Q", title="负面"),
                  alt.Tooltip("net:Q", title="净情感", format="+.2f")],
     )
     text = alt.Chart().mark_text(fontSize=11).encode(
-        x=f"{x}:N", y=alt.Y(f"{y}:N", sort="-x"), text=alt.Text("total:Q"),
+        x=f"{x}:N", y=alt.Y(f"{y}:N", sort=rows), text=alt.Text("total:Q"),
         color=alt.condition("abs(datum.net) > 0.55", alt.value("white"), alt.value("#222")))
-    return _base(alt.layer(chart, text), height)
+    return _base(alt.layer(chart, text), alt.Step(ROW_STEP))
 
 
-def heatmap(df: pd.DataFrame, x: str, y: str, x_title: str, y_title: str, height: int = 360) -> ChartSpec:
-    """A net-sentiment heatmap (red = negative, green = positive) with volume in the tooltip."""
-    return df, _heatmap_spec(x, y, x_title, y_title, height)
-
-
-@lru_cache(maxsize=8)
-def _keyword_spec(height: int) -> dict[str, Any]:
-    chart = alt.Chart().mark_bar(color="#d62728").encode(
-        x=alt.X("count:Q", title="负面提及次数"),
-        y=alt.Y("keyword:N", title="关键词", sort="-x"),
-        tooltip=[alt.Tooltip("keyword:N", title="关键词"), alt.Tooltip("count:Q", title="次数")],
-    )
-    return _base(chart, height)
-
-
-def keyword_chart(df: pd.DataFrame, height: int = 260) -> ChartSpec:
-    """Horizontal bars of complaint keywords."""
-    return df, _keyword_spec(height)
+def heatmap(df: pd.DataFrame, x: str, y: str, x_title: str, y_title: str,
+            rows: list[str] | None = None) -> ChartSpec:
+    """A net-sentiment heatmap (red = negative, green = positive), volume as the cell text;
+    one :data:`ROW_STEP` high row per ``y`` value, in the order of ``rows`` (default: the
+    data's order), so the chart is as tall as it needs and no label is dropped."""
+    order = rows if rows is not None else list(dict.fromkeys(df[y]))
+    rank = {name: i for i, name in enumerate(order)}
+    return df.assign(**{ROW_ORDER: df[y].map(rank).fillna(len(order))}), _heatmap_spec(x, y, x_title, y_title)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard.access import Access
+from dashboard.labels import PLATFORMS, TOUCHPOINTS, label
 from dashboard.scope import Scope
 from dashboard.settings import DashboardSettings
 
@@ -33,6 +34,32 @@ class Context:
         if key is None or key != key:  # None or NaN
             return "—"
         return self.names.get(kind, {}).get(key, key)
+
+    def short(self, kind: str, key: str | None) -> str:
+        """The display name without its brand's name in front (青禾茶事 静安寺店 → 静安寺店),
+        for charts and tables where every row would repeat it."""
+        name = self.name(kind, key)
+        for brand in sorted(self.names.get("brands", {}).values(), key=len, reverse=True):
+            if brand and name.startswith(brand) and name[len(brand):].strip():
+                return name[len(brand):].strip(" ·-—")
+        return name
+
+    def scope_name(self, scope_type: str, scope_id: str, short: bool = False) -> str:
+        """What an alert or rollup scope is about, by name (门店 · 产品 for a store × product);
+        ``short``: store names without the brand's in front."""
+        kinds = {"store": "stores", "product": "products", "brand": "brands", "region": "regions"}
+        store = self.short if short else self.name
+        if scope_type == "store":
+            return store("stores", scope_id)
+        if scope_type in kinds:
+            return self.name(kinds[scope_type], scope_id)
+        parts = str(scope_id).split("|")
+        if scope_type in ("store_product", "store_touchpoint") and len(parts) == 2:
+            second = self.name("products", parts[1]) if scope_type == "store_product" else label(TOUCHPOINTS, parts[1])
+            return f"{store('stores', parts[0])} · {second}"
+        if scope_type in ("touchpoint", "platform"):
+            return label(TOUCHPOINTS if scope_type == "touchpoint" else PLATFORMS, scope_id)
+        return f"数据源 {scope_id}" if scope_type == "source" else str(scope_id)
 
 
 def publish(ctx: Context) -> None:

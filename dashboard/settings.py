@@ -22,6 +22,7 @@ class DashboardSettings(BaseSettings):
     auth: Literal["none", "local", "oidc"] = "none"
     timezone: str = "Asia/Shanghai"
     action_link_max_age: int = Field(7 * 24 * 3600, description="seconds an emailed ack/resolve link stays valid")
+    session_max_age: int = Field(12 * 3600, ge=60, description="seconds a local login stays valid in its cookie")
     admin_emails: list[str] = Field(default_factory=list, description="OIDC users who are admins without a recipient row")
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import pandas as pd
 import streamlit as st
@@ -27,10 +28,17 @@ def md_escape(text: object) -> str:
 
 
 def safe_url(url: object) -> str | None:
-    """Only http(s) links leave the dashboard (no javascript:, data:, …)."""
-    if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
-        return url
-    return None
+    """An outside link fit to open: http(s) with a host, no spaces or control characters
+    (no javascript:, data:, …); characters a URL may not carry are percent-escaped."""
+    if not isinstance(url, str):
+        return None
+    text = url.strip()
+    if not text or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
+        return None
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return quote(text, safe=":/?#[]@!$&'()*+,;=%-._~")
 
 
 def empty_state(ctx: Context, what: str = "数据") -> None:
@@ -62,37 +70,64 @@ def pct(value: float | None, signed: bool = False) -> str:
     return f"{value * 100:+.1f}%" if signed else f"{value * 100:.1f}%"
 
 
-def present_mentions(ctx: Context, df: pd.DataFrame) -> pd.DataFrame:
-    """Mentions with Chinese headers, local times and names, ready for a table or export."""
-    out = pd.DataFrame({
+def _content(df: pd.DataFrame) -> pd.Series:
+    """Title (in 【】) and text of each mention."""
+    return df["title"].fillna("").map(lambda t: f"【{t}】" if t else "") + df["text"].fillna("")
+
+
+def present_mentions(ctx: Context, df: pd.DataFrame, short: bool = True) -> pd.DataFrame:
+    """Mentions with Chinese headers, local times and names, ready for a table or export:
+    what was said and the link to it first, the bookkeeping after. ``short``: store names
+    without the brand (tables); an export keeps them whole."""
+    store = ctx.short if short else ctx.name
+    return pd.DataFrame({
         "时间": pd.to_datetime(df["published_at"], utc=True).dt.tz_convert(ctx.scope.tz).dt.tz_localize(None),
-        "平台": df["platform"].map(lambda p: label(PLATFORMS, p)),
-        "门店": df["store_id"].map(lambda s: ctx.name("stores", s)),
+        "门店": df["store_id"].map(lambda s: store("stores", s)),
         "产品": df["product_id"].map(lambda p: ctx.name("products", p)),
         "情感": df["label"].map(lambda s: label(SENTIMENTS, s)),
-        "正面概率": pd.to_numeric(df["score"]).round(2),
-        "紧急": df["urgent"].map(lambda u: "是" if bool(u) else ""),
-        "作者": df["author"].fillna(""),
-        "内容": (df["title"].fillna("").map(lambda t: f"【{t}】" if t else "") + df["text"].fillna("")),
+        "内容": _content(df),
         "原文链接": df["url"].map(safe_url),
+        "平台": df["platform"].map(lambda p: label(PLATFORMS, p)),
+        "紧急": df["urgent"].map(lambda u: "是" if bool(u) else ""),
+        "正面概率": pd.to_numeric(df["score"]).round(2),
+        "作者": df["author"].fillna(""),
     })
-    return out
 
 
-def mentions_table(ctx: Context, df: pd.DataFrame, height: int | None = None) -> None:
-    """The mentions as a plain data grid (text is never interpreted as HTML or Markdown)."""
-    st.dataframe(
+def mention_detail(ctx: Context, row: pd.Series) -> None:
+    """One mention in full: who, where, when, the whole text (plain, never markup) and its link."""
+    shown = present_mentions(ctx, row.to_frame().T).iloc[0]
+    with st.container(border=True):
+        st.caption(" · ".join(str(v) for v in (f"{shown['时间']:%Y-%m-%d %H:%M}", shown["平台"], shown["门店"],
+                                               shown["产品"], shown["情感"], shown["作者"]) if v and v != "—"))
+        st.text(shown["内容"])
+        if shown["原文链接"]:
+            st.link_button("打开原文", shown["原文链接"])
+        else:
+            st.caption("没有可打开的原文链接。")
+
+
+def mentions_table(ctx: Context, df: pd.DataFrame, height: int | None = None, key: str = "mentions") -> None:
+    """The mentions as a plain data grid (text is never interpreted as HTML or Markdown);
+    a row picked in it is shown whole below (:func:`mention_detail`)."""
+    event = st.dataframe(
         present_mentions(ctx, df),
         hide_index=True, placeholder="—",
         width="stretch",
         height=height or "auto",
+        key=key, on_select="rerun", selection_mode="single-row",
         column_config={
             "时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            "内容": st.column_config.TextColumn(width="large"),
+            "内容": st.column_config.TextColumn(width="large", help="点选行首的方框，在表格下方查看全文"),
             "原文链接": st.column_config.LinkColumn(display_text="打开原文"),
             "正面概率": st.column_config.NumberColumn(format="%.2f"),
         },
     )
+    picked = [i for i in event.selection.rows if i < len(df)] if event is not None else []
+    if picked:
+        mention_detail(ctx, df.iloc[picked[0]])
+    else:
+        st.caption("点选一行，在这里查看全文和原文链接。")
 
 
 def chart(where: Any, spec: charts.ChartSpec) -> None:

@@ -20,9 +20,12 @@ the target is the period's negative mentions, the background the scope's own his
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from sqlmodel import select
 
@@ -31,6 +34,7 @@ from nlp import text as textmod
 from nlp.errors import UnknownScope
 
 MIN_COUNT = 2
+MIN_Z = 0.5  # below it a term is about as common in the background: chance, not a reason
 HISTORY_DAYS = 90
 SCOPE_TYPES = ("brand", "region", "store", "product", "platform", "store_product", "touchpoint", "store_touchpoint")
 
@@ -71,13 +75,138 @@ def top_keywords(target: Mapping[str, int], background: Mapping[str, int], top: 
 
 
 def document_counts(texts: Iterable[str], names: Iterable[str] = ()) -> Counter[str]:
-    """How many texts each content word appears in (catalog names kept whole and left out)."""
+    """How many texts each complaint term appears in (see :func:`terms`)."""
     names = list(names)
-    skip = {n.lower() for n in names}
+    tok = segment.tokenizer(names)
     counts: Counter[str] = Counter()
     for t in texts:
-        counts.update({w for w in segment.content_words(textmod.clean(t), names) if w not in skip})
+        counts.update(terms(textmod.clean(t), tok, names))
     return counts
+
+
+# single characters that are complaints on their own, shown with the degree word before
+# them (太腻, 很慢); any other single character is segmentation debris, never a term
+ONE_CHAR_COMPLAINTS = frozenset("贵慢咸甜苦酸凉冷烫脏臭少差淡腥硬腻")
+_DEGREE = ("有点", "太", "很", "超", "巨", "好", "真", "特")
+_NEGATION = "不没"
+_CLAUSE = re.compile(r"[，,。.！!？?；;：:、~～…\s]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]+")
+
+
+@lru_cache(maxsize=8)
+def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
+    """One alternation of a catalog's names, longest first (compiled once per catalog)."""
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or r"(?!)")
+
+
+def _is_name(term: str, names: Iterable[str]) -> bool:
+    """Whether ``term`` is (part of) a catalog name or alias, or contains one."""
+    return any(term in n or n in term for n in names)
+
+
+def terms(text: str, tok: Any, names: Iterable[str] = ()) -> set[str]:
+    """The complaint-term candidates of one cleaned text.
+
+    Every dictionary word of two or more characters found anywhere in the text (jieba's
+    word graph, so a mis-segmentation such as 冰沙全 / 味像 never becomes a term), a
+    negated word as one term (不舒服, not 舒服), and a degree word with a one-character
+    complaint (太腻, 很慢). Stop words, digits other than 315/12315 and anything that is
+    or contains a catalog name (门店, 产品, 品牌 and their aliases) are left out.
+    """
+    names = [n.lower() for n in names if n]
+    stop = segment.stopwords()
+    out: set[str] = set()
+    # names become clause breaks: no word across a name's edge (生椰拿铁料 → 铁料)
+    for clause in _CLAUSE.split(_names_pattern(frozenset(names)).sub("，", text.lower())):
+        if not clause:
+            continue
+        dag = tok.get_DAG(clause)
+        spans = [(i, j) for i, ends in dag.items() for j in ends if j > i and tok.FREQ.get(clause[i:j + 1])]
+        for i, j in spans:
+            if any(a <= i and j <= b and (a, b) != (i, j) for a, b in spans):
+                continue  # 肚子 inside 拉肚子 / 肚子疼: the longer word says what happened
+            word = clause[i:j + 1]
+            if i and clause[i - 1] in _NEGATION and word[0] not in _NEGATION:
+                word = clause[i - 1] + word
+            out.add(word)
+        for i, c in enumerate(clause):
+            if c in ONE_CHAR_COMPLAINTS:
+                degree = next((d for d in _DEGREE if clause[:i].endswith(d)), None)
+                if degree or (i and clause[i - 1] in _NEGATION):
+                    out.add((degree or clause[i - 1]) + c)
+    return {w for w in out
+            if w not in stop and not (w.isdigit() and w not in {"315", "12315"}) and not _is_name(w, names)}
+
+
+REDUNDANT = 0.8  # share of a term's mentions already explained by a chosen term that makes it redundant
+
+
+def _overlap(a: set[int], b: set[int]) -> float:
+    """The share of the smaller set's members that are in both."""
+    return len(a & b) / min(len(a), len(b))
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A complaint term: how many target mentions use it, its log-odds z and one example."""
+
+    term: str
+    mentions: int
+    score: float
+    example: str  # the clause of one target mention that contains the term
+    example_id: Any = None  # that mention's id
+
+
+def _example_clause(text: str, term: str, width: int = 40) -> str:
+    """The clause of ``text`` around ``term``, at most ``width`` characters."""
+    parts = [p for p in re.split(r"[。！!？?；;\n]+", text) if term in p.lower()]
+    clause = (parts[0] if parts else text).strip()
+    if len(clause) <= width:
+        return clause
+    at = max(0, clause.lower().find(term) - width // 3)
+    return ("…" if at else "") + clause[at:at + width] + "…"
+
+
+def complaint_phrases(target: Sequence[tuple[Any, str]], background: Iterable[str], names: Iterable[str] = (),
+                      top: int = 10, min_count: int = MIN_COUNT) -> list[Phrase]:
+    """The terms most over-represented in ``target`` (``(id, text)`` pairs, e.g. the
+    period's negative mentions of a store) against ``background`` texts, each with an
+    example clause from the first target text that uses it.
+
+    Ranked by the log-odds z (:func:`log_odds`); a term inside an already chosen one
+    (肚子 in 拉肚子) or around it is skipped. The ``top`` chosen come back ordered by how
+    many target mentions use them, most first.
+    """
+    names = [n for n in names if n]
+    tok = segment.tokenizer(names)
+    target_terms = [(mid, text, terms(textmod.clean(text), tok, names)) for mid, text in target]
+    counts: Counter[str] = Counter()
+    for _, _, ts in target_terms:
+        counts.update(ts)
+    back: Counter[str] = Counter()
+    for t in background:
+        back.update(terms(textmod.clean(t), tok, names))
+    scores = log_odds(counts, back)
+    ranked = sorted(((w, z) for w, z in scores.items() if z >= MIN_Z and counts[w] >= min_count),
+                    key=lambda wz: (-wz[1], -len(wz[0]), wz[0]))
+    used: dict[str, set[int]] = {}
+    for i, (_, _, ts) in enumerate(target_terms):
+        for w in ts:
+            used.setdefault(w, set()).add(i)
+    chosen: list[tuple[str, float]] = []
+    for w, z in ranked:
+        # a term inside or around a chosen one, or used by (nearly) the same mentions as
+        # one (店长 and 退款 of the same complaints), explains nothing new
+        if not any(w in c or c in w or _overlap(used[w], used[c]) >= REDUNDANT for c, _ in chosen):
+            chosen.append((w, z))
+            if len(chosen) == top:
+                break
+    out = []
+    for w, z in chosen:
+        mid, text = next((m, t) for m, t, ts in target_terms if w in ts)
+        # the customer's own words where the term is found in them (it is in the cleaned text)
+        shown = text if w in text.lower() else textmod.clean(text)
+        out.append(Phrase(w, counts[w], round(z, 3), _example_clause(shown, w), mid))
+    return sorted(out, key=lambda p: (-p.mentions, -p.score, p.term))
 
 
 def _scope_filter(scope_type: str, scope_id: str) -> tuple[list[Any], bool]:
@@ -99,28 +228,46 @@ def _scope_filter(scope_type: str, scope_id: str) -> tuple[list[Any], bool]:
     raise UnknownScope(f"unknown scope {scope_type!r} / {scope_id!r}; expected one of {', '.join(SCOPE_TYPES)}")
 
 
-def _texts(session: Any, scope_type: str, scope_id: str, start: datetime, end: datetime,
-           negative_only: bool) -> list[str]:
+TARGET_SAMPLE = 1000
+BACKGROUND_SAMPLE = 4000
+
+
+def _texts(session: Any, scope_type: str, scope_id: str, start: datetime, end: datetime) -> list[tuple[int, str]]:
+    """The newest :data:`TARGET_SAMPLE` negative mentions of a scope in ``[start, end)`` as (id, text)."""
     from storage.models import Mention
     from storage.models import MentionAnalysis as A
     from storage.models import MentionTouchpoint as T
 
     where, touch = _scope_filter(scope_type, scope_id)
-    q = (select(Mention.id, Mention.text).join(A, A.mention_id == Mention.id)
+    q = (select(Mention.id, Mention.text, A.published_at).join(A, A.mention_id == Mention.id)
          .where(A.published_at >= start, A.published_at < end, A.counted.is_(True), *where))
     if touch:
-        q = q.join(T, T.mention_id == Mention.id)
-        if negative_only:
-            q = q.where(T.polarity == "negative")
-    elif negative_only:
+        q = q.join(T, T.mention_id == Mention.id).where(T.polarity == "negative")
+    else:
         q = q.where(A.label == "negative")
-    return [text for _, text in dict(session.exec(q.distinct()).all()).items()]
+    q = q.distinct().order_by(A.published_at.desc(), Mention.id.desc()).limit(TARGET_SAMPLE)
+    return [(mid, text or "") for mid, text, _ in session.exec(q).all()]
 
 
-def complaint_keywords(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime, top: int = 10,
-                       *, history_days: int = HISTORY_DAYS) -> list[tuple[str, float]]:
-    """The words most over-represented in the scope's negative mentions of ``[start, end)``
-    against the scope's own mentions of the ``history_days`` before ``start``; (word, z) pairs.
+def background_texts(session: Any, start: datetime, end: datetime, exclude: Iterable[int] = (),
+                     limit: int = BACKGROUND_SAMPLE) -> list[str]:
+    """The newest ``limit`` counted mentions of every scope in ``[start, end)``, but ``exclude``:
+    what customers say in general, against which a scope's complaints stand out."""
+    from storage.models import Mention
+    from storage.models import MentionAnalysis as A
+
+    skip = set(exclude)
+    q = (select(Mention.id, Mention.text).join(A, A.mention_id == Mention.id)
+         .where(A.published_at >= start, A.published_at < end, A.counted.is_(True))
+         .order_by(A.published_at.desc(), Mention.id.desc()).limit(limit + len(skip)))
+    return [text or "" for mid, text in session.exec(q).all() if mid not in skip][:limit]
+
+
+def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime,
+                            top: int = 10, *, history_days: int = HISTORY_DAYS) -> list[Phrase]:
+    """The complaint phrases of a catalog scope's negative mentions of ``[start, end)``
+    against everything customers said in the ``history_days`` before ``end``
+    (:func:`complaint_phrases`), each with an example.
 
     ``db`` is a ``storage.Database``. For touchpoint scopes a mention is negative when that
     touchpoint's clause is.
@@ -129,9 +276,16 @@ def complaint_keywords(db: Any, scope_type: str, scope_id: str, start: datetime,
 
     with db.session() as session:
         names = load_catalog(session).names()
-        target = _texts(session, scope_type, scope_id, start, end, negative_only=True)
-        history = _texts(session, scope_type, scope_id, start - timedelta(days=history_days), start,
-                         negative_only=False)
-    if not target:
-        return []
-    return top_keywords(document_counts(target, names), document_counts(history, names), top=top)
+        target = _texts(session, scope_type, scope_id, start, end)
+        if not target:
+            return []
+        background = background_texts(session, start - timedelta(days=history_days), end,
+                                      exclude=[mid for mid, _ in target])
+    return complaint_phrases(target, background, names, top=top)
+
+
+def complaint_keywords(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime, top: int = 10,
+                       *, history_days: int = HISTORY_DAYS) -> list[tuple[str, float]]:
+    """:func:`scope_complaint_phrases` as (term, z) pairs, most used first."""
+    return [(p.term, p.score) for p in scope_complaint_phrases(db, scope_type, scope_id, start, end, top,
+                                                               history_days=history_days)]

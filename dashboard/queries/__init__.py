@@ -16,6 +16,7 @@ from dashboard.queries.alerts import (
     ALERT_COLUMNS, alert_counts, alert_for_viewer, alert_mentions, alerts_page, alerts_table,
     evidence_mention_ids,
 )
+from dashboard.queries.attention import alerted, attention, concern_board, rank_by_concern
 from dashboard.queries.base import COUNT_COLUMNS, TOUCHPOINT_KEYS, plan, store_universe
 from dashboard.queries.boards import (
     SPARK_DAYS, complaint_keywords, leaderboard, product_store_matrix, product_touchpoint_matrix,
@@ -34,13 +35,17 @@ from dashboard.queries.models import correction_rates, mention_touchpoints, mode
 from dashboard.queries.overview import kpis
 from dashboard.queries.sources import SOURCE_COLUMNS, recent_runs, source_health
 from dashboard.queries.trends import daily, to_weekly, totals
-from dashboard.queries.viewers import access_for_account, access_for_email, scope_stores
+from dashboard.queries.viewers import (
+    access_for_account, access_for_email, access_for_session, account_fingerprint, scope_stores,
+)
 
 __all__ = [
     "HANDLING_COLUMNS", "REPLY_STATUSES", "catalog_setting", "competitor_benchmark", "handling_deadlines",
     "handling_kpis", "mention_store", "own_brand_ids", "reply_draft", "reply_queue", "touchpoint_trend",
     "ALERT_COLUMNS", "COUNT_CAP", "COUNT_COLUMNS", "MENTION_COLUMNS", "SOURCE_COLUMNS", "SPARK_DAYS",
-    "TOUCHPOINT_KEYS", "MentionFilters", "access_for_account", "access_for_email", "alert_counts",
+    "TOUCHPOINT_KEYS", "MentionFilters", "access_for_account", "access_for_email", "access_for_session",
+    "account_fingerprint", "alert_counts", "alerted",
+    "attention", "concern_board", "rank_by_concern",
     "alert_for_viewer", "alert_mentions", "alerts_page", "alerts_table", "catalog_counts",
     "complaint_keywords", "correction_rates", "daily", "evidence_mention_ids", "filter_options", "kpis", "latest_day",
     "leaderboard", "mention_touchpoints", "mentions_by_ids", "mentions_export", "mentions_page", "model_registry",

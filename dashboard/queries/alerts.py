@@ -144,9 +144,10 @@ def alert_for_viewer(db: Database, scope: Scope, alert_id: int) -> dict[str, Any
 
 
 def evidence_mention_ids(evidence: dict[str, Any] | None) -> list[int]:
-    """Mention ids an alert's evidence points at (``mention_ids`` or ``mentions``)."""
+    """Mention ids an alert's evidence points at: every one (``all_mention_ids``) where it
+    keeps them, else its quoted ones (``mention_ids`` or ``mentions``)."""
     evidence = evidence or {}
-    raw = evidence.get("mention_ids") or evidence.get("mentions") or []
+    raw = evidence.get("all_mention_ids") or evidence.get("mention_ids") or evidence.get("mentions") or []
     ids: list[int] = []
     for item in raw if isinstance(raw, list) else []:
         value = item.get("id") if isinstance(item, dict) else item
@@ -157,22 +158,45 @@ def evidence_mention_ids(evidence: dict[str, Any] | None) -> list[int]:
     return ids
 
 
-def alert_mentions(db: Database, scope: Scope, alert: dict[str, Any], limit: int = 50) -> pd.DataFrame:
-    """The mentions behind an alert: its evidence ids, else negative mentions of its window and store."""
-    ids = evidence_mention_ids(alert.get("evidence"))
-    if ids:
-        return mentions_by_ids(db, scope, ids)
-    store = _alert_store(alert)
-    if store is None or alert.get("window_start") is None or alert.get("window_end") is None:
-        return pd.DataFrame(columns=MENTION_COLUMNS)
-    j = MA.join(M, M.c.id == MA.c.mention_id)
-    stmt = (sa.select(MA.c.mention_id.label("id"), MA.c.published_at, MA.c.platform, MA.c.store_id, MA.c.product_id,
-                      MA.c.label, MA.c.score, MA.c.urgent, M.c.author, M.c.title, M.c.text, M.c.url).select_from(j)
-            .where(MA.c.store_id == store, MA.c.published_at >= alert["window_start"],
-                   MA.c.published_at < alert["window_end"], MA.c.label == "negative")
-            .order_by(MA.c.published_at.desc()).limit(limit))
-    df = _frame(db, stmt, MENTION_COLUMNS)
-    return df if scope.access.allows_store(store) else df.iloc[0:0]
+def _alert_scope_where(alert: dict[str, Any]) -> list[Any] | None:
+    """Conditions on ``mention_analysis`` for the alert's scope (None: not a mention scope)."""
+    st, sid = alert["scope_type"], str(alert["scope_id"])
+    first, _, second = sid.partition("|")
+    simple = {"store": MA.c.store_id, "product": MA.c.product_id, "brand": MA.c.brand_id,
+              "region": MA.c.region_id, "platform": MA.c.platform}
+    if st in simple:
+        return [simple[st] == sid]
+    if st == "store_product":
+        return [MA.c.store_id == first, MA.c.product_id == second]
+    return None
+
+
+ALERT_MENTIONS_CAP = 500
+
+
+def alert_mentions(db: Database, scope: Scope, alert: dict[str, Any], limit: int = ALERT_MENTIONS_CAP) -> pd.DataFrame:
+    """Every mention behind an alert, newest first (at most ``limit``): the ids its evidence
+    keeps for all of them (urgent alerts), else the negative counted mentions of its scope
+    and window (spikes), else its quoted ones; limited to the viewer's stores."""
+    evidence = alert.get("evidence") or {}
+    if evidence.get("all_mention_ids"):
+        return mentions_by_ids(db, scope, evidence_mention_ids(evidence), cap=limit)
+    where = _alert_scope_where(alert)
+    start, end = alert.get("window_start"), alert.get("window_end")  # None, or NaT from a page's frame
+    if where is not None and not pd.isna(start) and not pd.isna(end):
+        j = MA.join(M, M.c.id == MA.c.mention_id)
+        stmt = (sa.select(MA.c.mention_id.label("id"), MA.c.published_at, MA.c.platform, MA.c.store_id,
+                          MA.c.product_id, MA.c.label, MA.c.score, MA.c.urgent, M.c.author, M.c.title, M.c.text,
+                          M.c.url).select_from(j)
+                .where(*where, MA.c.published_at >= start, MA.c.published_at <= end,
+                       MA.c.label == "negative", MA.c.counted.is_(True))
+                .order_by(MA.c.published_at.desc(), MA.c.mention_id.desc()).limit(limit))
+        df = _frame(db, stmt, MENTION_COLUMNS)
+        if scope.access.restricted:
+            df = df[df["store_id"].map(scope.access.allows_store)].reset_index(drop=True)
+        if not df.empty:
+            return df
+    return mentions_by_ids(db, scope, evidence_mention_ids(evidence), cap=limit)
 
 
 def alert_counts(db: Database, scope: Scope) -> dict[str, int]:

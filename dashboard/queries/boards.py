@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,13 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy import case, func
 
 from dashboard.queries.base import (
-    COUNT_COLUMNS, MA, R, TOUCHPOINT_KEYS, TP, _empty_counts, _frame, _numeric, _raw_day, _raw_sums, _raw_where,
+    COUNT_COLUMNS, MA, M, R, TOUCHPOINT_KEYS, TP, _empty_counts, _frame, _numeric, _raw_day, _raw_sums, _raw_where,
     _rollup_sums, _rollup_where, _store_product_ids, _stores_for, _to_day, plan,
 )
 from dashboard.queries.metrics import _add_rates
 from dashboard.scope import Plan, Scope
 from storage import Database
-from storage.models import Product, Store
+from nlp.keywords import complaint_phrases
+from storage.models import Brand, Product, Store
 
 
 def _entity_rollup(db: Database, scope: Scope, p: Plan, entity: str) -> tuple[str, tuple[str, ...] | None, bool]:
@@ -327,13 +327,47 @@ def product_store_matrix(db: Database, scope: Scope, top_stores: int = 30) -> pd
     return df[columns].reset_index(drop=True)
 
 
-def complaint_keywords(db: Database, scope: Scope, limit: int = 15, sample: int = 1000) -> pd.DataFrame:
-    """The most frequent keywords of the newest ``sample`` negative mentions in scope."""
-    p = plan(db, scope)
-    stmt = (sa.select(MA.c.keywords).where(*_raw_where(scope, p.stores), MA.c.label == "negative")
-            .order_by(MA.c.published_at.desc()).limit(sample))
-    counter: Counter[str] = Counter()
+KEYWORD_HISTORY_DAYS = 90
+
+
+def _catalog_names(db: Database) -> list[str]:
+    """Every brand, store and product name and alias (never a complaint keyword)."""
+    out: list[str] = []
     with db.engine.connect() as conn:
-        for (kws,) in conn.execute(stmt):
-            counter.update(k for k in (kws or []) if isinstance(k, str) and k)
-    return pd.DataFrame(counter.most_common(limit), columns=["keyword", "count"])
+        for table in (Brand.__table__, Store.__table__, Product.__table__):
+            for name, aliases in conn.execute(sa.select(table.c.name, table.c.aliases)):
+                out.extend(n for n in (name, *(aliases or ())) if n)
+    return out
+
+
+def complaint_keywords(db: Database, scope: Scope, limit: int = 10, sample: int = 1000,
+                       background: int = 4000) -> pd.DataFrame:
+    """The complaint phrases of the scope's newest ``sample`` negative mentions
+    (``nlp.keywords.complaint_phrases``: over-represented against the newest ``background``
+    mentions of the brand filter's stores, all of them otherwise, over the period and the
+    ``KEYWORD_HISTORY_DAYS`` before it), most used first: keyword, count (negative
+    mentions using it), example (a clause of one of them) and example_id."""
+    p = plan(db, scope)
+    j = MA.join(M, M.c.id == MA.c.mention_id)
+    target_stmt = (sa.select(MA.c.mention_id, M.c.text).select_from(j)
+                   .where(*_raw_where(scope, p.stores), MA.c.label == "negative")
+                   .order_by(MA.c.published_at.desc(), MA.c.mention_id.desc()).limit(sample))
+    lo, hi = scope.bounds()
+    back_where = [MA.c.published_at >= lo - timedelta(days=KEYWORD_HISTORY_DAYS), MA.c.published_at < hi,
+                  MA.c.counted.is_(True)]
+    if scope.filters.brands:
+        back_where.append(MA.c.brand_id.in_(scope.filters.brands))
+    with db.engine.connect() as conn:
+        target = [(int(i), t or "") for i, t in conn.execute(target_stmt)]
+        if not target:
+            return pd.DataFrame(columns=KEYWORD_COLUMNS)
+        skip = {i for i, _ in target}
+        back_stmt = (sa.select(MA.c.mention_id, M.c.text).select_from(j).where(*back_where)
+                     .order_by(MA.c.published_at.desc()).limit(background + len(skip)))
+        back = [t or "" for i, t in conn.execute(back_stmt) if i not in skip][:background]
+    phrases = complaint_phrases(target, back, _catalog_names(db), top=limit)
+    return pd.DataFrame([(ph.term, ph.mentions, ph.example, ph.example_id) for ph in phrases],
+                        columns=KEYWORD_COLUMNS)
+
+
+KEYWORD_COLUMNS = ["keyword", "count", "example", "example_id"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
@@ -49,6 +52,25 @@ def access_for_account(db: Database, username: str, password: str) -> Access | N
     except (VerificationError, InvalidHashError):
         return None
     return _access_for(db, username, account.role, recipient)
+
+
+def account_fingerprint(db: Database, username: str) -> str | None:
+    """A short digest of a local account's password hash (None: no such account): a
+    session signed with it ends when the password changes or the account is removed."""
+    with db.session() as s:
+        account = s.get(Account, username)
+    return hashlib.sha256(account.password_hash.encode()).hexdigest()[:16] if account else None
+
+
+def access_for_session(db: Database, username: str, fingerprint: str) -> Access | None:
+    """The access of a local account whose signed session cookie carries ``fingerprint``;
+    None when the account is gone or its password changed since."""
+    if not hmac.compare_digest(account_fingerprint(db, username) or "", fingerprint or "-"):
+        return None
+    with db.session() as s:
+        account = s.get(Account, username)
+        recipient = s.get(Recipient, account.recipient_id) if account and account.recipient_id else None
+    return _access_for(db, username, account.role, recipient) if account else None
 
 
 def access_for_email(db: Database, email: str | None, admin_emails: list[str] | tuple[str, ...] = ()) -> Access | None:

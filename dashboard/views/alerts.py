@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import actions, cache, ui
 from dashboard.context import Context, current
+from dashboard.evidence import evidence_lines
 from dashboard.labels import ALERT_KIND, ALERT_STATUS, SEVERITY, label
 
 SEVERITY_ICON = {"critical": ":red[:material/error:]", "warning": ":orange[:material/warning:]",
@@ -17,10 +18,12 @@ VIEWS = {"未关闭": ("open", "acknowledged"), "待处理": ("open",), "已确�
          "已解决": ("resolved",), "全部": ()}
 
 
+SHOWN_MENTIONS = 5
+
+
 def _scope_name(ctx: Context, alert: dict) -> str:
     """What the alert is about, by name where the catalog knows it."""
-    kind = "stores" if alert["scope_type"] == "store" else "products" if alert["scope_type"] == "product" else None
-    return ctx.name(kind, alert["scope_id"]) if kind else str(alert["scope_id"])
+    return ctx.scope_name(alert["scope_type"], alert["scope_id"])
 
 
 def _detail(ctx: Context, alert: dict) -> None:
@@ -40,15 +43,16 @@ def _detail(ctx: Context, alert: dict) -> None:
             st.caption(f"由 {alert['resolved_by']} 解决")
         if alert["note"]:
             st.text(f"备注：{alert['note']}")
-        numbers = {k: v for k, v in (alert["evidence"] or {}).items() if k not in ("mention_ids", "mentions")}
-        if numbers:
-            st.json(numbers, expanded=False)
+        for heading, text in evidence_lines(alert["evidence"]):
+            st.markdown(f"**{heading}**：{ui.md_escape(text)}")
         mentions = cache.q(ctx.db_url, "alert_mentions", ctx.scope, alert)
         if mentions.empty:
             st.caption("没有可显示的相关提及。")
         else:
-            st.markdown("**相关提及**")
-            ui.mentions_table(ctx, mentions)
+            st.markdown(f"**相关提及**（共 {len(mentions)} 条）")
+            every = len(mentions) > SHOWN_MENTIONS and st.toggle(
+                f"显示全部 {len(mentions)} 条", key=f"al_all_{alert['id']}")
+            ui.mentions_table(ctx, mentions if every else mentions.head(SHOWN_MENTIONS), key=f"al_m_{alert['id']}")
         if alert["status"] == "resolved":
             return
         note = st.text_input("处理备注", key=f"note_{alert['id']}", placeholder="例如：已联系门店，更换外卖包装")
@@ -87,6 +91,18 @@ if token:
                 st.rerun()
 
 PAGE_SIZE = 20
+
+# an e-mail's "在看板中查看" link: /alerts?alert=N opens alert N whatever the list shows
+linked_id = str(st.query_params.get("alert") or "")
+linked = None
+if linked_id:
+    linked = cache.q(ctx.db_url, "alert_for_viewer", ctx.scope, int(linked_id)) if linked_id.isdigit() else None
+    if linked is None:
+        st.warning(f"预警 #{linked_id} 不存在或不在您的范围内。")
+    else:
+        st.subheader(f"预警 #{linked['id']}")
+        _detail(ctx, linked)
+        st.divider()
 
 
 def _first_page() -> None:
@@ -128,6 +144,10 @@ if pages > 1:
     p1.number_input(f"页码（共 {pages} 页）", min_value=1, max_value=pages, step=1, key="al_page")
 
 by_id = {int(a["id"]): a for a in alerts}
+if linked is not None:
+    by_id.pop(int(linked["id"]), None)  # shown above already
+if not by_id:
+    st.stop()
 picked = st.selectbox("查看预警", list(by_id), key="al_pick",
                       format_func=lambda i: f"#{i} {label(SEVERITY, by_id[i]['severity'])} · "
                                             f"{label(ALERT_STATUS, by_id[i]['status'])} · {by_id[i]['title']}")

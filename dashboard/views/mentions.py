@@ -36,7 +36,7 @@ st.caption(f"共 {total:,} 条提及" if exact else f"超过 {total:,} 条提及
 if total == 0:
     ui.empty_state(ctx, "符合条件的提及")
     st.stop()
-ui.mentions_table(ctx, rows, height=min(38 * (len(rows) + 1) + 4, 720))
+ui.mentions_table(ctx, rows, height=min(38 * (len(rows) + 1) + 4, 720), key="m_table")
 
 flash = st.session_state.pop("fix_flash", None)
 if flash:
@@ -67,7 +67,7 @@ if ctx.access.can_correct:
 st.subheader("导出")
 st.caption("导出当前筛选条件下的全部提及（最多 100,000 条）。")
 if st.button("生成导出文件", key="m_export"):
-    full = ui.present_mentions(ctx, cache.q(ctx.db_url, "mentions_export", ctx.scope, mf))
+    full = ui.present_mentions(ctx, cache.q(ctx.db_url, "mentions_export", ctx.scope, mf), short=False)
     st.session_state["m_export_files"] = (export.to_csv_bytes(full), export.to_excel_bytes(full), len(full))
 files = st.session_state.get("m_export_files")
 if files:

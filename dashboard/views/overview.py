@@ -1,13 +1,72 @@
-"""总览 Overview: KPI cards with period-over-period deltas and the volume / sentiment trend."""
+"""总览 Overview: what needs attention now (open alerts, stores and products going bad,
+urgent mentions), then KPI cards with period-over-period deltas and the trends."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+import re
+
+import pandas as pd
+
 from dashboard import cache, charts, ui
-from dashboard.context import current
-from dashboard.labels import PLATFORMS, label
+from dashboard.context import Context, current
+from dashboard.labels import PLATFORMS, SEVERITY, label
 from dashboard.queries import to_weekly
+
+SEVERITY_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
+SEVERITY_DOT = {"critical": ":red[●]", "warning": ":orange[●]", "info": ":blue[●]"}
+_TAG = re.compile(r"^\s*【[^】]{1,8}】\s*")
+
+
+def _heading(title: str, empty: str, anything: bool) -> bool:
+    """A block's bold heading, and the caption saying there is nothing when there is not."""
+    st.markdown(f"**{title}**")
+    if not anything:
+        st.caption(empty)
+    return anything
+
+
+def _alert_links(ctx: Context, att: dict) -> None:
+    """The open alerts, most severe first, each a link to its page."""
+    if not _heading(f"待处理预警（{att['open_alerts']}）", "目前没有待处理的预警。", att["open_alerts"] > 0):
+        return
+    for a in att["alerts"].to_dict("records"):
+        opened = pd.Timestamp(a["opened_at"]).tz_convert(ctx.scope.tz).strftime("%m-%d %H:%M")
+        what = _TAG.sub("", str(a["title"])).replace(ctx.scope_name(a["scope_type"], a["scope_id"]).replace(" · ", "·"), "")
+        for brand in ctx.names.get("brands", {}).values():  # the scope is named already
+            what = what.replace(brand, "").strip()
+        st.page_link("views/alerts.py", query_params={"alert": str(a["id"])},
+                     icon=SEVERITY_ICON.get(a["severity"], ":material/circle:"),
+                     label=f"{label(SEVERITY, a['severity'])} · {ctx.scope_name(a['scope_type'], a['scope_id'], short=True)}"
+                           f" · {opened}　{what}", help=str(a["title"]))
+    if att["open_alerts"] > len(att["alerts"]):
+        st.page_link("views/alerts.py", label=f"查看全部 {att['open_alerts']} 条预警 →")
+
+
+def _movers(ctx: Context, board: pd.DataFrame, kind: str, what: str) -> None:
+    """Stores (products) going bad: net sentiment, its change, positive share with its interval."""
+    if not _heading(f"变差的{what}", f"没有明显变差的{what}。", not board.empty):
+        return
+    for r in board.to_dict("records"):
+        change = "（无上期数据）" if r["change"] != r["change"] else f"，较上期 {r['change']:+.2f}"
+        flag = f"{SEVERITY_DOT.get(r['alert'], '')} " if isinstance(r["alert"], str) else ""  # an open alert
+        st.markdown(f"{flag}**{ui.md_escape(ctx.short(kind, r['id']))}**　净情感 {r['net']:+.2f}{change}　"
+                    f"正面占比 {ui.pct(r['pos_share'])}（95% 区间 {ui.pct(r['ci_low'])}–{ui.pct(r['ci_high'])}，"
+                    f"{int(r['total'])} 条）")
+
+
+def _urgent(ctx: Context, att: dict) -> None:
+    """The newest urgent mentions, with their store and product."""
+    if not _heading(f"紧急提及（本期 {att['urgent_total']} 条）", "本期没有含紧急词的提及。", att["urgent_total"] > 0):
+        return
+    for m in att["urgent"].to_dict("records"):
+        at = pd.Timestamp(m["published_at"]).tz_convert(ctx.scope.tz).strftime("%m-%d %H:%M")
+        where = " · ".join(x for x in (ctx.short("stores", m["store_id"]) if pd.notna(m["store_id"]) else "",
+                                        ctx.name("products", m["product_id"]) if pd.notna(m["product_id"]) else "")
+                           if x)
+        st.markdown(f"{at}　**{ui.md_escape(where or '未关联门店')}**　{ui.md_escape(str(m['text'])[:80])}")
+    st.caption("全部紧急提及：在「声量明细」勾选“仅紧急”。")
 
 ctx = current()
 f = ctx.scope.filters
@@ -17,6 +76,17 @@ st.caption(f"{f.start:%Y-%m-%d} 至 {f.end:%Y-%m-%d}（{f.days} 天），与前 
 if not cache.q(ctx.db_url, "catalog_counts")["scored"]:
     ui.no_data_yet()
     st.stop()
+
+att = cache.q(ctx.db_url, "attention", ctx.scope)
+st.subheader("需要关注")
+with st.container(border=True):
+    left, right = st.columns([1, 1])
+    with left:
+        _alert_links(ctx, att)
+        _urgent(ctx, att)
+    with right:
+        _movers(ctx, att["stores"], "stores", "门店")
+        _movers(ctx, att["products"], "products", "产品")
 
 k = cache.q(ctx.db_url, "kpis", ctx.scope)
 cur, prev, alerts = k["current"], k["previous"], k["alerts"]
@@ -54,5 +124,3 @@ st.subheader("声量趋势")
 ui.chart(st, charts.volume_chart(df, split or "拆分"))
 st.subheader("净情感趋势")
 ui.chart(st, charts.sentiment_chart(df, split or "拆分"))
-if cur["urgent"]:
-    st.warning(f"本期有 {cur['urgent']} 条提及含紧急词（如 食物中毒、异物、投诉），请到「声量明细」勾选“仅紧急”查看。")

@@ -23,10 +23,11 @@ else:
     if matrix.empty:
         st.caption("没有同时关联到门店和产品的提及。")
     else:
-        matrix["门店"] = matrix["store_id"].map(lambda s: ctx.name("stores", s))
+        matrix["门店"] = matrix["store_id"].map(lambda s: ctx.short("stores", s))
         matrix["产品"] = matrix["product_id"].map(lambda p: ctx.name("products", p))
-        n = matrix["store_id"].nunique()
-        st.caption(f"颜色为净情感，数字为提及数；显示声量最高的 {n} 家门店。")
-        ui.chart(st, charts.heatmap(matrix, "产品", "门店", "产品", "门店", height=max(160, 26 * n)))
+        sums = matrix.groupby("门店")[["positive", "negative"]].sum()
+        worst = ((sums["positive"] - sums["negative"]) / (sums["positive"] + sums["negative"])).sort_values()
+        st.caption(f"颜色为净情感，数字为提及数；声量最高的 {len(worst)} 家门店，净情感最低的在上。")
+        ui.chart(st, charts.heatmap(matrix, "产品", "门店", "产品", "门店", rows=list(worst.index)))
 
 boards.detail_section(ctx, board, "product", touchpoints=tp)

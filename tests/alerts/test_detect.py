@@ -31,17 +31,18 @@ class Stream:
         self.analyses: list[dict] = []
         self.touchpoints: list[dict] = []
 
-    def add(self, at, store, negative, *, product=None, urgent=False, text=None, touchpoint=None, chash=None):
+    def add(self, at, store, negative, *, product=None, urgent=False, text=None, touchpoint=None, chash=None,
+            counted=True):
         i = next(self.ids)
         label = "negative" if negative else "positive"
         self.mentions.append(dict(id=i, source_id="src", external_id=str(i), platform="dianping", kind="review",
-                                  text=text or ("味道一般" if negative else "很好喝") + f" {i}", published_at=at, collected_at=at,
+                                  text=text or ("味道一般" if negative else "奶茶很好喝") + f" {i}", published_at=at, collected_at=at,
                                   content_hash=chash or f"h{i}", extra={}))
         self.analyses.append(dict(mention_id=i, published_at=at, platform="dianping", brand_id="b1",
                                   region_id="east", store_id=store, product_id=product, link_confidence=1.0,
                                   links=[], model="t", model_version="1", score=0.1 if negative else 0.9,
                                   label=label, urgent=urgent, urgent_terms=["拉肚子"] if urgent else [],
-                                  keywords=["异味"] if text and "异味" in text else [], counted=True, scored_at=at))
+                                  keywords=["异味"] if text and "异味" in text else [], counted=counted, scored_at=at))
         if touchpoint:
             self.touchpoints.append(dict(mention_id=i, touchpoint=touchpoint, polarity=label, score=0.1,
                                          evidence="x", start=0, end=1))
@@ -167,6 +168,20 @@ def test_ongoing_incident_updates_one_alert_then_resolves(db):
     alerts = [a for a in spikes(db) if a.scope_id.startswith("s1")]
     assert len(alerts) == 1
     assert alerts[0].status == "resolved" and alerts[0].resolved_by == "system" and alerts[0].resolved_at
+
+
+def test_urgent_count_is_the_dashboards_count_reposts_said_apart(db):
+    s = Stream()
+    s.add(DAY0 + timedelta(hours=1), "s1", True, urgent=True, text="喝完拉肚子了", chash="a")
+    s.add(DAY0 + timedelta(hours=2), "s1", True, urgent=True, text="杯里有异物", chash="b")
+    s.add(DAY0 + timedelta(hours=3), "s1", True, urgent=True, text="转发：喝完拉肚子了", chash="a", counted=False)
+    s.write(db)
+    detect_alerts(db, POLICY, now=DAY0 + timedelta(hours=4))
+    with db.session() as sess:
+        (u,) = sess.exec(select(Alert).where(Alert.kind == "urgent")).all()
+    # the overview counts counted urgent mentions: 2; the repost is in the alert, not in its count
+    assert u.evidence["count"] == 2 and u.evidence["reposts"] == 1 and len(u.evidence["all_mention_ids"]) == 3
+    assert u.reason.startswith("2 条提及含紧急词") and "另有 1 条转发" in u.reason
 
 
 def test_urgent_dedup_per_store_and_incident(db):

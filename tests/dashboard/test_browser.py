@@ -134,7 +134,7 @@ def test_local_login_in_chromium(sqlite_db: Database, tmp_path: Path, browser) -
     seed(sqlite_db)
     proc, url = _start_streamlit(sqlite_db, tmp_path, auth="local")
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1800}, locale="zh-CN")
+        page = browser.new_context(viewport={"width": 1400, "height": 1800}, locale="zh-CN").new_page()
         page.goto(f"{url}/stores")
         _settle(page)
         assert page.locator('[data-testid="stMetricValue"]').count() == 0
@@ -148,6 +148,35 @@ def test_local_login_in_chromium(sqlite_db: Database, tmp_path: Path, browser) -
         assert "wang" in text and "仅监听本机" not in text
         assert page.locator('[data-testid="stException"]').count() == 0
         _shot(page, tmp_path / "shots", "stores-manager")
+        (cookie,) = [c for c in page.context.cookies() if c["name"] == "tingfeng_session"]
+        assert cookie["sameSite"] == "Strict" and cookie["expires"] > time.time() + 3600
+        # a reload and an e-mail link in a new tab keep the login (the signed session cookie)
+        page.reload()
+        page.get_by_role("heading", name="门店").first.wait_for(timeout=15_000)
+        _settle(page)
+        assert "wang" in page.locator('[data-testid="stApp"]').inner_text()
+        link = page.context.new_page()
+        link.goto(f"{url}/alerts?alert=1")
+        link.get_by_role("heading", name="预警 #1").first.wait_for(timeout=15_000)
+        _settle(link)
+        assert "上海南京西路店" in link.locator('[data-testid="stApp"]').inner_text()
+        _shot(link, tmp_path / "shots", "alert-link-manager")
+        # a forged or foreign cookie is no login
+        other = browser.new_context(locale="zh-CN")
+        other.add_cookies([{**cookie, "value": cookie["value"][:-2] + "xx"}])
+        forged = other.new_page()
+        forged.goto(f"{url}/stores")
+        _settle(forged)
+        assert forged.get_by_label("用户名").count() == 1
+        other.close()
+        # logging out ends it: the next load asks again
+        page.get_by_role("button", name="退出登录").click()
+        page.get_by_label("用户名").wait_for(timeout=15_000)
+        page.wait_for_timeout(500)
+        page.reload()
+        _settle(page)
+        assert page.get_by_label("用户名").count() == 1
+        assert not [c for c in page.context.cookies() if c["name"] == "tingfeng_session" and c["value"]]
     finally:
         proc.terminate()
         proc.wait(timeout=10)

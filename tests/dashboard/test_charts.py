@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
@@ -15,8 +16,7 @@ def test_specs_are_cached_data_free_and_render() -> None:
                          "total": [3, 5], "positive": [2, 1], "negative": [1, 3]})
     cells = pd.DataFrame({"触点": ["服务", "价格"], "门店": ["三里屯店", "国贸店"], "total": [4, 2],
                           "negative": [3, 0], "net": [-0.5, 1.0]})
-    made = [charts.volume_chart(days), charts.sentiment_chart(days), charts.heatmap(cells, "触点", "门店", "触点", "门店"),
-            charts.keyword_chart(pd.DataFrame({"keyword": ["排队"], "count": [7]}))]
+    made = [charts.volume_chart(days), charts.sentiment_chart(days), charts.heatmap(cells, "触点", "门店", "触点", "门店")]
     assert charts.heatmap(cells, "触点", "门店", "触点", "门店")[1] is made[2][1]  # built once
     for data, spec in made:
         assert "data" not in spec and "datasets" not in spec and all("data" not in p for p in spec.get("layer", []))
@@ -27,3 +27,20 @@ def test_specs_are_cached_data_free_and_render() -> None:
     private = charts.spec(made[2])
     private["height"] = 1
     assert made[2][1]["height"] != 1  # drawing never mutates the shared spec
+
+
+def test_heatmap_rows_follow_the_given_order_with_every_label_and_a_fitting_height() -> None:
+    cells = pd.DataFrame({"触点": ["服务", "服务", "价格"], "门店": ["国贸店", "三里屯店", "三里屯店"],
+                          "total": [4, 2, 1], "negative": [3, 0, 1], "net": [-0.5, 1.0, -1.0]})
+    data, spec = charts.heatmap(cells, "触点", "门店", "触点", "门店", rows=["三里屯店", "国贸店"])
+    assert list(data.sort_values(charts.ROW_ORDER)["门店"].drop_duplicates()) == ["三里屯店", "国贸店"]
+    y = spec["layer"][0]["encoding"]["y"]
+    assert y["sort"] == {"field": charts.ROW_ORDER, "op": "min", "order": "ascending"}
+    assert y["axis"]["labelOverlap"] is False and y["axis"]["labelLimit"] >= 200
+    assert spec["height"] == {"step": charts.ROW_STEP}  # as tall as its rows, whatever their number
+    svg = vlc.vegalite_to_svg(charts.with_data((data, spec)))
+
+    def label_y(name: str) -> float:  # the drawn axis label's vertical position
+        return float(re.search(r'translate\(([-\d.]+),([-\d.]+)\)[^>]*>' + name + "</text>", svg).group(2))
+
+    assert label_y("三里屯店") < label_y("国贸店")  # the first row on top

@@ -260,9 +260,12 @@ def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None
     at.segmented_control(key="p_matrix").set_value("产品 × 顾客触点").run()
     at.selectbox(key="product_detail").set_value("yulu").run()
     assert not at.exception
-    detail = _charts(at)[1:]  # trend (volume, net), its touchpoint row, complaint keywords
-    assert len(detail) == 4 and set(detail[2]["触点"]) == {"出品/商品", "服务"}
+    detail = _charts(at)[1:]  # trend (volume, net), its touchpoint row
+    assert len(detail) == 3 and set(detail[2]["触点"]) == {"出品/商品", "服务"}
     assert (detail[2]["product_id"] == "yulu").all()
+    (why,) = [d.value for d in at.dataframe if "投诉词" in d.value.columns]  # why: phrase, count, an example
+    assert why["投诉词"].iloc[0] in ("难喝", "服务态度") and "幽兰拿铁太难喝了" in why["例句"].iloc[0]
+    assert not {"幽兰拿铁", "茶颜"} & set(why["投诉词"])
     assert "幽兰拿铁" in _frames_text(at) and "美式咖啡" not in at.dataframe[-1].value.to_csv()
 
 
@@ -271,7 +274,116 @@ def test_store_detail_opens_on_selection_and_for_a_single_store(seeded, make_app
     at = make_app(db).run().switch_page("views/stores.py").run()
     assert len(_charts(at)) == 1 and len(at.dataframe) == 1  # leaderboard + store × touchpoint heatmap
     at.selectbox(key="store_detail").set_value("bj-guomao").run()
-    assert not at.exception and len(_charts(at)) == 5 and "国贸" in at.dataframe[-1].value.to_csv()
+    assert not at.exception and len(_charts(at)) == 4 and "国贸" in at.dataframe[-1].value.to_csv()
     wang = _login(make_app(db, auth="local"), "wang")  # one store: its detail is open at once
     wang.switch_page("views/stores.py").run()
-    assert wang.selectbox(key="store_detail").value == "sh-nanjingxi" and len(_charts(wang)) == 5
+    assert wang.selectbox(key="store_detail").value == "sh-nanjingxi" and len(_charts(wang)) == 4
+
+
+def _page_text(at) -> str:  # noqa: ANN001 - AppTest
+    """Every markdown (escapes dropped, as the reader sees it), caption and table cell on the page."""
+    return "\n".join([m.value.replace("\\", "") for m in at.markdown] + [c.value for c in at.caption]
+                     + [_frames_text(at)])
+
+
+def test_email_link_opens_that_alert_with_names_and_all_its_mentions(seeded_sqlite, make_app) -> None:
+    db, info = seeded_sqlite
+    now = info["now"]
+    with db.session() as s:
+        ids = [int(i) for i in range(1, 15)]
+        urgent = Alert(kind="urgent", scope_type="store", scope_id="sh-nanjingxi", incident_key="u1",
+                       severity="critical", title="【紧急】上海南京西路店 出现需立即处理的反馈：拉肚子",
+                       opened_at=now - timedelta(days=3), updated_at=now - timedelta(days=3),
+                       evidence={"scope_name": "上海南京西路店", "all_mention_ids": ids, "mention_ids": ids[:5],
+                                 "content_hashes": [f"h{i}" for i in ids], "terms": ["拉肚子"], "count": 13,
+                                 "reposts": 1})
+        pair = Alert(kind="spike", scope_type="store_product", scope_id="sh-nanjingxi|yulu", incident_key="p1",
+                     severity="warning", title="上海南京西路店·幽兰拿铁 差评激增", opened_at=now, updated_at=now,
+                     evidence={"numbers": {"window_hours": 30, "negative": 16, "total": 19, "negative_share": 0.84,
+                                           "expected_negative": 1.4, "baseline_share": 0.23, "p_value": 1e-10},
+                               "touchpoints": [{"touchpoint": "product", "negative": 12}],
+                               "keywords": ["难喝"], "mention_ids": [1]})
+        brand = Alert(kind="spike", scope_type="brand", scope_id="chayan", incident_key="b1", severity="warning",
+                      title="茶颜 差评激增", opened_at=now, updated_at=now, evidence={})
+        s.add_all([urgent, pair, brand])
+        s.flush()
+        urgent_id, pair_id = int(urgent.id), int(pair.id)
+    at = make_app(db)
+    at.query_params["alert"] = str(urgent_id)
+    at.run().switch_page("views/alerts.py").run()
+    assert not at.exception
+    assert at.subheader[0].value == f"预警 #{urgent_id}"  # the linked alert first, whatever the list shows
+    text = _page_text(at)
+    assert "【紧急】上海南京西路店" in at.markdown[0].value + at.markdown[1].value
+    assert "13 条含紧急词（另有 1 条转发）" in text and "拉肚子" in text
+    assert "all_mention_ids" not in text and "content_hashes" not in text and not at.json
+    assert "相关提及**（共 14 条）" in text and len(at.dataframe[0].value) == 5
+    at.toggle(key=f"al_all_{urgent_id}").set_value(True).run()
+    assert len(at.dataframe[0].value) == 14  # every related mention on request
+    scopes = list(at.dataframe[1].value["范围"])  # the list: names, never ids
+    assert "上海南京西路店 · 幽兰拿铁" in scopes and "茶颜" in scopes
+    assert not [x for x in scopes if "|" in x or x in ("chayan", "sh-nanjingxi")]
+    at.selectbox(key="al_pick").set_value(pair_id).run()
+    text = _page_text(at)
+    assert "近 30 小时，差评 16 条 / 共 19 条（84.0%）；平时同期约 1.4 条" in text
+    assert "负面触点**：出品/商品 12" in text and "投诉词**：难喝" in text
+    assert "**范围**：上海南京西路店 · 幽兰拿铁" in text
+    other = make_app(db)
+    other.query_params["alert"] = "99999"
+    other.run().switch_page("views/alerts.py").run()
+    assert "预警 #99999 不存在或不在您的范围内。" in [w.value for w in other.warning]
+
+
+def test_overview_first_says_what_needs_attention(seeded_sqlite, make_app) -> None:
+    db, info = seeded_sqlite
+    at = make_app(db).run()
+    assert not at.exception and at.subheader[0].value == "需要关注"
+    links = [(link.proto.label, link.proto.page, link.proto.query_string) for link in at.get("page_link")]
+    # the open alerts, most severe first, by store name, each opening its alert
+    assert links[0] == ("严重 · 北京三里屯店 · 11-20 14:00　负面声量激增", "alerts",
+                        f"alert={info['alerts']['bj-sanlitun']}")
+    assert links[1][0].startswith("警告 · 上海南京西路店") and links[1][2] == f"alert={info['alerts']['sh-nanjingxi']}"
+    md = [m.value for m in at.markdown]
+    movers = md[md.index("**变差的门店**") + 1:md.index("**变差的产品**")]
+    # the store whose last week went bad first, with its change and the interval of its positive share
+    assert movers[0] == ":red[●] **北京三里屯店**　净情感 +0.07，较上期 -0.27　正面占比 40.0%（95% 区间 28.6%–52.6%，60 条）"
+    urgent = md[md.index("**紧急提及（本期 4 条）**") + 1]
+    assert "北京三里屯店 · 声声乌龙" in urgent and "拉肚子" in urgent
+
+
+def test_leaderboard_and_heatmap_rank_the_bad_store_first(seeded_sqlite, make_app) -> None:
+    db, _ = seeded_sqlite
+    at = make_app(db).run().switch_page("views/stores.py").run()
+    board = at.dataframe[0].value
+    board = board.data if hasattr(board, "data") else board  # a Styler (alerted rows tinted)
+    # open alerts first (critical, then warnings, worst first), not the busiest first
+    assert list(board["名称"]) == ["北京三里屯店", "北京国贸店", "上海南京西路店", "上海徐家汇店"]
+    assert list(board["预警"]) == ["严重", "警告", "警告", ""]
+    (heat,) = _charts(at)
+    rows = heat.sort_values("_row").drop_duplicates("门店")["门店"].tolist()
+    assert rows == list(board["名称"])  # every store labelled, in the leaderboard's order
+
+
+def test_mention_table_leads_with_text_and_link_and_opens_a_row_in_full(seeded_sqlite, make_app) -> None:
+    db, _ = seeded_sqlite
+    at = make_app(db).run().switch_page("views/mentions.py").run()
+    grid = at.dataframe[0].value
+    assert list(grid.columns)[:6] == ["时间", "门店", "产品", "情感", "内容", "原文链接"]
+    assert grid["原文链接"].str.startswith("https://example.com/m/").all()
+    assert "点选一行，在这里查看全文和原文链接。" in [c.value for c in at.caption]
+    at.session_state["m_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    text = grid["内容"].iloc[0]
+    assert [t.value for t in at.text] == [text]  # the whole text, as plain text
+    (button,) = at.get("link_button")
+    assert button.proto.url == grid["原文链接"].iloc[0] and button.proto.label == "打开原文"
+
+
+def test_only_plain_http_links_leave_the_dashboard() -> None:
+    from dashboard.ui import safe_url
+
+    assert safe_url("https://www.dianping.com/review/1?a=1&b=二") == "https://www.dianping.com/review/1?a=1&b=%E4%BA%8C"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "https://", "//evil.example/x", "http://a b.com",
+                "https://ok.example/\nSet-Cookie: x", None, 3, "ftp://x.example/f"):
+        assert safe_url(bad) is None, bad

@@ -13,7 +13,9 @@ import pytest
 from dashboard import export, queries as q
 from dashboard.access import Access, local_admin
 from dashboard.scope import Filters, Scope
-from storage.models import Alert
+import sqlalchemy as sa
+
+from storage.models import Alert, MentionAnalysis
 from tests.dashboard.seed import LAST_DAY, PASSWORD, PLATFORMS, PRODUCTS, STORES
 
 F30 = Filters(start=LAST_DAY - timedelta(days=29), end=LAST_DAY)
@@ -71,7 +73,9 @@ def test_leaderboards_and_matrices(seeded) -> None:
     split = q.daily(db, ADMIN, "platform")
     assert split["total"].sum() == q.totals(db, ADMIN)["total"] and set(split["key"]) == set(PLATFORMS)
     kw = q.complaint_keywords(db, ADMIN)
-    assert set(kw["keyword"]) == {"难喝", "态度差"}
+    # every negative says 太难喝了，服务态度差 (one complaint: one phrase for it, with its example)
+    assert list(kw["keyword"]) in (["难喝"], ["服务态度"]) and kw["count"].iloc[0] == board["negative"].sum()
+    assert "难喝" in kw["example"].iloc[0] and "态度差" in kw["example"].iloc[0]
 
 
 def test_product_touchpoint_matrix(seeded) -> None:
@@ -136,7 +140,17 @@ def test_alert_visibility_and_evidence(seeded) -> None:
     alert = q.alert_for_viewer(db, scope, mine)
     assert alert is not None
     mentions = q.alert_mentions(db, scope, alert)
-    assert len(mentions) == 3 and set(mentions["label"]) == {"negative"}
+    # a spike: every negative mention of its store in its window, not only the quoted ones
+    MA = MentionAnalysis.__table__
+    with db.engine.connect() as conn:
+        window = conn.execute(sa.select(MA.c.mention_id).where(
+            MA.c.store_id == "sh-nanjingxi", MA.c.label == "negative",
+            MA.c.published_at >= alert["window_start"], MA.c.published_at <= alert["window_end"])).scalars().all()
+    assert sorted(mentions["id"]) == sorted(window) and set(mentions["label"]) == {"negative"}
+    # an urgent alert keeps every mention id: all of them, not its five quotes
+    ids = [int(i) for i in q.mentions_page(db, scope.narrowed(stores=("sh-nanjingxi",)), page_size=12)[0]["id"]]
+    urgent = {**alert, "scope_type": "store", "evidence": {"all_mention_ids": ids, "mention_ids": ids[:5]}}
+    assert sorted(q.alert_mentions(db, scope, urgent)["id"]) == sorted(ids)
     assert q.kpis(db, ADMIN)["alerts"]["open"] == 2
     assert q.alerts_table(db, ADMIN.narrowed(products=("yulu",)), ()).empty  # store alerts are not product alerts
 
@@ -211,3 +225,13 @@ def test_empty_database(db) -> None:
     assert q.latest_day(db) is None and q.catalog_counts(db)["scored"] == 0
     assert q.kpis(db, scope)["current"]["mentions"] == 0
     assert q.leaderboard(db, scope).empty and q.daily(db, scope).empty and q.source_health(db, scope).empty
+
+
+def test_rank_by_concern_puts_alerted_then_bad_or_worsening_first() -> None:
+    board = pd.DataFrame({"id": ["busy", "worse", "bad", "alerted", "new"], "total": [500, 80, 60, 40, 30],
+                          "net": [0.6, 0.3, -0.2, 0.5, -0.4], "change": [0.05, -0.3, 0.0, 0.1, float("nan")]})
+    ranked = q.rank_by_concern(board, {"alerted": "warning"})
+    # a new product without a previous period ranks by its level; the busiest comes last
+    assert list(ranked["id"]) == ["alerted", "new", "bad", "worse", "busy"]
+    assert list(ranked["alert"].fillna("")) == ["warning", "", "", "", ""]
+    assert q.rank_by_concern(board.iloc[0:0], {}).empty

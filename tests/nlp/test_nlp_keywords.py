@@ -55,3 +55,34 @@ def test_function_words_do_not_rank_but_complaint_terms_do():
     ranked = [w for w, _ in top_keywords(document_counts(negative), document_counts(history), top=10)]
     assert {"太慢", "异物", "态度"} <= set(ranked)
     assert "之后" not in ranked and "怀疑" not in ranked
+
+
+def test_phrases_are_never_names_stopwords_or_broken_segments_and_come_with_an_example():
+    from nlp.keywords import complaint_phrases
+
+    names = ["榴莲冰沙", "榴莲冰", "青禾茶事", "青禾茶事 杭州西湖银泰店", "西湖银泰店", "生椰拿铁"]
+    target = [(1, "说实话，榴莲冰沙冰沙全是冰碴，榴莲味像香精"), (2, "榴莲冰沙全是冰碴，失望。"),
+              (3, "西湖银泰店的榴莲冰沙太腻了，喝完嗓子不舒服"), (4, "榴莲冰沙太腻😡"), (8, "喝完嗓子不舒服"),
+              (5, "生椰拿铁料很少，说实话"), (6, "生椰拿铁料太少了，说实话"), (7, "榴莲味像香精，差评")]
+    background = ["生椰拿铁很好喝，很舒服的店", "青禾茶事 西湖银泰店环境舒服", "说实话还不错，料很足"] * 10
+    got = complaint_phrases(target, background, names, top=10)
+    terms = [p.term for p in got]
+    assert {"冰碴", "香精", "太腻", "不舒服"} <= set(terms)
+    # catalog names and their parts, openers and closers, words across a name's edge, debris
+    assert not {"榴莲冰沙", "榴莲", "冰沙", "西湖银泰店", "银泰", "说实话", "失望", "差评", "铁料", "冰沙全", "味像",
+                "舒服"} & set(terms)
+    assert [p.mentions for p in got] == sorted((p.mentions for p in got), reverse=True)
+    by_term = {p.term: p for p in got}
+    assert by_term["冰碴"].example_id in (1, 2) and "冰碴" in by_term["冰碴"].example
+    assert by_term["太腻"].example == "西湖银泰店的榴莲冰沙太腻了，喝完嗓子不舒服"  # the customer's own words
+
+
+def test_words_of_the_same_complaints_collapse_into_one_phrase():
+    from nlp.keywords import complaint_phrases
+
+    target = [(i, "喝出一股馊味，明显变质了，要求退款店长不理") for i in range(4)] + [(9, "杯底有异物"), (10, "又有异物")]
+    background = ["店长人很好", "退款很快", "今天的奶茶好喝"] * 10
+    got = complaint_phrases(target, background, top=10)
+    assert len([p for p in got if p.mentions == 4]) == 1  # 馊味 / 变质 / 退款 / 店长: one is enough
+    assert [p.term for p in got if p.mentions == 2] == ["异物"]
+    assert complaint_phrases([], background) == []

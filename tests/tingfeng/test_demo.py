@@ -7,6 +7,7 @@ import email.policy
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,43 @@ def test_demo_has_competitors_side_by_side_with_us(demo_dir: tuple[Path, str]) -
                                                              MentionAnalysis.store_id.is_not(None)))).all()
     assert leaked == []
     assert q.own_brand_ids(db) == ("qinghe",)
+# what the planted incidents' complaints say (tingfeng/demo/generator.py: FOOD_SAFETY and
+# NEW_PRODUCT_NEG); a phrase counts as planted when it is part of one of these or contains one
+FOOD_SAFETY_TERMS = {"拉肚子", "头发", "异物", "虫子", "卫生", "肚子疼", "食物中毒", "馊味", "变质", "12315", "投诉",
+                     "不新鲜", "曝光", "恶心"}
+NEW_PRODUCT_TERMS = {"太腻", "喝不下去", "奇怪", "味道", "不像", "难喝", "不值", "冰碴", "香精", "发齁", "不舒服",
+                     "踩雷", "口感", "很差", "分开", "二十八", "又贵"}
+
+
+def _planted(phrase: str, terms: set[str]) -> bool:
+    return any(phrase in t or t in phrase for t in terms)
+
+
+def test_complaint_phrases_of_the_planted_incidents_name_what_went_wrong(demo_dir: tuple[Path, str]) -> None:
+    """Store detail, product detail, digest and alerts share one keyword ranker: on both
+    incidents all but at most one of its top 5 are the planted complaints, none is a name or a stop word."""
+    from dashboard import queries as q
+    from dashboard.access import local_admin
+    from dashboard.scope import Filters, Scope
+    from nlp.keywords import scope_complaint_phrases
+    from nlp.segment import stopwords
+
+    data, _ = demo_dir
+    chain = demo_chain()
+    db = Database(make_url_for_path(data / "tingfeng.db"))
+    with db.engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(MentionAnalysis.__table__.c.published_at))).scalar()
+        names = [n for table in ("brands", "stores", "products")
+                 for n, aliases in conn.execute(sa.text(f"select name, aliases from {table}"))
+                 for n in (n, *__import__("json").loads(aliases or "[]"))]
+    last = q.latest_day(db)
+    month = Scope(Filters(start=last - timedelta(days=29), end=last), local_admin())
+    cases = [("store", chain.incident_store, FOOD_SAFETY_TERMS), ("product", chain.incident_product, NEW_PRODUCT_TERMS)]
+    for kind, key, planted in cases:
+        week = [p.term for p in scope_complaint_phrases(db, kind, key, newest - timedelta(days=7), newest, top=5)]
+        shown = q.complaint_keywords(db, month.narrowed(**{f"{kind}s": (key,)}), limit=5)
+        for top5 in (week, list(shown["keyword"])):
+            assert 3 <= len(top5) <= 5, (key, top5)  # only terms that stand out: fewer rather than noise
+            assert sum(_planted(t, planted) for t in top5) >= len(top5) - 1, (key, top5)
+            assert not [t for t in top5 if t in stopwords() or any(t in n or n in t for n in names)], (key, top5)
+        assert all(t in ex for t, ex in zip(shown["keyword"], shown["example"]))  # each with its example
