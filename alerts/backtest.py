@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from alerts.calibration import CalibrationTable, load_table
 from alerts.errors import BacktestInputError
 from alerts.evidence import SEVERITY_ZH
 from alerts.policy import AlertPolicy
@@ -193,12 +194,16 @@ def backtest_reason(key: ScopeKey, severity: str, window: int, x: int, n: int, e
             f"（共 {n} 条，平时约 {expected:.1f} 条）")
 
 
-def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7) -> list[BacktestAlert]:
+def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
+                 table: CalibrationTable | None = None) -> list[BacktestAlert]:
     """Step the detector hour by hour over ``grid``; returns every alert it would have raised.
 
     The first evaluation is ``warmup_days`` after the first data; at each hour boundary
-    only complete buckets before it are visible.
+    only complete buckets before it are visible. ``table`` defaults to the shipped
+    calibration when ``policy.calibrated``.
     """
+    if table is None and policy.calibrated:
+        table = load_table()
     length = policy.lookback_hours
     hod, dow = local_calendar(grid.start, grid.total.shape[1], policy.timezone)
     data_start = int(np.argmax(grid.total.sum(0) > 0))
@@ -222,7 +227,7 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7) ->
                                   active_families={family(k) for k, inc in incidents.items() if inc.active},
                                   since=since_columns(grid.keys, incidents, first),
                                   exclude=exclusion_mask(grid.keys, past, first, length) if past else None,
-                                  multiplicity=siblings)
+                                  multiplicity=siblings, table=table)
         for action in decide(grid.keys, result, incidents, now, policy):
             i, key = action.index, action.key
             if action.kind == "open":

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from alerts import evidence as ev
+from alerts.calibration import load_table
 from alerts.policy import AlertPolicy
 from alerts.spikes import (
     HOUR,
@@ -251,7 +252,8 @@ def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: date
                               active_families={family(k) for k, inc in incidents.items() if inc.active},
                               since=since_columns(keys, incidents, first),
                               exclude=exclusion_mask(keys, history, first, total.shape[1]),
-                              multiplicity=multiplicity(keys))
+                              multiplicity=multiplicity(keys),
+                              table=load_table() if policy.calibrated else None)
     for action in decide(keys, result, incidents, now, policy):
         _apply(db, session, action, result, now, summary)
 

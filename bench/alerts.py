@@ -135,8 +135,13 @@ def _incident_span(rng: np.random.Generator, lo: float, hi: float) -> int:
     return int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
 
 
-def generate(seed: int, n_stores: int, days: int, n_products: int = 6) -> World:
-    """A synthetic chain: ``HISTORY_DAYS`` without incidents, then days with them."""
+def generate(seed: int, n_stores: int, days: int, n_products: int = 6, incidents: bool = True) -> World:
+    """A synthetic chain: ``HISTORY_DAYS`` without incidents, then days with them.
+
+    ``incidents=False`` gives a null stream (everything but incidents), as the
+    calibration of false-alarm budgets needs.
+    """
+    with_incidents = incidents
     rng = np.random.default_rng(seed)
     start = datetime(2026, 6, 1, tzinfo=UTC) - TZ_OFFSET
     hours = days * 24
@@ -188,7 +193,7 @@ def generate(seed: int, n_stores: int, days: int, n_products: int = 6) -> World:
         visits[store].negative.append(rng.random(hrs.size) < share_h)
         visits[store].product.append(np.array(products)[prod_idx])
         t = HISTORY_DAYS * 24 + int(rng.integers(0, 30 * 24))
-        while True:  # store incidents, about one a month per store
+        while with_incidents:  # store incidents, about one a month per store
             dur = _incident_span(rng, 4, 72)
             if t + dur >= hours - 24:
                 break
@@ -201,7 +206,7 @@ def generate(seed: int, n_stores: int, days: int, n_products: int = 6) -> World:
             incidents.append(inc)
             incident_visits.append((inc, store, hrs, prods))
             t += dur + int(rng.integers(14 * 24, 60 * 24))
-    for _ in range(rng.poisson(2.0)):  # product incidents across stores (a bad batch, a recipe change)
+    for _ in range(rng.poisson(2.0) if with_incidents else 0):  # product incidents across stores (a bad batch, a recipe change)
         dur = _incident_span(rng, 12, 72)
         t = int(rng.integers(HISTORY_DAYS * 24, hours - dur - 24))
         j = int(rng.choice(n_products, p=popularity))
@@ -420,7 +425,7 @@ def ceiling(world: World, false_store: float) -> tuple[dict[str, float], float]:
 
 def detectors(policy: AlertPolicy) -> dict[str, AlertPolicy]:
     """The detector under test and the previous one, measured in the same run."""
-    return {"tingfeng": policy}
+    return {"tingfeng": policy, "previous": policy.model_copy(update={"calibrated": False})}
 
 
 def run(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy) -> dict[str, list[dict]]:
