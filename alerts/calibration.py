@@ -41,6 +41,8 @@ class CalibrationTable:
     budgets: dict[str, dict[str, float]]  # scope type -> tier -> episodes per scope-month
     thresholds: dict[str, dict[str, list[float]]]  # scope type -> tier -> one per band
     source: str = ""
+    # scope type -> per band (a, b): quiet streams reach evidence ≥ E about exp(a + b·E) times a month
+    tails: dict[str, list[list[float]]] | None = None
 
     def band(self, per_day: np.ndarray) -> np.ndarray:
         """Volume band index of each mentions/day value."""
@@ -49,7 +51,16 @@ class CalibrationTable:
     def to_json(self) -> str:
         """The table as the JSON the shipped file holds."""
         return json.dumps({"bands": list(self.bands), "gap_hours": self.gap_hours, "budgets": self.budgets,
-                           "thresholds": self.thresholds, "source": self.source}, ensure_ascii=False, indent=1)
+                           "thresholds": self.thresholds, "tails": self.tails or {}, "source": self.source},
+                          ensure_ascii=False, indent=1)
+
+    def months_between(self, scope_type: str, per_day: float, evidence: float) -> float | None:
+        """How many months a quiet scope like this one waits, on average, for evidence this strong."""
+        bands = (self.tails or {}).get(scope_type)
+        if not bands:
+            return None
+        a, b = bands[int(self.band(np.array([per_day]))[0])]
+        return float(np.exp(-(a + b * evidence)))
 
 
 def load_table(path: Path | None = None) -> CalibrationTable:
@@ -61,7 +72,8 @@ def load_table(path: Path | None = None) -> CalibrationTable:
                                  {k: {t: float(v) for t, v in d.items()} for k, d in raw["budgets"].items()},
                                  {k: {t: [float(x) for x in v] for t, v in d.items()}
                                   for k, d in raw["thresholds"].items()},
-                                 str(raw.get("source", "")))
+                                 str(raw.get("source", "")),
+                                 {k: [[float(x) for x in ab] for ab in v] for k, v in raw.get("tails", {}).items()})
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PolicyError(f"alert calibration table {path}: {exc}") from exc
     for scope_type, tiers in table.thresholds.items():
@@ -98,7 +110,31 @@ def family_volume(keys: Sequence[tuple[str, str]], per_day: np.ndarray) -> np.nd
                      for k, v in zip(keys, per_day)])
 
 
+def rarity_zh(months: float | None) -> str:
+    """``约每 3 年一次的偶然``: how rarely chance alone gives such a count, in plain Chinese."""
+    if months is None or not np.isfinite(months):
+        return ""
+    days = months * 30
+    if days < 1:
+        return "平时一天内就可能偶然出现"
+    if days < 60:
+        return f"约每 {days:.0f} 天一次的偶然"
+    if months < 24:
+        return f"约每 {months:.0f} 个月一次的偶然"
+    years = months / 12
+    return f"约每 {years:.0f} 年一次的偶然" if years < 100 else "百年难遇的偶然"
+
+
 # --------------------------------------------------------------------------- fitting
+
+
+def tail_fit(grid: np.ndarray, rates: np.ndarray, months: float) -> list[float] | None:
+    """(a, b) of log(rate) ≈ a + b·E over the thresholds with at least two null episodes."""
+    solid = rates * months >= 2
+    if solid.sum() < 3:
+        return None
+    b, a = np.polyfit(np.asarray(grid)[solid], np.log(np.asarray(rates)[solid]), 1)
+    return [round(float(a), 4), round(float(min(b, -0.05)), 4)]
 
 
 def episode_onsets(above: np.ndarray, gap_hours: int) -> np.ndarray:

@@ -26,7 +26,7 @@ actions, one alert per incident, with a cooldown; both the live detector
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Sequence
 from zoneinfo import ZoneInfo
@@ -90,7 +90,7 @@ class Assessment:
     hot: np.ndarray  # bool: a short window is still above normal (keeps an incident open)
     evidence: np.ndarray  # −log10 of the smallest corrected p over windows and the scan
     evidence_critical: np.ndarray  # the same over windows with at least min_negative_critical negatives
-    per_day: np.ndarray  # mentions per day over the baseline (picks the calibration band)
+    per_day: np.ndarray  # mentions per day over the baseline (assess_explained: of the family, picks the band)
 
 
 def _seasonal_weights(total: np.ndarray, b: int, hod: np.ndarray, dow: np.ndarray) -> np.ndarray:
@@ -366,7 +366,7 @@ def assess_explained(
     # the aggregate's own audience should hear about, so those aggregates stay as they are
     rows = sorted(a for a, kids in children.items() if len({family(keys[c]) for c in kids} & hot) == 1)
     if not rows:
-        return result
+        return replace(result, per_day=family_volume(keys, result.per_day))
     sub_total, sub_negative = total[rows].astype(np.float64), negative[rows].astype(np.float64)
     for j, a in enumerate(rows):
         for c in children[a]:
@@ -382,6 +382,7 @@ def assess_explained(
         values = values.copy()
         values[rows] = getattr(sub, name)
         merged[name] = values
+    merged["per_day"] = family_volume(keys, result.per_day)  # the band a store × product row is calibrated in
     return Assessment(**merged)
 
 

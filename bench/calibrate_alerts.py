@@ -85,6 +85,7 @@ def fit(series: dict[str, list], budgets: dict[str, dict[str, float]]) -> cal.Ca
     """Thresholds per scope type, tier and band for the budgets."""
     n_bands = len(BANDS) + 1
     thresholds: dict[str, dict[str, list[float]]] = {}
+    tails: dict[str, list[list[float]]] = {}
     for scope_type, items in series.items():
         if scope_type not in budgets:
             continue
@@ -94,12 +95,16 @@ def fit(series: dict[str, list], budgets: dict[str, dict[str, float]]) -> cal.Ca
                                               GRID, GAP_HOURS)
             taus = [cal.threshold_for_budget(GRID, rates[b], months[b], budgets[scope_type][tier])
                     if months[b] >= 1.0 else np.nan for b in range(n_bands)]
+            if tier == "warning":  # how rare a given evidence is, for the alert text
+                fits = [cal.tail_fit(GRID, rates[b], months[b]) if months[b] >= 1.0 else None for b in range(n_bands)]
+                pooled = cal.tail_fit(GRID, (rates * months[:, None]).sum(0) / months.sum(), months.sum())
+                tails[scope_type] = [f or pooled for f in fits]
             known = [t for t in taus if not np.isnan(t)]
             # a band the null streams never visit takes the strictest calibrated one
             thresholds[scope_type][tier] = [round(float(max(known) if np.isnan(t) else t), 2) for t in taus]
         thresholds[scope_type]["critical"] = [max(c, w) for c, w in zip(thresholds[scope_type]["critical"],
                                                                         thresholds[scope_type]["warning"])]
-    return cal.CalibrationTable(BANDS, GAP_HOURS, budgets, thresholds)
+    return cal.CalibrationTable(BANDS, GAP_HOURS, budgets, thresholds, tails=tails)
 
 
 def report(series: dict[str, list], table: cal.CalibrationTable) -> str:
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         print(report(series, cal.load_table(args.out)))
         return
     table = fit(series, BUDGETS)
-    table = cal.CalibrationTable(table.bands, table.gap_hours, table.budgets, table.thresholds,
+    table = cal.CalibrationTable(table.bands, table.gap_hours, table.budgets, table.thresholds, tails=table.tails,
                                  source=f"bench/calibrate_alerts.py --seeds {' '.join(map(str, args.seeds))} "
                                         f"--stores {args.stores} --days {args.days}")
     args.out.write_text(table.to_json() + "\n", encoding="utf-8")

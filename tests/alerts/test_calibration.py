@@ -47,6 +47,21 @@ def test_threshold_for_budget_extrapolates_a_tail_it_cannot_resolve():
     assert tau > grid[np.flatnonzero(rates * months >= 2)[-1]]
 
 
+@pytest.mark.parametrize("months,text", [
+    (0.01, "平时一天内就可能偶然出现"), (0.3, "约每 9 天一次的偶然"), (5, "约每 5 个月一次的偶然"),
+    (36, "约每 3 年一次的偶然"), (5000, "百年难遇的偶然"), (None, ""),
+])
+def test_rarity_in_plain_chinese(months, text):
+    assert cal.rarity_zh(months) == text
+
+
+def test_stronger_evidence_is_rarer_on_quiet_streams():
+    table = cal.load_table()
+    weak, strong = (table.months_between("store", 10.0, e) for e in (4.0, 8.0))
+    assert 0 < weak < strong
+    assert table.months_between("touchpoint", 10.0, 8.0) is None  # not calibrated
+
+
 def test_a_broken_table_is_a_clear_error(tmp_path):
     path = tmp_path / "cal.json"
     path.write_text('{"bands": [2], "gap_hours": 36, "budgets": {}, "thresholds": {"store": {"warning": [1], '
