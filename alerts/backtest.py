@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from alerts.calibration import CalibrationTable, load_table, rarity_zh
 from alerts.errors import BacktestInputError
 from alerts.evidence import SEVERITY_ZH
 from alerts.policy import AlertPolicy
@@ -187,18 +188,23 @@ def build_grid(records: Sequence[Record], scope_types: Iterable[str], pad_hours:
     return SeriesGrid(keys, first, np.vstack(totals), np.vstack(negatives))
 
 
-def backtest_reason(key: ScopeKey, severity: str, window: int, x: int, n: int, expected: float) -> str:
-    """The Chinese one-liner written in the output (same numbers as a live alert's title)."""
-    return (f"【{SEVERITY_ZH.get(severity, severity)}】{key[1]} 差评激增：近{window}小时差评 {x} 条"
-            f"（共 {n} 条，平时约 {expected:.1f} 条）")
+def backtest_reason(key: ScopeKey, severity: str, window: int, x: int, n: int, expected: float,
+                    rarity: str = "") -> str:
+    """The Chinese one-liner written in the output (same numbers as a live alert's headline)."""
+    return (f"【{SEVERITY_ZH.get(severity, severity)}】{key[1]} 差评激增：平时约 {expected:.1f} 条，"
+            f"近 {window} 小时 {x} 条差评（共 {n} 条提及）" + (f"，{rarity}" if rarity else ""))
 
 
-def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7) -> list[BacktestAlert]:
+def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
+                 table: CalibrationTable | None = None) -> list[BacktestAlert]:
     """Step the detector hour by hour over ``grid``; returns every alert it would have raised.
 
     The first evaluation is ``warmup_days`` after the first data; at each hour boundary
-    only complete buckets before it are visible.
+    only complete buckets before it are visible. ``table`` defaults to the shipped
+    calibration when ``policy.calibrated``.
     """
+    if table is None and policy.calibrated:
+        table = load_table()
     length = policy.lookback_hours
     hod, dow = local_calendar(grid.start, grid.total.shape[1], policy.timezone)
     data_start = int(np.argmax(grid.total.sum(0) > 0))
@@ -222,14 +228,17 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7) ->
                                   active_families={family(k) for k, inc in incidents.items() if inc.active},
                                   since=since_columns(grid.keys, incidents, first),
                                   exclude=exclusion_mask(grid.keys, past, first, length) if past else None,
-                                  multiplicity=siblings)
+                                  multiplicity=siblings, table=table)
         for action in decide(grid.keys, result, incidents, now, policy):
             i, key = action.index, action.key
             if action.kind == "open":
                 sev = severity_name(action.severity)
                 alert = BacktestAlert(key[0], key[1], now, action.window_start, now, sev,
                                       backtest_reason(key, sev, int(result.window[i]), int(result.negative[i]),
-                                                      int(result.total[i]), float(result.expected[i])))
+                                                      int(result.total[i]), float(result.expected[i]),
+                                                      rarity_zh(table.months_between(
+                                                          key[0], float(result.per_day[i]), float(result.evidence[i])))
+                                                      if table is not None else ""))
                 out.append(alert)
                 incidents[key] = Incident(action.severity, now, action.window_start, now, None, alert)
             elif action.kind == "update":

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from alerts import evidence as ev
+from alerts.calibration import CalibrationTable, load_table, rarity_zh
 from alerts.policy import AlertPolicy
 from alerts.spikes import (
     HOUR,
@@ -67,10 +68,21 @@ class DetectSummary:
 # --------------------------------------------------------------------------- stats text
 
 
-def spike_numbers(result: Assessment, i: int) -> dict[str, Any]:
-    """The numbers of scope ``i``'s assessment, JSON-ready."""
+def spike_numbers(result: Assessment, i: int, key: ScopeKey | None = None,
+                  table: CalibrationTable | None = None) -> dict[str, Any]:
+    """The numbers of scope ``i``'s assessment, JSON-ready.
+
+    With the calibration ``table``: ``months_between`` — how many months a quiet scope
+    of this type and volume waits, on average, for evidence this strong — and
+    ``rarity``, the same in words.
+    """
     n, x = int(result.total[i]), int(result.negative[i])
+    months = (table.months_between(key[0], float(result.per_day[i]), float(result.evidence[i]))
+              if table is not None and key is not None else None)
     return {
+        "evidence": round(float(result.evidence[i]), 2),
+        "months_between": None if months is None else float(f"{months:.3g}"),
+        "rarity": rarity_zh(months),
         "window_hours": int(result.window[i]),
         "negative": x,
         "total": n,
@@ -89,18 +101,29 @@ def spike_title(severity: str, name: str, numbers: dict[str, Any]) -> str:
             f"{numbers['negative']} 条（平时约 {numbers['expected_negative']:.1f} 条）")
 
 
-def spike_reason(numbers: dict[str, Any], touchpoints: list[dict[str, Any]], keywords: list[str]) -> str:
+def spike_headline(numbers: dict[str, Any]) -> str:
+    """平时约 0.3 条，近 48 小时 7 条，约每 3 年一次的偶然 — observed vs expected, window, how unusual."""
+    text = (f"平时约 {numbers['expected_negative']:.1f} 条，近 {numbers['window_hours']} 小时 "
+            f"{numbers['negative']} 条差评")
+    rarity = numbers.get("rarity") or f"偶然出现的概率约 {numbers['p_value']:.1g}"
+    return f"{text}，{rarity}"
+
+
+def spike_reason(numbers: dict[str, Any], touchpoints: list[dict[str, Any]], keywords: list[str],
+                 products: list[dict[str, Any]] | None = None) -> str:
     """A one-paragraph Chinese explanation of why the alert fired."""
     share = numbers["negative_share"] or 0.0
     parts = [
-        f"近{numbers['window_hours']}小时共 {numbers['total']} 条提及，其中差评 {numbers['negative']} 条（占比 {share:.0%}）",
+        spike_headline(numbers),
+        f"近{numbers['window_hours']}小时共 {numbers['total']} 条提及，差评占比 {share:.0%}；"
         f"该范围平时差评占比约 {numbers['baseline_share']:.0%}，同类范围约 {numbers['peer_share']:.0%}",
     ]
+    if keywords:
+        parts.append("主要抱怨：" + "、".join(keywords[:5]))
     if touchpoints:
         parts.append("主要问题：" + "、".join(f"{t['name']}（{t['negative']}）" for t in touchpoints))
-    if keywords:
-        parts.append("关键词：" + "、".join(keywords[:5]))
-    parts.append(f"偶然出现的概率约 {numbers['p_value']:.1g}")
+    if products:
+        parts.append("涉及产品：" + "、".join(f"{p['name']}（{p['negative']}）" for p in products))
     return "；".join(parts) + "。"
 
 
@@ -195,7 +218,7 @@ def _evidence(db: Database, session: Session, key: ScopeKey, start: datetime, en
 
 
 def _apply(db: Database, session: Session, action: Action, result: Assessment, now: datetime,
-           summary: DetectSummary) -> None:
+           summary: DetectSummary, table: CalibrationTable | None = None) -> None:
     key = action.key
     if action.kind == "resolve":
         alert = session.get(Alert, action.incident.ref)
@@ -206,16 +229,20 @@ def _apply(db: Database, session: Session, action: Action, result: Assessment, n
     severity = severity_name(action.severity)
     alert = session.get(Alert, action.incident.ref) if action.kind == "update" else None
     fresh = int(result.severity[action.index]) > 0 or alert is None
-    numbers = spike_numbers(result, action.index) if fresh else alert.evidence.get("numbers", {})
+    numbers = spike_numbers(result, action.index, key, table) if fresh else alert.evidence.get("numbers", {})
     window_start = action.window_start if alert is None else min(alert.window_start or action.window_start,
                                                                   action.window_start)
     evidence, touchpoints, keywords = _evidence(db, session, key, window_start, now, numbers,
                                                 alert.evidence if alert is not None else None)
     name = ev.scope_name(session, *key)
+    # the store alert carries the products its incident hit (no separate product alerts for them)
+    products = ev.top_products(session, key[1], window_start, now) if key[0] == "store" else []
+    if products:
+        evidence["products"] = products
     values = {
         "severity": severity,
         "title": spike_title(severity, name, numbers),
-        "reason": spike_reason(numbers, touchpoints, keywords),
+        "reason": spike_reason(numbers, touchpoints, keywords, products),
         "window_start": window_start,
         "window_end": action.window_end,
         "evidence": {**evidence, "scope_name": name},
@@ -243,6 +270,7 @@ def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: date
     if not keys:
         return
     groups = peer_groups(session, keys)
+    table = load_table() if policy.calibrated else None
     hod, dow = local_calendar(first, total.shape[1], policy.timezone)
     stores = session.execute(sa.select(Store.id, Store.brand_id, Store.region_id)).all()
     parents = {s.id: {k: v for k, v in (("brand", s.brand_id), ("region", s.region_id)) if v} for s in stores}
@@ -251,9 +279,10 @@ def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: date
                               active_families={family(k) for k, inc in incidents.items() if inc.active},
                               since=since_columns(keys, incidents, first),
                               exclude=exclusion_mask(keys, history, first, total.shape[1]),
-                              multiplicity=multiplicity(keys))
+                              multiplicity=multiplicity(keys),
+                              table=table)
     for action in decide(keys, result, incidents, now, policy):
-        _apply(db, session, action, result, now, summary)
+        _apply(db, session, action, result, now, summary, table)
 
 
 # --------------------------------------------------------------------------- urgent

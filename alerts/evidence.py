@@ -97,6 +97,21 @@ def top_touchpoints(session: Session, scope_type: str, scope_id: str, start: dat
             for r in session.execute(q)]
 
 
+def top_products(session: Session, store_id: str, start: datetime, end: datetime, top: int = 3
+                 ) -> list[dict[str, Any]]:
+    """The store's products with the most negative mentions in the window (attached to a store alert).
+
+    A store incident lands on its products too; the store alert names them instead of a
+    separate product alert for each (one incident, one alert).
+    """
+    c = _MA.c
+    q = (sa.select(c.product_id, sa.func.count().label("n"))
+         .where(c.store_id == store_id, c.product_id.is_not(None), *_window(start, end), c.label == "negative")
+         .group_by(c.product_id).order_by(sa.desc("n"), c.product_id).limit(top))
+    return [{"product": r.product_id, "name": scope_name(session, "product", r.product_id), "negative": int(r.n)}
+            for r in session.execute(q)]
+
+
 def fallback_complaint_keywords(session: Session, scope_type: str, scope_id: str, start: datetime,
                                 end: datetime, top: int = 10) -> list[tuple[str, float]]:
     """Keywords counted over the window's negative mentions (used when nlp has no keyword ranker)."""

@@ -50,6 +50,7 @@ from alerts.render.charts import to_png, volume_chart
 from alerts.render.links import LinkSettings, alert_links
 from alerts.routing import (
     Catalog, Route, escalation_due, escalation_targets, recipients_for_alert, routes_for, send_at, severity_rank,
+    wants_push,
 )
 from storage.models import (
     Alert, Brand, Mention, MentionAnalysis, Notification, Product, Recipient, Region, Rollup, Store, utcnow,
@@ -229,10 +230,11 @@ def _enqueue_once(db: Any, policy: Any, links: LinkSettings, now: datetime) -> i
             routed = recipients_for_alert(alert, recipients, catalog)
             plans: list[tuple[Recipient, str, bool]] = []  # (recipient, key tag, escalation?)
             if severity_rank(alert.severity) > severity_rank(alert.notified_severity):
-                plans += [(r, alert.severity, False) for r in routed]
+                plans += [(r, alert.severity, False) for r in routed if wants_push(alert, r)]
                 alert.notified_severity = alert.severity
             if escalation_due(alert, policy, now):
-                plans += [(r, "escalation", True) for r in escalation_targets(routed, recipients)]
+                plans += [(r, "escalation", True) for r in escalation_targets(routed, recipients)
+                          if wants_push(alert, r)]
                 alert.escalated_at = now
             session.add(alert)
             written += _enqueue_plans(session, alert, plans, catalog, links=links, policy=policy, tz=tz, now=now,

@@ -71,6 +71,9 @@ class AlertPolicy(BaseModel):
     cusum_max_hours: int = Field(48, ge=3, le=24 * 7, description="longest stretch the CUSUM scan looks back")
     cusum_threshold: float = Field(6.0, gt=0, description="log-likelihood ratio for a warning")
     cusum_threshold_critical: float = Field(11.0, gt=0, description="log-likelihood ratio for a critical alert")
+    calibrated: bool = Field(
+        True, description="severity from false-alarm budgets calibrated on null streams (alerts/calibration.py); "
+                          "false: the nominal alpha_* / cusum_threshold* levels alone")
     # ---------------------------------------------------------------- lifecycle
     cooldown_hours: int = Field(24, ge=0, description="no new alert of the same or lower severity this soon after one resolved")
     resolve_after_hours: int = Field(12, ge=1, description="resolve an incident after this many hours without being hot")

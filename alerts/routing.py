@@ -11,7 +11,10 @@
 - escalation: the routed recipients' ``escalates_to`` when an alert is still open
   (unacknowledged) ``policy.escalate_after_minutes`` after it opened;
 - quiet hours (``policy.quiet_hours`` in ``policy.timezone``): non-critical pushes to
-  chat channels wait until the quiet hours end; email and critical alerts go at once.
+  chat channels wait until the quiet hours end; email and critical alerts go at once;
+- tiers (:func:`wants_push`): a *critical* spike alert is pushed at once; a *warning*
+  is a watch item (dashboard and weekly digest) pushed only to recipients who opted in
+  (``push_warnings`` in the catalog); urgent (food-safety) and other alerts are pushed.
 """
 
 from __future__ import annotations
@@ -105,6 +108,13 @@ def recipients_for_alert(alert: Alert, recipients: Iterable[Recipient], catalog:
     else:
         chosen = _marketing(recipients, brand_of(alert, catalog))
     return sorted({r.id: r for r in chosen}.values(), key=lambda r: r.id)
+
+
+def wants_push(alert: Alert, recipient: Recipient) -> bool:
+    """Whether ``recipient`` is pushed ``alert``: warning-tier spikes only on opt-in."""
+    if alert.kind != "spike" or severity_rank(alert.severity) >= SEVERITY_RANK["critical"]:
+        return True
+    return bool(getattr(recipient, "push_warnings", False))
 
 
 def escalation_targets(routed: Iterable[Recipient], recipients: Iterable[Recipient]) -> list[Recipient]:

@@ -26,7 +26,7 @@ actions, one alert per incident, with a cooldown; both the live detector
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Sequence
 from zoneinfo import ZoneInfo
@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from scipy.stats import betabinom, nbinom, poisson
 
+from alerts.calibration import CalibrationTable, family_volume, row_thresholds
 from alerts.policy import AlertPolicy
 
 HOUR = timedelta(hours=1)
@@ -87,6 +88,9 @@ class Assessment:
     peer_share: np.ndarray  # negative share of its peers over the baseline
     peer_window_share: np.ndarray  # negative share of its peers in the window
     hot: np.ndarray  # bool: a short window is still above normal (keeps an incident open)
+    evidence: np.ndarray  # −log10 of the smallest corrected p over windows and the scan
+    evidence_critical: np.ndarray  # the same over windows with at least min_negative_critical negatives
+    per_day: np.ndarray  # mentions per day over the baseline (assess_explained: of the family, picks the band)
 
 
 def _seasonal_weights(total: np.ndarray, b: int, hod: np.ndarray, dow: np.ndarray) -> np.ndarray:
@@ -118,6 +122,7 @@ def assess(
     since: np.ndarray | None = None,
     exclude: np.ndarray | None = None,
     multiplicity: np.ndarray | None = None,
+    thresholds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Assessment:
     """Assess every scope at the last column of ``total``/``negative`` (shape S × L).
 
@@ -128,6 +133,9 @@ def assess(
     previous incident — and ``exclude`` (S × L bool) drops hours of past incidents from
     the baseline. ``multiplicity`` (per scope, default 1) multiplies p-values: the number
     of sibling scopes tested for the same family (see :func:`multiplicity`).
+    ``thresholds`` (warning, critical evidence per scope; NaN = not calibrated) replace
+    the nominal ``alpha_*`` levels by calibrated false-alarm budgets
+    (:mod:`alerts.calibration`).
     """
     total = np.asarray(total, dtype=np.float64)
     negative = np.asarray(negative, dtype=np.float64)
@@ -213,6 +221,17 @@ def assess(
         n_all = np.column_stack([n_all, scan.total])
         mu_all = np.column_stack([mu_all, scan.expected])
         peer_win = np.column_stack([peer_win, peer_win[:, -1]])
+    evidence_cols = -np.log10(np.clip(p_all, 1e-300, 1.0))
+    evidence_cols = np.where(np.isfinite(evidence_cols), evidence_cols, 0.0)
+    strong = x_all >= policy.min_negative_critical
+    if thresholds is not None:
+        warn, crit = (np.asarray(t, np.float64) for t in thresholds)
+        calibrated = ~np.isnan(warn)
+        warn_at = np.where(calibrated, warn, np.inf)[:, None]
+        crit_at = np.where(calibrated, crit, np.inf)[:, None]
+        graded = np.where(evidence_cols >= warn_at, 1, 0)
+        graded = np.where((evidence_cols >= crit_at) & strong, 2, graded)
+        sev = np.where(calibrated[:, None], graded, sev)
     # report the window with the highest severity, then the smallest p
     order = sev * 10.0 - np.log10(np.maximum(p_all, 1e-300)) / 400.0
     best = order.argmax(1)
@@ -228,6 +247,9 @@ def assess(
         peer_share=peer_share,
         peer_window_share=peer_win[idx, best],
         hot=(p_hot <= policy.alpha_hold).any(1),
+        evidence=evidence_cols.max(1),
+        evidence_critical=np.where(strong, evidence_cols, 0.0).max(1),
+        per_day=total[:, :b].sum(1) / max(b / 24.0, 1e-9),
     )
 
 
@@ -320,6 +342,7 @@ def assess_explained(
     since: np.ndarray | None = None,
     exclude: np.ndarray | None = None,
     multiplicity: np.ndarray | None = None,
+    table: CalibrationTable | None = None,
 ) -> Assessment:
     """:func:`assess`, then re-assess aggregate scopes without the stores already alerting.
 
@@ -327,9 +350,15 @@ def assess_explained(
     store × product rows it sums. Rows of store families that are significant now or
     have an open incident are subtracted from their aggregates when a single store
     family is hot under that aggregate, so a brand or product alert means something
-    beyond the one store already alerted: one incident, one alert.
+    beyond the one store already alerted: one incident, one alert. With a calibration
+    ``table`` (and ``policy.calibrated``) severities follow its false-alarm budgets.
     """
-    result = assess(total, negative, hod, dow, groups, policy, since, exclude, multiplicity)
+    thresholds = None
+    if table is not None and policy.calibrated:
+        b = total.shape[1] - policy.recent_hours
+        per_day = np.asarray(total, np.float64)[:, :b].sum(1) / max(b / 24.0, 1e-9)
+        thresholds = row_thresholds(keys, family_volume(keys, per_day), table)
+    result = assess(total, negative, hod, dow, groups, policy, since, exclude, multiplicity, thresholds)
     hot = set(active_families) | {
         family(keys[i]) for i in np.nonzero(result.severity > 0)[0] if keys[i][0] in STORE_FAMILY_TYPES
     }
@@ -337,7 +366,7 @@ def assess_explained(
     # the aggregate's own audience should hear about, so those aggregates stay as they are
     rows = sorted(a for a, kids in children.items() if len({family(keys[c]) for c in kids} & hot) == 1)
     if not rows:
-        return result
+        return replace(result, per_day=family_volume(keys, result.per_day))
     sub_total, sub_negative = total[rows].astype(np.float64), negative[rows].astype(np.float64)
     for j, a in enumerate(rows):
         for c in children[a]:
@@ -346,12 +375,14 @@ def assess_explained(
                 sub_negative[j] -= negative[c]
     pick = (lambda arr: None if arr is None else arr[rows])
     sub = assess(np.maximum(sub_total, 0), np.maximum(sub_negative, 0), hod, dow, groups[rows], policy,
-                 pick(since), pick(exclude), pick(multiplicity))
+                 pick(since), pick(exclude), pick(multiplicity),
+                 None if thresholds is None else (thresholds[0][rows], thresholds[1][rows]))
     merged = {}
     for name, values in result.__dict__.items():
         values = values.copy()
         values[rows] = getattr(sub, name)
         merged[name] = values
+    merged["per_day"] = family_volume(keys, result.per_day)  # the band a store × product row is calibrated in
     return Assessment(**merged)
 
 

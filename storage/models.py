@@ -116,6 +116,7 @@ class Recipient(SQLModel, table=True):
     stores: list[str] = _json([])
     digest: bool = True
     escalates_to: list[str] = _json([])  # recipient ids
+    push_warnings: Optional[bool] = Field(default=False, nullable=True)  # warnings are pushed only on opt-in
 
 
 class Source(SQLModel, table=True):

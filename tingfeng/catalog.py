@@ -93,6 +93,8 @@ class RecipientConfig(_Strict):
     stores: list[str] = []
     digest: bool = True
     escalates_to: list[str] = []
+    push_warnings: bool = Field(False, description="also push warning-tier spike alerts (default: dashboard and "
+                                                   "digest only; critical and urgent alerts are always pushed)")
 
 
 TOUCHPOINT_KEYS = ("product", "service", "environment", "price", "delivery", "digital")
@@ -358,7 +360,7 @@ def sync_catalog(db: Database, cat: Catalog) -> None:
             Recipient(
                 id=cat.recipient_id(r), name=r.name, role=r.role, email=r.email, channels=r.channels,
                 brands=r.brands, regions=r.regions, stores=r.stores, digest=r.digest,
-                escalates_to=[slug(e) for e in r.escalates_to],
+                escalates_to=[slug(e) for e in r.escalates_to], push_warnings=r.push_warnings,
             )
             for r in cat.recipients
         ],

@@ -25,7 +25,8 @@ def alert(scope_type: str, scope_id: str, at: datetime = T0 + 5 * H) -> Backtest
     return BacktestAlert(scope_type, scope_id, at, at - 3 * H, at, "warning", "")
 
 
-STORE_INC = bench.Incident("s01", None, T0, T0 + 10 * H, 5.0, 20.0, 12)
+STORE_INC = bench.Incident("s01", None, T0, T0 + 10 * H, 5.0, 20.0, 12, by_product={"p3": 6, "p4": 2})
+CHAIN_INC = bench.Incident("*", "p1", T0, T0 + 10 * H, 3.0, 0.0, 40, stores=("s01", "s05"))
 PRODUCT_INC = bench.Incident("s01", "p2", T0, T0 + 10 * H, 5.0, 20.0, 8)
 
 
@@ -37,8 +38,13 @@ PRODUCT_INC = bench.Incident("s01", "p2", T0, T0 + 10 * H, 5.0, 20.0, 8)
     ("brand contains every incident", alert("brand", "brand"), STORE_INC, False, True),
     ("product alert, that product's incident", alert("product", "p2"), PRODUCT_INC, False, True),
     ("product alert, another product's incident", alert("product", "p3"), PRODUCT_INC, False, False),
-    # a store-level incident's extra negatives land on all the store's products
-    ("product alert during a store-level incident", alert("product", "p3"), STORE_INC, False, True),
+    # a store-level incident explains a product alert only when enough of its negatives landed there
+    ("product alert, store incident put 6 negatives on it", alert("product", "p3"), STORE_INC, False, True),
+    ("product alert, store incident put 2 negatives on it", alert("product", "p4"), STORE_INC, False, False),
+    ("product alert, product incident across stores", alert("product", "p1"), CHAIN_INC, False, True),
+    ("store touched by a product incident across stores", alert("store", "s05"), CHAIN_INC, False, True),
+    ("... but that is not a store incident for recall", alert("store", "s05"), CHAIN_INC, True, False),
+    ("store not touched by it", alert("store", "s02"), CHAIN_INC, False, False),
 ])
 def test_covers(name, a, inc, family_only, expected):
     assert bench.covers(a, inc, family_only) is expected

@@ -122,6 +122,15 @@ def test_spike_cases(db, name, per_day, extra, expect):
         assert "异味" in a.evidence["keywords"]  # nlp's ranker, or the stored keywords without it
         # one incident, one alert: the brand, region and product totals it drags up stay quiet
         assert [x.id for x in spikes(db)] == [a.id]
+        # ... and the store alert names the product its negatives landed on
+        assert a.evidence["products"][0]["product"] == "p1"
+        assert a.evidence["products"][0]["negative"] >= 3 and "涉及产品：p1" in a.reason
+        # why, in plain Chinese: expected vs observed, the window, how unusual, the complaint terms
+        n = a.evidence["numbers"]
+        assert a.reason.startswith(f"平时约 {n['expected_negative']:.1f} 条，近 {n['window_hours']} 小时 "
+                                   f"{n['negative']} 条差评，{n['rarity']}；")
+        assert n["rarity"].endswith("的偶然") and n["months_between"] > 1
+        assert "主要抱怨：" in a.reason and "异味" in a.reason
 
 
 def test_keywords_fall_back_to_stored_keywords_without_nlp_ranker(db, monkeypatch):

@@ -24,8 +24,11 @@ NOW = datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai
 LINKS = LinkSettings(dashboard_url="https://tf.example.com", secret_key="s3cret")
 
 
-def seed(db, *, severity="warning", opened=NOW, evil=False) -> int:
-    """Two stores in two regions, their managers, an area manager, marketing, admin; one store alert."""
+def seed(db, *, severity="warning", opened=NOW, evil=False, opt_in=True) -> int:
+    """Two stores in two regions, their managers, an area manager, marketing, admin; one store alert.
+
+    ``opt_in``: every recipient asked for warning pushes (most tests here are about routing).
+    """
     with db.session() as s:
         s.add(Brand(id="cha", name="茶颜"))
         s.add(Region(id="sh", name="上海", brand_id="cha"))
@@ -40,6 +43,9 @@ def seed(db, *, severity="warning", opened=NOW, evil=False) -> int:
         s.add(Recipient(id="mkt", name="市场部", role="marketing", email="mkt@example.com", brands=["cha"]))
         s.add(Recipient(id="hq", name="总部", role="hq", email="hq@example.com"))
         s.add(Recipient(id="ops", name="运维", role="admin", email="ops@example.com"))
+        for r in s.new:
+            if isinstance(r, Recipient):
+                r.push_warnings = opt_in
         text = '<script>alert(1)</script> 奶茶里有头发 & "差评"' if evil else "奶茶里有头发，太恶心了"
         s.add(Mention(id=1, source_id="dp", external_id="1", platform="dianping", url="https://www.dianping.com/review/1",
                       text=text, published_at=NOW - timedelta(hours=1), collected_at=NOW, content_hash="h1"))
@@ -85,6 +91,32 @@ def test_enqueue_routes_store_alert_and_is_idempotent(db):
     with db.session() as s:
         s.get(Alert, alert_id).severity = "warning"
     assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW) == 0
+
+
+def test_a_warning_is_a_watch_item_unless_the_recipient_opts_in(db):
+    alert_id = seed(db, opt_in=False)
+    with db.session() as s:
+        s.get(Recipient, "area-sh").push_warnings = True
+    policy = AlertPolicy()
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW) == 1
+    assert {(n.recipient_id, n.channel) for n in rows(db)} == {("area-sh", "email")}
+    # escalation of a warning reaches only opted-in targets (hq did not opt in)
+    later = NOW + timedelta(minutes=policy.escalate_after_minutes + 1)
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=later) == 0
+    # turning critical pushes everyone routed at once
+    with db.session() as s:
+        s.get(Alert, alert_id).severity = "critical"
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=later) >= 3
+    got = {(n.recipient_id, n.channel) for n in rows(db) if ":critical:" in n.idempotency_key}
+    assert {("mgr-jingan", "email"), ("mgr-jingan", "wecom"), ("area-sh", "email")} <= got
+
+
+def test_urgent_alerts_are_pushed_without_opt_in(db):
+    alert_id = seed(db, opt_in=False)
+    with db.session() as s:
+        alert = s.get(Alert, alert_id)
+        alert.kind, alert.severity = "urgent", "warning"
+    assert enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW) == 3
 
 
 def test_enqueued_email_has_evidence_and_signed_links(db):
