@@ -1,7 +1,7 @@
 """recipients.push_warnings: opt in to pushes of warning-tier spike alerts
 
-Revision ID: 0003_i12
-Revises: 0002
+Revision ID: 0005_i12
+Revises: 0004_i15b
 Create Date: 2026-12-06
 
 Warnings are watch items (dashboard, digest) and are pushed only to recipients who ask
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003_i12'
-down_revision = '0002'
+revision = '0005_i12'
+down_revision = '0004_i15b'
 branch_labels = None
 depends_on = None
 
