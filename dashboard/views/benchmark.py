@@ -38,7 +38,7 @@ if not tps.empty:
                         触点=tps["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)), total=tps["mentions"])
     matrix = matrix.dropna(subset=["net"])
     ui.chart(st, charts.heatmap(matrix[["品牌", "触点", "net", "total", "negative"]], "触点", "品牌", "触点", "品牌",
-                                height=max(180, 64 * matrix["品牌"].nunique())))
+                                rows=list(dict.fromkeys(matrix["品牌"]))))
     wide = matrix.pivot_table(index="触点", columns="品牌", values="net", aggfunc="first")
     wide = wide.reindex([label(TOUCHPOINTS, t) for t in TOUCHPOINTS if label(TOUCHPOINTS, t) in wide.index])
     st.dataframe(wide.map(lambda v: "—" if v != v else f"{v:+.2f}"), width="stretch")
