@@ -164,7 +164,7 @@ def test_retry_after_http_date() -> None:
 
 
 def test_redirect_to_another_host_is_logged_and_loses_credentials(server, fast_http, caplog) -> None:
-    from conftest import LoopbackServer
+    from tests.collectors.conftest import LoopbackServer
 
     with LoopbackServer() as other:
         other.static("/landing", "elsewhere")
@@ -188,7 +188,7 @@ def test_redirect_to_another_host_is_logged_and_loses_credentials(server, fast_h
 
 
 def test_a_redirect_target_is_checked_against_its_robots_txt(server, fast_http) -> None:
-    from conftest import LoopbackServer
+    from tests.collectors.conftest import LoopbackServer
 
     with LoopbackServer() as other:
         other.static("/robots.txt", "User-agent: *\nDisallow: /private\n", "text/plain")
