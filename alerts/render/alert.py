@@ -41,7 +41,7 @@ NUMBER_LABELS = {
     "consecutive_failures": "连续失败次数", "http_status": "HTTP 状态码", "run_id": "采集批次",
 }
 # statistical detail kept in the evidence (and the reason text) but not in the message's table
-HIDDEN_NUMBERS = frozenset({"p_value", "peer_window_share", "run_id"})
+HIDDEN_NUMBERS = frozenset({"p_value", "peer_window_share", "run_id", "evidence", "months_between"})
 HEALTH_LABELS = {"failing": "连续失败", "blocked": "被拦截/需登录", "stale": "长时间无新内容", "ok": "正常"}
 _TITLE_TAG = re.compile(r"^\s*【[^】]{1,8}】\s*")
 
