@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from alerts.attribution import explain_actions, explained_note
 from alerts.calibration import CalibrationTable, load_table, rarity_zh
 from alerts.errors import BacktestInputError
 from alerts.evidence import SEVERITY_ZH
@@ -229,7 +230,10 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
                                   since=since_columns(grid.keys, incidents, first),
                                   exclude=exclusion_mask(grid.keys, past, first, length) if past else None,
                                   multiplicity=siblings, table=table)
-        for action in decide(grid.keys, result, incidents, now, policy):
+        actions = decide(grid.keys, result, incidents, now, policy)
+        explained = explain_actions(grid.keys, result, actions, grid.total[:, lo:end], grid.negative[:, lo:end],
+                                    children, incidents)
+        for action in explained.actions:
             i, key = action.index, action.key
             if action.kind == "open":
                 sev = severity_name(action.severity)
@@ -238,7 +242,8 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
                                                       int(result.total[i]), float(result.expected[i]),
                                                       rarity_zh(table.months_between(
                                                           key[0], float(result.per_day[i]), float(result.evidence[i])))
-                                                      if table is not None else ""))
+                                                      if table is not None else "")
+                                      + explained_note(key, explained))
                 out.append(alert)
                 incidents[key] = Incident(action.severity, now, action.window_start, now, None, alert)
             elif action.kind == "update":

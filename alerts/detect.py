@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from alerts import evidence as ev
+from alerts.attribution import Explained, affected_stores, explain_actions, explained_note
 from alerts.calibration import CalibrationTable, load_table, rarity_zh
 from alerts.policy import AlertPolicy
 from alerts.spikes import (
@@ -217,8 +218,17 @@ def _evidence(db: Database, session: Session, key: ScopeKey, start: datetime, en
     return evidence, touchpoints, keywords
 
 
+def merge_stores(previous: list[dict[str, Any]], now: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The stores a product alert covers over its incident: every store named so far, its largest excess."""
+    most = {p["store"]: int(p["negative"]) for p in previous}
+    for store, n in now:
+        most[store] = max(most.get(store, 0), n)
+    return sorted(most.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def _apply(db: Database, session: Session, action: Action, result: Assessment, now: datetime,
-           summary: DetectSummary, table: CalibrationTable | None = None) -> None:
+           summary: DetectSummary, table: CalibrationTable | None = None,
+           explained: Explained | None = None) -> None:
     key = action.key
     if action.kind == "resolve":
         alert = session.get(Alert, action.incident.ref)
@@ -239,10 +249,26 @@ def _apply(db: Database, session: Session, action: Action, result: Assessment, n
     products = ev.top_products(session, key[1], window_start, now) if key[0] == "store" else []
     if products:
         evidence["products"] = products
+    reason = spike_reason(numbers, touchpoints, keywords, products)
+    if explained is not None:
+        previous_driver = alert.evidence.get("driven_by") if alert is not None else None
+        if key not in explained.drivers and previous_driver:
+            explained.drivers[key] = (("store", previous_driver["store"]), previous_driver["share"])
+        if key in explained.drivers:
+            store, share = explained.drivers[key]
+            evidence["driven_by"] = {"store": store[1], "share": round(share, 3)}
+        # a product alert carries the stores of its chain-wide incident (no alert per store × product)
+        stores = merge_stores(alert.evidence.get("stores", []) if alert is not None else [],
+                              affected_stores(explained, key))
+        if stores:
+            evidence["stores"] = [{"store": s, "name": ev.scope_name(session, "store", s), "negative": n}
+                                  for s, n in stores]
+        note = explained_note(key, explained, lambda s: ev.scope_name(session, "store", s), stores or None)
+        reason = reason[:-1] + note + "。" if note else reason
     values = {
         "severity": severity,
         "title": spike_title(severity, name, numbers),
-        "reason": spike_reason(numbers, touchpoints, keywords, products),
+        "reason": reason,
         "window_start": window_start,
         "window_end": action.window_end,
         "evidence": {**evidence, "scope_name": name},
@@ -274,15 +300,18 @@ def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: date
     hod, dow = local_calendar(first, total.shape[1], policy.timezone)
     stores = session.execute(sa.select(Store.id, Store.brand_id, Store.region_id)).all()
     parents = {s.id: {k: v for k, v in (("brand", s.brand_id), ("region", s.region_id)) if v} for s in stores}
+    children = aggregate_children(keys, parents)
     result = assess_explained(keys, total, negative, hod, dow, groups, policy,
-                              children=aggregate_children(keys, parents),
+                              children=children,
                               active_families={family(k) for k, inc in incidents.items() if inc.active},
                               since=since_columns(keys, incidents, first),
                               exclude=exclusion_mask(keys, history, first, total.shape[1]),
                               multiplicity=multiplicity(keys),
                               table=table)
-    for action in decide(keys, result, incidents, now, policy):
-        _apply(db, session, action, result, now, summary, table)
+    explained = explain_actions(keys, result, decide(keys, result, incidents, now, policy), total, negative,
+                                children, incidents)
+    for action in explained.actions:
+        _apply(db, session, action, result, now, summary, table, explained)
 
 
 # --------------------------------------------------------------------------- urgent

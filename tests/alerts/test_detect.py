@@ -12,7 +12,7 @@ from sqlmodel import select
 from alerts.detect import detect_alerts
 from alerts.policy import AlertPolicy
 from alerts.rollups import mark_all_dirty, update_rollups
-from storage.models import Alert, Mention, MentionAnalysis, MentionTouchpoint, Store
+from storage.models import Alert, Mention, MentionAnalysis, MentionTouchpoint, Product, Store
 
 UTC = timezone.utc
 START = datetime(2026, 10, 1, tzinfo=UTC)  # baseline starts here
@@ -218,3 +218,31 @@ def test_urgent_dedup_per_store_and_incident(db):
     assert summary.urgent_opened == 1
     with db.session() as sess:
         assert len(sess.exec(select(Alert).where(Alert.kind == "urgent", Alert.scope_id == "s1")).all()) == 2
+
+
+def test_chain_product_incident_is_one_product_alert_naming_its_stores(db):
+    """榴莲冰沙 bad in six stores at once: one product alert that names them, no alert per store × product."""
+    s = Stream()
+    stores = [f"c{k}" for k in range(6)]
+    for store in stores:
+        s.background(store, 12, days=37)
+        for d in range(37):  # the smoothie sells a few a day everywhere, rarely badly
+            for _ in range(s.rng.poisson(3)):
+                s.add(START + timedelta(days=d, hours=float(s.rng.uniform(0, 14))), store, s.rng.random() < 0.1,
+                      product="p9")
+    for store in stores:
+        for k in range(6):
+            s.add(afternoon(k * 0.6), store, True, product="p9", text=f"榴莲冰沙有异味 {k}")
+    s.write(db)
+    with db.session() as sess:
+        sess.add_all([Store(id=st, brand_id="b1", region_id="east", name=f"{st}店") for st in stores])
+        sess.add(Product(id="p9", brand_id="b1", name="榴莲冰沙"))
+    for h in (2, 4, 6):
+        detect_alerts(db, POLICY, now=afternoon(h))
+    alerts = spikes(db)
+    assert [a.scope_id for a in alerts if a.scope_type == "store_product" and a.scope_id.endswith("|p9")] == []
+    (product,) = [a for a in alerts if a.scope_type == "product"]
+    assert product.scope_id == "p9" and "榴莲冰沙" in product.title
+    named = [x["store"] for x in product.evidence["stores"]]
+    assert len(named) >= 4 and set(named) <= set(stores)
+    assert "涉及门店：" in product.reason and f"{named[0]}店" in product.reason

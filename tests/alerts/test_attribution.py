@@ -1,0 +1,126 @@
+"""Explain away: pure attribution of an aggregate's excess and folding of store × product alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+
+from alerts.attribution import (
+    dominant_child,
+    explain_actions,
+    explained_note,
+    window_excess,
+)
+from alerts.spikes import Action, Assessment, Incident
+
+NOW = datetime(2026, 11, 5, 8, tzinfo=timezone.utc)
+
+
+def assessment(n: int, severity, window=6, share=0.1) -> Assessment:
+    z = np.zeros(n)
+    return Assessment(severity=np.asarray(severity), p_value=z, window=np.full(n, window), negative=z, total=z,
+                      expected=z, baseline_share=np.full(n, share), peer_share=z, peer_window_share=z,
+                      hot=np.zeros(n, bool), evidence=z, evidence_critical=z, per_day=z)
+
+
+def grid(rows: list[tuple[int, int]], hours=24) -> tuple[np.ndarray, np.ndarray]:
+    """Per row (mentions, negatives) in the last 6 hours over a quiet day of 10% negatives."""
+    total = np.zeros((len(rows), hours))
+    negative = np.zeros((len(rows), hours))
+    for r, (t, x) in enumerate(rows):
+        total[r, -6:] = t / 6
+        negative[r, -6:] = x / 6
+    return total, negative
+
+
+def opens(keys, rows, severity=2):
+    return [Action("open", keys[i], i, severity, NOW, NOW) for i in rows]
+
+
+def test_window_excess_is_observed_minus_usual_share():
+    total, negative = grid([(60, 16), (30, 3)])
+    assert np.allclose(window_excess(negative, total, np.array([0.1, 0.1]), 6), [10.0, 0.0])
+
+
+def test_one_child_with_most_of_the_excess_drives_the_aggregate():
+    assert dominant_child(10.0, {1: 8.0, 2: 1.0, 3: 1.0}).child == 1
+    assert dominant_child(10.0, {1: 8.0, 2: 1.0}).share == 0.8
+
+
+def test_spread_excess_has_no_driver_nor_an_aggregate_without_excess():
+    assert dominant_child(10.0, {1: 4.0, 2: 3.0, 3: 3.0}) is None
+    assert dominant_child(0.0, {1: 4.0}) is None
+    assert dominant_child(-2.0, {1: 1.0}) is None
+
+
+def test_brand_alert_driven_by_an_alerting_store_is_suppressed():
+    keys = [("brand", "b1"), ("store", "s1"), ("store", "s2"), ("store", "s3")]
+    total, negative = grid([(120, 22), (40, 14), (40, 4), (40, 4)])  # brand +10, s1 +10
+    total[0], negative[0] = total[1:].sum(0), negative[1:].sum(0)
+    result = assessment(4, [2, 2, 0, 0])
+    out = explain_actions(keys, result, opens(keys, [1, 0]), total, negative, {0: [1, 2, 3]}, {})
+    assert [a.key for a in out.actions] == [("store", "s1")]
+    assert out.suppressed[("brand", "b1")][0] == ("store", "s1")
+
+
+def test_brand_alert_driven_by_a_store_with_an_open_incident_is_suppressed():
+    keys = [("brand", "b1"), ("store", "s1"), ("store", "s2")]
+    total, negative = grid([(80, 18), (40, 14), (40, 4)])
+    incidents = {("store", "s1"): Incident(2, NOW, NOW, NOW)}
+    out = explain_actions(keys, assessment(3, [2, 0, 0]), opens(keys, [0]), total, negative, {0: [1, 2]}, incidents)
+    assert out.actions == []
+
+
+def test_brand_alert_driven_by_a_quiet_store_stays_and_names_it():
+    keys = [("brand", "b1"), ("store", "s1"), ("store", "s2")]
+    total, negative = grid([(80, 18), (40, 14), (40, 4)])
+    out = explain_actions(keys, assessment(3, [2, 0, 0]), opens(keys, [0]), total, negative, {0: [1, 2]}, {})
+    assert [a.key for a in out.actions] == [("brand", "b1")]
+    assert "约 100% 来自上海店" in explained_note(("brand", "b1"), out, {"s1": "上海店"}.get)
+
+
+def test_brand_alert_of_many_stores_stays():
+    keys = [("brand", "b1"), ("store", "s1"), ("store", "s2"), ("store", "s3")]
+    total, negative = grid([(120, 27), (40, 9), (40, 9), (40, 9)])
+    result = assessment(4, [2, 2, 2, 0])
+    out = explain_actions(keys, result, opens(keys, [1, 2, 0]), total, negative, {0: [1, 2, 3]}, {})
+    assert ("brand", "b1") in [a.key for a in out.actions]
+    assert out.suppressed == {}
+
+
+def test_product_alert_driven_by_one_store_product_gives_way_to_it():
+    keys = [("product", "p1"), ("store_product", "s1|p1"), ("store_product", "s2|p1")]
+    total, negative = grid([(60, 16), (30, 12), (30, 4)])
+    out = explain_actions(keys, assessment(3, [2, 2, 0]), opens(keys, [1, 0]), total, negative, {0: [1, 2]}, {})
+    assert [a.key for a in out.actions] == [("store_product", "s1|p1")]
+    assert out.folded == {}
+
+
+def test_chain_product_incident_folds_store_products_under_the_product_alert():
+    keys = [("product", "p1"), ("store_product", "s1|p1"), ("store_product", "s2|p1"),
+            ("store_product", "s3|p1"), ("store_product", "s4|p1")]
+    total, negative = grid([(120, 30), (30, 8), (30, 8), (30, 8), (30, 3)])
+    result = assessment(5, [2, 1, 2, 0, 0])
+    out = explain_actions(keys, result, opens(keys, [1, 2, 0]), total, negative, {0: [1, 2, 3, 4]}, {})
+    assert [a.key for a in out.actions] == [("product", "p1")]
+    assert [k for k, _ in out.folded[("product", "p1")]] == [("store_product", f"s{i}|p1") for i in (1, 2, 3)]
+    note = explained_note(("product", "p1"), out)
+    assert "涉及门店：s1（多 5 条）、s2（多 5 条）、s3（多 5 条）共 3 家" in note
+
+
+def test_store_product_opens_fold_under_an_already_open_product_alert():
+    keys = [("product", "p1"), ("store_product", "s1|p1"), ("store_product", "s2|p1")]
+    total, negative = grid([(60, 16), (30, 8), (30, 8)])
+    incidents = {("product", "p1"): Incident(2, NOW, NOW, NOW)}
+    actions = [Action("update", keys[0], 0, 2, NOW, NOW, incidents[("product", "p1")]), *opens(keys, [1])]
+    out = explain_actions(keys, assessment(3, [2, 2, 0]), actions, total, negative, {0: [1, 2]}, incidents)
+    assert [a.kind for a in out.actions] == ["update"]
+    assert len(out.folded[("product", "p1")]) == 2
+
+
+def test_store_product_alerts_of_other_products_are_untouched():
+    keys = [("product", "p1"), ("store_product", "s1|p1"), ("store_product", "s1|p2")]
+    total, negative = grid([(60, 16), (30, 8), (30, 8)])
+    out = explain_actions(keys, assessment(3, [2, 0, 2]), opens(keys, [2, 0]), total, negative, {0: [1]}, {})
+    assert ("store_product", "s1|p2") in [a.key for a in out.actions]
