@@ -62,7 +62,7 @@ def init(path: Path = typer.Argument(Path("tingfeng.toml")), force: bool = typer
 @app.command("check-config")
 def check_config(config: Optional[Path] = CatalogOpt) -> None:
     """Validate the catalog and print every problem at once (exit 1 if any)."""
-    from tingfeng.catalog import load_catalog
+    from tingfeng.catalog import load_catalog, recipient_channel_problems
 
     settings = _settings(config)
     try:
@@ -70,6 +70,11 @@ def check_config(config: Optional[Path] = CatalogOpt) -> None:
     except CatalogError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
+    problems = recipient_channel_problems(cat, os.environ)
+    if problems:
+        typer.echo(f"{settings.catalog}: {len(problems)} problem(s) in this environment:\n"
+                   + "\n".join(f"  {p}" for p in problems), err=True)
+        raise typer.Exit(1)
     typer.echo(
         f"{settings.catalog}: ok — {len(cat.brands)} brand(s), {len(cat.stores)} store(s), "
         f"{len(cat.products)} product(s), {len(cat.sources)} source(s), {len(cat.recipients)} recipient(s)"
