@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
+from alerts.channels.base import ENV_ADDRESS
 from storage.models import Alert, Product, Recipient, Region, Store
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -31,6 +32,9 @@ STORE_SCOPES = ("store", "store_product", "store_touchpoint")
 CHAT_CHANNELS = ("wecom", "dingtalk", "feishu")
 STORE_ROLES = ("manager", "area_manager")
 MARKETING_ROLES = ("marketing", "hq")
+ADDRESS_FIELDS = ("url", "address")
+ADDRESS_ENV_FIELDS = ("url_env", "address_env")
+ENV_FIELDS = ADDRESS_ENV_FIELDS + ("secret_env",)  # every channel field naming an environment variable
 
 
 def severity_rank(severity: str | None) -> int:
@@ -135,10 +139,40 @@ def routes_for(recipient: Recipient, known_channels: Iterable[str]) -> list[Rout
     for name, config in sorted((recipient.channels or {}).items()):
         if name == "email" or name not in known or not isinstance(config, dict):
             continue
-        address = config.get("url") or config.get("address")
+        address = channel_address(config)
         if address:
-            routes.append(Route(recipient.id, name, str(address), dict(config)))
+            routes.append(Route(recipient.id, name, address, dict(config)))
     return routes
+
+
+def channel_address(config: Mapping[str, Any]) -> str | None:
+    """A chat channel's destination: ``url``/``address`` as written, or ``env:NAME`` for
+    ``url_env``/``address_env`` (resolved from the environment when the message is sent)."""
+    for key in ADDRESS_FIELDS:
+        if config.get(key):
+            return str(config[key]).strip()
+    for key in ADDRESS_ENV_FIELDS:
+        if config.get(key):
+            return ENV_ADDRESS + str(config[key]).strip()
+    return None
+
+
+def channel_problems(channel: str, config: Any, environ: Mapping[str, str], known_channels: Iterable[str]) -> list[str]:
+    """Why a recipient's ``[recipients.channels.<channel>]`` cannot deliver (empty when it can):
+    an unknown channel, no address, or an environment variable it names that is unset."""
+    if channel not in set(known_channels):
+        return [f"unknown channel (known: {', '.join(sorted(set(known_channels) - {'email'}))})"]
+    if not isinstance(config, Mapping):
+        return ["must be a table such as { url_env = \"HOOK_A\" }"]
+    if channel_address(config) is None:
+        fields = " / ".join(ADDRESS_FIELDS + ADDRESS_ENV_FIELDS)
+        return [f"no address: set one of {fields}"]
+    problems = []
+    for key in ENV_FIELDS:
+        name = config.get(key)
+        if name and not str(environ.get(str(name).strip(), "")).strip():
+            problems.append(f"{key} = {str(name)!r}: environment variable {name} is not set")
+    return problems
 
 
 def escalation_due(alert: Alert, policy: Any, now: datetime) -> bool:

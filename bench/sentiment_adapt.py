@@ -1,7 +1,7 @@
 """Adaptation benchmark: how much of the in-domain gap ``nlp adapt`` recovers from ratings.
 
     nice -n 10 .venv/bin/python bench/sentiment_adapt.py [--data ../shared/data/sentiment]
-                                                         [--folds 3] [-C 8] [--domain waimai]
+                                                         [--folds 3] [--recipe NAME]
 
 The domain (waimai by default) plays the chain. Three models, all with the recipe of
 ``nlp.train`` (so a new base recipe is measured here without change):
@@ -36,7 +36,7 @@ from nlp import metrics  # noqa: E402
 from nlp import text as textmod  # noqa: E402
 from nlp.adapt import adapt  # noqa: E402
 from nlp.models.ngram import NgramModel  # noqa: E402
-from nlp.train import DEFAULT_DATA, train, waimai_split  # noqa: E402
+from nlp.train import DEFAULT_DATA, RECIPE_NAME, RECIPES, train, waimai_split  # noqa: E402
 from storage import Database, make_url_for_path  # noqa: E402
 from storage.models import Mention  # noqa: E402
 
@@ -62,28 +62,28 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("-C", dest="c_grid", type=float, action="append", help="regularisation (repeatable; default 8)")
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default=RECIPE_NAME, help="the nlp.train recipe of all three")
     args = ap.parse_args(argv)
-    c_grid = tuple(args.c_grid or (8.0,))
+    recipe = RECIPES[args.recipe]
     part, holdout = waimai_split(args.data)
     quiet = lambda _: None  # noqa: E731
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        train(args.data, tmp / "base.npz", c_grid=c_grid, exclude=["waimai"], log=quiet)
-        train(args.data, tmp / "indomain.npz", c_grid=c_grid, log=quiet)
+        train(args.data, tmp / "base.npz", recipe=recipe, exclude=["waimai"], log=quiet)
+        train(args.data, tmp / "indomain.npz", recipe=recipe, include_holdout=False, log=quiet)
         base, indomain = NgramModel(tmp / "base.npz"), NgramModel(tmp / "indomain.npz")
         db = Database(make_url_for_path(tmp / "bench.db"))
         db.upgrade()
         store_rated(db, part)
         result = adapt(db, tmp / "models", data_dir=args.data, base=base, folds=args.folds, exclude=["waimai"],
-                       c_grid=c_grid)
+                       recipe=recipe)
         adapted = NgramModel(result.artifact)
         rows = {"base (no waimai)": figures(base, holdout), "in-domain (shipped recipe)": figures(indomain, holdout),
                 "adapted (base data + waimai as rated mentions)": figures(adapted, holdout)}
         db.dispose()
     elapsed = time.time() - t0
-    print(f"waimai 30% hold-out: {len(holdout)} reviews; rated mentions: {len(part)}; C grid {list(c_grid)}; "
+    print(f"waimai 30% hold-out: {len(holdout)} reviews; rated mentions: {len(part)}; recipe {args.recipe}; "
           f"{args.folds}-fold CV; {elapsed / 60:.1f} min\n")
     print("| model | macro-F1 | accuracy | ROC-AUC |\n| --- | ---: | ---: | ---: |")
     for name, r in rows.items():

@@ -42,8 +42,10 @@ def perform(ctx: Context, alert_id: int, action: str, note: str, by: str | None 
 
 def verify_link(ctx: Context, token: str) -> tuple[alert_state.ActionClaim | None, str]:
     """Check a signed e-mail link token; returns (claim, "") or (None, why it was refused)."""
+    if ctx.settings.signing.is_public:  # anyone can sign with the public key: such a link proves nothing
+        return None, "看板使用公开的开发密钥，邮件链接已停用：请设置 TINGFENG_SECRET_KEY 后在预警列表中操作。"
     try:
-        claim = alert_state.verify_action(ctx.settings.secret_key.get_secret_value(), token,
+        claim = alert_state.verify_action(ctx.settings.signing.value, token,
                                           ctx.settings.action_link_max_age)
     except alert_state.InvalidActionToken as exc:
         return None, "链接已过期，请在预警列表中直接操作。" if exc.expired else "链接无效。"

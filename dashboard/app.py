@@ -21,8 +21,9 @@ from dashboard.auth import gate, sidebar_identity  # noqa: E402
 from dashboard.context import Context, publish  # noqa: E402
 from dashboard.filters import filter_bar  # noqa: E402
 from dashboard.scope import Scope  # noqa: E402
-from dashboard.settings import DashboardSettings  # noqa: E402
+from dashboard.settings import DashboardSettings, signing_key_warning  # noqa: E402
 from storage import DatabaseNotMigrated, DatabaseUnavailable  # noqa: E402
+from storage.errors import SigningKeyError  # noqa: E402
 
 # not "pages/": Streamlit treats a pages/ folder next to the entry script as a v1
 # multipage app and runs those files directly, bypassing this script and its login gate
@@ -84,7 +85,14 @@ def main() -> None:
         st.error(problem)
         st.stop()
     db = cache.database(settings.db_url)
+    try:
+        key_warning = signing_key_warning(settings.signing)
+    except SigningKeyError as exc:
+        st.error(f"签名密钥不可用：{exc}")
+        st.stop()
     access = gate(settings, db)
+    if key_warning and (settings.signing.is_public or not access.restricted):
+        st.warning(key_warning, icon=":material/key:")
     st.sidebar.title("听风 · 舆情看板")
     sidebar_identity(settings, access)
     options = cache.q(settings.db_url, "filter_options", access)

@@ -19,7 +19,7 @@ _LOGGED_OUT = "_tingfeng_logged_out"
 def _from_cookie(db: Database, settings: DashboardSettings) -> Access | None:
     """The access of a valid session cookie sent with this connection."""
     token = session.cookie_token()
-    claim = session.verify(settings.secret_key.get_secret_value(), token, settings.session_max_age) if token else None
+    claim = session.verify(settings.signing.value, token, settings.session_max_age) if token else None
     return access_for_session(db, *claim) if claim else None
 
 
@@ -46,7 +46,7 @@ def _local_login(db: Database, settings: DashboardSettings) -> Access:
             st.session_state[_SESSION_KEY] = access
             st.session_state.pop(_LOGGED_OUT, None)
             st.session_state[_COOKIE_TO_WRITE] = session.sign(
-                settings.secret_key.get_secret_value(), access.user, account_fingerprint(db, access.user) or "")
+                settings.signing.value, access.user, account_fingerprint(db, access.user) or "")
             st.rerun()
         st.error("用户名或密码不正确。")
     st.stop()

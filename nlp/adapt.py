@@ -35,7 +35,7 @@ from nlp.errors import AdaptError
 from nlp.models import SentimentModel
 from nlp.pipeline import mention_text
 from nlp.registry import current_model, ensure_registered, record, validation_figures
-from nlp.train import DEFAULT_DATA, SPEC, Example, train
+from nlp.train import DEFAULT_DATA, RECIPE, Example, Recipe, train
 
 CHAIN_DOMAIN = "chain"
 CANDIDATE_NAME = "ngram-lr-chain"
@@ -130,8 +130,8 @@ def cross_validate(examples: Sequence[Example], base: SentimentModel, fit: Calla
 
 
 def adapt(db: Database, models_dir: Path, *, data_dir: Path = DEFAULT_DATA, base: SentimentModel | None = None,
-          folds: int = 5, min_gain: float = 0.0, exclude: Sequence[str] = (), c_grid: Sequence[float] = (4.0, 8.0),
-          spec=SPEC, now: datetime | None = None, log: Callable[[str], None] = lambda _: None) -> AdaptResult:  # noqa: ANN001
+          folds: int = 5, min_gain: float = 0.0, exclude: Sequence[str] = (), recipe: Recipe = RECIPE,
+          now: datetime | None = None, log: Callable[[str], None] = lambda _: None) -> AdaptResult:
     """Fit, cross-validate and maybe promote a chain model (see the module docstring)."""
     from nlp.models.ngram import load_artifact, save_artifact
 
@@ -146,7 +146,7 @@ def adapt(db: Database, models_dir: Path, *, data_dir: Path = DEFAULT_DATA, base
         raise AdaptError(f"the base training data is not in {data_dir} (see nlp/train.py)")
 
     def fit(rows: Sequence[Example], path: Path) -> dict:
-        return train(data_dir, path, spec=spec, c_grid=c_grid, exclude=exclude, extra=rows, log=log)
+        return train(data_dir, path, recipe=recipe, exclude=exclude, extra=rows, log=log)
 
     log(f"{len(examples)} chain examples ({per_class[0]} negative, {per_class[1]} positive; {n_corr} from corrections)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,11 +154,11 @@ def adapt(db: Database, models_dir: Path, *, data_dir: Path = DEFAULT_DATA, base
         log(f"cross-validated macro-F1: base {base.name} {base.version} {base_f1:.4f}, candidate {cand_f1:.4f}")
         final = Path(tmp) / "final.npz"
         fit(examples, final)
-        weights, meta = load_artifact(final)
+        weights, meta, idf = load_artifact(final)
     meta = {**meta, "name": CANDIDATE_NAME, "adapted_from": f"{base.name} {base.version}", "n_chain": len(examples)}
     models_dir = Path(models_dir)
     artifact = models_dir / f"{CANDIDATE_NAME}-{meta['version']}.npz"
-    save_artifact(artifact, weights, meta)
+    save_artifact(artifact, weights, meta, idf=idf)
     better = cand_f1 > base_f1 + min_gain
     result = AdaptResult(f"{base.name} {base.version}", f"{CANDIDATE_NAME} {meta['version']}", base_f1, cand_f1,
                          len(examples), n_corr, folds, better, artifact)

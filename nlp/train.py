@@ -5,15 +5,17 @@
 ``DATA_DIR`` defaults to ``../shared/data/sentiment`` relative to the repository.
 Needs scikit-learn and scipy (dev extra); the artifact it writes needs neither.
 
-Data use (seed :data:`SEED`, deterministic):
-
-- ``waimai_10k_train.csv``: a stratified 30% is held out (:func:`waimai_split`) and
-  never trained or tuned on; it is reported by ``bench/sentiment.py``.
-- every ``*_train.csv`` (the waimai 70%, online_shopping, weibo, ChnSentiCorp minus
-  texts already in online_shopping) is split 90/10 per file, stratified: the 90% fits
-  the classifier, the 10% ("calibration split") fits the Platt calibration, chooses the
-  regularisation, and gives the confusion rates shipped for adjusted counting.
-- no ``*_dev.csv`` file is read here: they are only reported.
+Data use (seed :data:`SEED`, deterministic). The shipped model is trained on *all*
+shared training data (:func:`training_pool` with ``include_holdout``): every
+``*_train.csv`` — online_shopping, weibo, the whole waimai file, ChnSentiCorp minus texts
+already in online_shopping. Each domain is split 90/10, stratified: the 90% fits, the
+10% ("calibration split") fits the Platt calibration and gives the confusion rates
+shipped for adjusted counting; then the weights are refitted on 100% (:func:`fit_model`).
+The recipe (:data:`RECIPE`: features, weighting, domain weights, C) was chosen by
+cross-validation on the training pool of :func:`evaluation_split`, which holds out the
+``*_dev.csv`` files, the waimai 30% and half of the long reviews
+(``bench/sentiment_recipes.py``); ``bench/sentiment.py`` refits the recipe on that pool
+and scores the held-out sets against the TF-IDF + LR baseline.
 """
 
 from __future__ import annotations
@@ -31,17 +33,41 @@ from pathlib import Path
 from typing import Sequence
 
 from nlp import text as textmod
-from nlp.models.hashing import HashSpec, buckets, row_weights
+from nlp.metrics import macro_f1
+from nlp.models.hashing import HashSpec, bucket_counts, row_weights, tfidf_weights
 
 SEED = 20261122
 HOLDOUT_SHARE = 0.30
 CALIBRATION_SHARE = 0.10
+LONG_CHARS = 200  # the long-review band of bench/sentiment.py
 SPEC = HashSpec(bits=21, max_n=3)
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "sentiment"
 DEFAULT_OUT = Path(__file__).resolve().parent / "models" / "data" / "ngram_lr.npz"
 
 csv.field_size_limit(sys.maxsize)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides a fitted model besides the data."""
+
+    spec: HashSpec = SPEC
+    weighting: str = "binary"  # "binary" (1/sqrt(k) per feature) or "tfidf" ((1 + log tf) · idf, L2)
+    domain_weights: bool = True  # each training domain the same total weight
+    c: float = 8.0
+
+
+#: The variants compared by ``bench/sentiment_recipes.py``; :data:`RECIPE` is the shipped one.
+RECIPES: dict[str, Recipe] = {
+    "binary": Recipe(),
+    "tfidf": Recipe(weighting="tfidf"),
+    "tfidf-pooled": Recipe(weighting="tfidf", domain_weights=False),
+    "tfidf-c16": Recipe(weighting="tfidf", c=16.0),
+    "tfidf-contrast": Recipe(HashSpec(bits=21, max_n=3, contrast=True), weighting="tfidf"),
+}
+RECIPE_NAME = "tfidf"  # chosen by bench/sentiment_recipes.py (docs/benchmarks.md "## NLP")
+RECIPE = RECIPES[RECIPE_NAME]
 
 
 @dataclass(frozen=True)
@@ -84,32 +110,121 @@ def waimai_split(data_dir: Path) -> tuple[list[Example], list[Example]]:
     return stratified_split(rows, HOLDOUT_SHARE, SEED)
 
 
-def training_sets(data_dir: Path) -> tuple[list[Example], list[Example]]:
-    """(fit, calibration) examples from every train file, per-file stratified 90/10."""
+def training_pool(data_dir: Path, *, include_holdout: bool = False) -> list[Example]:
+    """Every training example: online_shopping (+ ChnSentiCorp texts not already in it), weibo, waimai.
+
+    Without ``include_holdout`` the waimai 30% of :func:`waimai_split` is left out.
+    """
     data_dir = Path(data_dir)
-    files = {
-        "online_shopping": read_labelled(data_dir / "online_shopping_10_cats_train.csv", "online_shopping"),
-        "weibo": read_labelled(data_dir / "weibo_senti_100k_train.csv", "weibo"),
-        "waimai": waimai_split(data_dir)[0],
-    }
-    shopping = {r.text for r in files["online_shopping"]}
-    files["chnsenticorp"] = [r for r in read_labelled(data_dir / "chnsenticorp_train.csv", "online_shopping")
-                             if r.text not in shopping]
+    shopping = read_labelled(data_dir / "online_shopping_10_cats_train.csv", "online_shopping")
+    known = {r.text for r in shopping}
+    waimai = (read_labelled(data_dir / "waimai_10k_train.csv", "waimai") if include_holdout
+              else waimai_split(data_dir)[0])
+    return (shopping
+            + [r for r in read_labelled(data_dir / "chnsenticorp_train.csv", "online_shopping") if r.text not in known]
+            + read_labelled(data_dir / "weibo_senti_100k_train.csv", "weibo")
+            + waimai)
+
+
+def calibration_split(pool: Sequence[Example]) -> tuple[list[Example], list[Example]]:
+    """(fit, calibration): each domain split 90/10, stratified by label."""
     fit, cal = [], []
-    for i, (_, rows) in enumerate(sorted(files.items())):
-        rest, taken = stratified_split(rows, CALIBRATION_SHARE, SEED + 1 + i)
+    for i, dom in enumerate(sorted({r.domain for r in pool})):
+        rest, taken = stratified_split([r for r in pool if r.domain == dom], CALIBRATION_SHARE, SEED + 1 + i)
         fit.extend(rest)
         cal.extend(taken)
     return fit, cal
 
 
-def matrix(texts: Sequence[str], spec: HashSpec):  # noqa: ANN201 - scipy type
-    """The rows inference sees: texts cleaned as the pipeline does, hashed, L2-normalised binary."""
+def training_sets(data_dir: Path, *, include_holdout: bool = False) -> tuple[list[Example], list[Example]]:
+    """(fit, calibration) examples from every train file (:func:`training_pool`, :func:`calibration_split`)."""
+    return calibration_split(training_pool(data_dir, include_holdout=include_holdout))
+
+
+def evaluation_split(data_dir: Path) -> tuple[list[Example], dict[str, list[Example]]]:
+    """(training pool, held-out sets by domain) for benchmarks and recipe choices.
+
+    Held out: the ``*_dev.csv`` files, the waimai 30% (:func:`waimai_split`), and a
+    stratified half of every *long* review (≥ :data:`LONG_CHARS` characters) of the
+    training files, so the long band is scored on real long reviews the fit never saw
+    while the fit still sees the other half. ChnSentiCorp joins online_shopping (its texts
+    are online_shopping reviews); ``chnsenticorp_dev`` is also kept as its own set.
+    """
+    data_dir = Path(data_dir)
+    waimai_fit, waimai_held = waimai_split(data_dir)
+    shopping = read_labelled(data_dir / "online_shopping_10_cats_train.csv", "online_shopping")
+    known = {r.text for r in shopping}
+    pools = {
+        "online_shopping": shopping + [r for r in read_labelled(data_dir / "chnsenticorp_train.csv", "online_shopping")
+                                       if r.text not in known],
+        "weibo": read_labelled(data_dir / "weibo_senti_100k_train.csv", "weibo"),
+        "waimai": waimai_fit,
+    }
+    tests = {
+        "online_shopping": read_labelled(data_dir / "online_shopping_10_cats_dev.csv", "online_shopping"),
+        "weibo": read_labelled(data_dir / "weibo_senti_100k_dev.csv", "weibo"),
+        "waimai": waimai_held,
+    }
+    train_pool = []
+    for i, (dom, rows) in enumerate(sorted(pools.items())):
+        long_rows = [r for r in rows if len(r.text) >= LONG_CHARS]
+        kept, held = stratified_split(long_rows, 0.5, SEED + 50 + i)
+        held_ids = {id(r) for r in held}
+        train_pool.extend(r for r in rows if id(r) not in held_ids)
+        tests[dom] = tests[dom] + held
+    tests["chnsenticorp_dev"] = read_labelled(data_dir / "chnsenticorp_dev.csv", "online_shopping")
+    return train_pool, tests
+
+
+def matrix(texts: Sequence[str], spec: HashSpec, idf=None):  # noqa: ANN001, ANN201 - numpy / scipy types
+    """The rows inference sees: texts cleaned as the pipeline does, hashed, L2-normalised.
+
+    Binary features, or ``(1 + log tf) · idf`` when an ``idf`` table (one value per bucket) is given.
+    """
     from scipy import sparse
 
     cleaned = [textmod.clean(t) for t in texts]
-    rows, cols = buckets(cleaned, spec)
-    return sparse.csr_matrix((row_weights(rows, len(cleaned)), (rows, cols)), shape=(len(cleaned), spec.size))
+    rows, cols, counts = bucket_counts(cleaned, spec)
+    values = row_weights(rows, len(cleaned)) if idf is None else tfidf_weights(rows, cols, counts, idf, len(cleaned))
+    return sparse.csr_matrix((values, (rows, cols)), shape=(len(cleaned), spec.size))
+
+
+def fit_idf(texts: Sequence[str], spec: HashSpec):  # noqa: ANN201 - numpy array
+    """Smoothed inverse document frequency per bucket, ``log((1 + n) / (1 + df)) + 1``, as float16."""
+    import numpy as np
+
+    cleaned = [textmod.clean(t) for t in texts]
+    _, cols, _ = bucket_counts(cleaned, spec)
+    df = np.bincount(cols, minlength=spec.size)
+    return (np.log((1.0 + len(cleaned)) / (1.0 + df)) + 1.0).astype(np.float16)
+
+
+def design(texts: Sequence[str], recipe: Recipe, *, idf=None, idf_texts: Sequence[str] | None = None):  # noqa: ANN001, ANN201
+    """The feature matrix of ``recipe`` for these texts; tf-idf recipes need ``idf`` or texts to fit it on."""
+    if recipe.weighting == "binary":
+        return matrix(texts, recipe.spec)
+    if idf is None:
+        idf = fit_idf(idf_texts if idf_texts is not None else texts, recipe.spec)
+    return matrix(texts, recipe.spec, idf)
+
+
+def fit_linear(x, y, weights, c: float):  # noqa: ANN001, ANN201 - scipy / numpy types
+    """(coefficients rounded to float16 as inference will use them, intercept) of an L2 logistic regression."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=c, max_iter=2000, solver="liblinear", random_state=SEED)
+    clf.fit(x, y, sample_weight=weights)
+    return clf.coef_[0].astype(np.float16).astype(np.float64), float(clf.intercept_[0])
+
+
+def baseline_vectorizer():  # noqa: ANN201 - a scikit-learn vectorizer
+    """The textbook baseline's features: TF-IDF over character 1–3-grams, sublinear tf, L2."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, norm="l2",
+                           preprocessor=textmod.clean, dtype=np.float32)
 
 
 def domain_weights(rows: Sequence[Example]) -> list[float]:
@@ -141,74 +256,103 @@ def confusion_rates(probs: Sequence[float], labels: Sequence[int], low: float, h
     }
 
 
-def train(data_dir: Path, out: Path, *, spec: HashSpec = SPEC, c_grid: Sequence[float] = (4.0, 8.0),
-          exclude: Sequence[str] = (), extra: Sequence[Example] = (),
-          log=print) -> dict:  # noqa: ANN001 - log is print-like
-    """Fit, tune C on the calibration split, calibrate, and write the artifact; its metadata.
+@dataclass
+class Fitted:
+    """A fitted model before it is written: float16 weights, the idf table (tf-idf recipes), metadata."""
 
-    ``exclude`` leaves whole domains out (e.g. ``waimai``) to measure domain shift.
-    ``extra`` adds examples of further domains (a chain's rated mentions, for
-    ``nlp.adapt``), split 90/10 like every training file and weighted per domain.
+    weights: object  # numpy float16 array, one weight per bucket
+    idf: object  # numpy float16 array or None
+    meta: dict
+
+
+def fit_model(fit: Sequence[Example], cal: Sequence[Example], recipe: Recipe = RECIPE, *,
+              refit_all: bool = True, log=print) -> Fitted:  # noqa: ANN001 - log is print-like
+    """Fit ``recipe`` on ``fit``, calibrate on ``cal``; with ``refit_all`` the shipped weights are refitted on both.
+
+    The Platt calibration, the confusion rates and the validation figures always come
+    from the fit-only model scored on ``cal`` (texts it never saw); refitting on
+    everything afterwards keeps every labelled text in the shipped weights.
     """
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
 
     from nlp.models.base import NEUTRAL_HIGH, NEUTRAL_LOW
+
+    t0 = time.time()
+    log(f"fit {len(fit)} / calibration {len(cal)} examples, recipe {recipe}")
+    idf = fit_idf([r.text for r in fit], recipe.spec) if recipe.weighting == "tfidf" else None
+    x_fit = design([r.text for r in fit], recipe, idf=idf)
+    x_cal = design([r.text for r in cal], recipe, idf=idf)
+    y_fit, y_cal = np.array([r.label for r in fit]), np.array([r.label for r in cal])
+
+    def weights_of(rows):  # noqa: ANN001, ANN202
+        return np.array(domain_weights(rows)) if recipe.domain_weights else np.ones(len(rows))
+
+    coef, intercept = fit_linear(x_fit, y_fit, weights_of(fit), recipe.c)
+    decision = x_cal @ coef + intercept
+    a, b = platt(decision, y_cal)
+    probs = 1.0 / (1.0 + np.exp(-(a * decision + b)))
+    validation, validation_n = {}, {}
+    for dom in sorted({r.domain for r in cal}):
+        mask = np.array([r.domain == dom for r in cal])
+        validation[dom] = round(macro_f1(y_cal[mask], probs[mask]), 4)
+        validation_n[dom] = int(mask.sum())
+    log(f"calibration split macro-F1 {validation} ({time.time() - t0:.0f}s)")
+    if refit_all:
+        both = list(fit) + list(cal)
+        idf = fit_idf([r.text for r in both], recipe.spec) if recipe.weighting == "tfidf" else None
+        x_all = design([r.text for r in both], recipe, idf=idf)
+        coef, intercept = fit_linear(x_all, np.array([r.label for r in both]), weights_of(both), recipe.c)
+        log(f"refitted on all {len(both)} examples ({time.time() - t0:.0f}s)")
+    weights = coef.astype(np.float16)
+    meta = {
+        "name": "ngram-lr",
+        "version": "2." + hashlib.sha1(weights.tobytes() + (b"" if idf is None else idf.tobytes())).hexdigest()[:8],
+        "trained_on": sorted({r.domain for r in fit}),
+        "n_fit": len(fit) + (len(cal) if refit_all else 0),
+        "n_calibration": len(cal),
+        "hash_bits": recipe.spec.bits,
+        "max_n": recipe.spec.max_n,
+        "contrast": recipe.spec.contrast,
+        "weighting": recipe.weighting,
+        "domain_weights": recipe.domain_weights,
+        "C": recipe.c,
+        "seed": SEED,
+        "platt_a": a,
+        "platt_b": b,
+        "intercept": intercept,
+        "neutral_low": NEUTRAL_LOW,
+        "neutral_high": NEUTRAL_HIGH,
+        "validation_macro_f1": validation,
+        "validation_n": validation_n,
+        **confusion_rates(probs.tolist(), y_cal.tolist(), NEUTRAL_LOW, NEUTRAL_HIGH),
+    }
+    return Fitted(weights, idf, meta)
+
+
+def train(data_dir: Path, out: Path, *, recipe: Recipe = RECIPE, exclude: Sequence[str] = (),
+          extra: Sequence[Example] = (), include_holdout: bool = True, log=print) -> dict:  # noqa: ANN001
+    """Train ``recipe`` on the shared training data (plus ``extra`` examples) and write the artifact; its metadata.
+
+    ``exclude`` leaves whole domains out (e.g. ``waimai``) to measure domain shift;
+    ``include_holdout=False`` keeps the waimai 30% out (as the choosing runs did).
+    ``extra`` adds examples of further domains (a chain's rated mentions, for
+    ``nlp.adapt``), split 90/10 like every training file (with their own seeds, so the
+    shared data splits the same with or without them) and weighted per domain.
+    """
     from nlp.models.ngram import save_artifact
 
     t0 = time.time()
-    fit, cal = training_sets(data_dir)
-    fit, cal = [r for r in fit if r.domain not in exclude], [r for r in cal if r.domain not in exclude]
+    pool = [r for r in training_pool(data_dir, include_holdout=include_holdout) if r.domain not in exclude]
+    fit, cal = calibration_split(pool)
     for i, dom in enumerate(sorted({r.domain for r in extra})):
         rest, taken = stratified_split([r for r in extra if r.domain == dom], CALIBRATION_SHARE, SEED + 100 + i)
         fit.extend(rest)
         cal.extend(taken)
-    log(f"fit {len(fit)} / calibration {len(cal)} examples")
-    x_fit, x_cal = matrix([r.text for r in fit], spec), matrix([r.text for r in cal], spec)
-    y_fit, y_cal = np.array([r.label for r in fit]), np.array([r.label for r in cal])
-    weights = np.array(domain_weights(fit))
-    log(f"{x_fit.nnz} non-zeros in {spec.size} hashed columns ({time.time() - t0:.0f}s)")
-
-    best = None
-    for c in c_grid:
-        clf = LogisticRegression(C=c, max_iter=2000, solver="liblinear", random_state=SEED)
-        clf.fit(x_fit, y_fit, sample_weight=weights)
-        per_domain = {}
-        for dom in sorted({r.domain for r in cal}):
-            mask = np.array([r.domain == dom for r in cal])
-            per_domain[dom] = f1_score(y_cal[mask], clf.predict(x_cal[mask]), average="macro")
-        score = sum(per_domain.values()) / len(per_domain)
-        log(f"C={c}: mean macro-F1 over calibration domains {score:.4f} {per_domain}")
-        if best is None or score > best[0]:
-            best = (score, c, clf, per_domain)
-    _, c, clf, per_domain = best
-
-    coef = clf.coef_[0].astype(np.float16)  # what inference will use
-    decision = x_cal @ coef.astype(np.float64) + clf.intercept_[0]
-    a, b = platt(decision, y_cal)
-    probs = 1.0 / (1.0 + np.exp(-(a * decision + b)))
-    meta = {
-        "name": "ngram-lr",
-        "version": "1." + hashlib.sha1(coef.tobytes()).hexdigest()[:8],
-        "trained_on": sorted({r.domain for r in fit}),
-        "n_fit": len(fit),
-        "n_calibration": len(cal),
-        "hash_bits": spec.bits,
-        "max_n": spec.max_n,
-        "C": c,
-        "seed": SEED,
-        "validation_macro_f1": {d: round(float(v), 4) for d, v in per_domain.items()},
-        "platt_a": a,
-        "platt_b": b,
-        "intercept": float(clf.intercept_[0]),
-        "neutral_low": NEUTRAL_LOW,
-        "neutral_high": NEUTRAL_HIGH,
-        **confusion_rates(probs.tolist(), y_cal.tolist(), NEUTRAL_LOW, NEUTRAL_HIGH),
-    }
-    save_artifact(out, coef, meta)
-    log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.time() - t0:.0f}s: {json.dumps(meta, ensure_ascii=False)}")
-    return meta
+    fitted = fit_model(fit, cal, recipe, log=log)
+    save_artifact(out, fitted.weights, fitted.meta, idf=fitted.idf)
+    log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.time() - t0:.0f}s: "
+        f"{json.dumps(fitted.meta, ensure_ascii=False)}")
+    return fitted.meta
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -216,11 +360,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data_dir", nargs="?", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("-C", dest="c_grid", type=float, action="append", help="regularisation to try (repeatable)")
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default=RECIPE_NAME,
+                    help=f"the recipe (bench/sentiment_recipes.py compares them; default {RECIPE_NAME})")
+    ap.add_argument("--without-holdout", action="store_true",
+                    help="keep the waimai 30%% hold-out out of the model (the shipped model includes it)")
     ap.add_argument("--exclude-domain", action="append", default=[],
                     help="leave a training domain out (online_shopping, weibo, waimai), for domain-shift checks")
     args = ap.parse_args(argv)
-    train(args.data_dir, args.out, c_grid=args.c_grid or (4.0, 8.0), exclude=args.exclude_domain)
+    train(args.data_dir, args.out, recipe=RECIPES[args.recipe], exclude=args.exclude_domain,
+          include_holdout=not args.without_holdout)
     return 0
 
 

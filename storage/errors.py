@@ -4,7 +4,8 @@
 
     StorageError
     ├── DatabaseNotMigrated   the schema is missing or behind the code: run `tingfeng db upgrade`
-    └── DatabaseUnavailable   the database URL cannot be reached
+    ├── DatabaseUnavailable   the database URL cannot be reached
+    └── SigningKeyError       the generated signing key file in the data dir cannot be read or written
 """
 
 
@@ -18,3 +19,7 @@ class DatabaseNotMigrated(StorageError):
 
 class DatabaseUnavailable(StorageError):
     """The database cannot be connected to."""
+
+
+class SigningKeyError(StorageError):
+    """The signing key file in the data directory is unusable (unreadable, empty, not writable)."""

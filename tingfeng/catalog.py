@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -246,6 +247,24 @@ def _cross_check(cat: Catalog) -> list[str]:
             ref(f"recipients[{i}].escalates_to[{j}]", slug(e), recipients, "recipient")
         if not rec.email and not rec.channels:
             problems.append(f"recipients[{i}]: {rec.name!r} has neither an email nor a chat channel")
+    return problems
+
+
+def recipient_channel_problems(cat: Catalog, environ: Mapping[str, str]) -> list[str]:
+    """Chat channels that would deliver nothing in this environment: an unknown channel, no
+    address, or an ``*_env`` field naming an unset variable (``check-config`` fails on them)."""
+    from alerts.outbox import KNOWN_CHANNELS
+    from alerts.routing import channel_problems
+
+    problems = []
+    for i, rec in enumerate(cat.recipients):
+        for name, config in sorted(rec.channels.items()):
+            if name == "email":
+                problems.append(f"recipients[{i}].channels.email ({rec.name}): email goes to the recipient's "
+                                "`email` field, not a channel")
+                continue
+            for problem in channel_problems(name, config, environ, KNOWN_CHANNELS):
+                problems.append(f"recipients[{i}].channels.{name} ({rec.name}): {problem}")
     return problems
 
 

@@ -15,6 +15,8 @@ from typing import Optional
 import typer
 
 from storage import Database, DatabaseNotMigrated, DatabaseUnavailable
+from storage.errors import SigningKeyError
+from storage.signing_key import DEV_KEY, SigningKey
 from tingfeng.errors import CatalogError
 from tingfeng.settings import Settings
 
@@ -38,11 +40,13 @@ def _context(catalog: Optional[Path]):  # noqa: ANN202 - returns jobs.Context
     from tingfeng.jobs import Context
 
     try:
-        return Context.from_settings(_settings(catalog))
+        ctx = Context.from_settings(_settings(catalog))
+        ctx.signing_key  # resolved (and generated on first use) before any job signs a link
+        return ctx
     except CatalogError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    except (DatabaseNotMigrated, DatabaseUnavailable) as exc:
+    except (DatabaseNotMigrated, DatabaseUnavailable, SigningKeyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
 
@@ -62,7 +66,7 @@ def init(path: Path = typer.Argument(Path("tingfeng.toml")), force: bool = typer
 @app.command("check-config")
 def check_config(config: Optional[Path] = CatalogOpt) -> None:
     """Validate the catalog and print every problem at once (exit 1 if any)."""
-    from tingfeng.catalog import load_catalog
+    from tingfeng.catalog import load_catalog, recipient_channel_problems
 
     settings = _settings(config)
     try:
@@ -70,6 +74,11 @@ def check_config(config: Optional[Path] = CatalogOpt) -> None:
     except CatalogError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
+    problems = recipient_channel_problems(cat, os.environ)
+    if problems:
+        typer.echo(f"{settings.catalog}: {len(problems)} problem(s) in this environment:\n"
+                   + "\n".join(f"  {p}" for p in problems), err=True)
+        raise typer.Exit(1)
     typer.echo(
         f"{settings.catalog}: ok — {len(cat.brands)} brand(s), {len(cat.stores)} store(s), "
         f"{len(cat.products)} product(s), {len(cat.sources)} source(s), {len(cat.recipients)} recipient(s)"
@@ -141,10 +150,33 @@ for _cmd, _fn in (
     ("rollups", "update_rollups"),
     ("detect", "detect_alerts"),
     ("notify", "enqueue_notifications"),
-    ("deliver", "deliver_notifications"),
     ("process", "process"),
 ):
     app.command(_cmd)(_job(_fn))
+
+
+def refuse_public_key(key: SigningKey, data_dir: Path) -> None:
+    """Exit 2 when links would be signed with the public development key (anyone could forge them)."""
+    if key.is_public:
+        typer.echo(f"error: TINGFENG_SECRET_KEY is the public development key {DEV_KEY!r}: anyone could forge "
+                   "the acknowledge/resolve links in alert emails. Set TINGFENG_SECRET_KEY to a long random value "
+                   "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or unset it to use a "
+                   f"key generated in {data_dir}/secret_key (one machine only).", err=True)
+        raise typer.Exit(2)
+    if key.source == "file":
+        logging.getLogger("tingfeng.cli").warning(
+            "signing links with the key generated in %s; set TINGFENG_SECRET_KEY when several machines serve "
+            "links or the dashboard", key.path)
+
+
+@app.command()
+def deliver(config: Optional[Path] = CatalogOpt) -> None:
+    """Run the deliver notifications job once (refused with the public development key)."""
+    from tingfeng import jobs
+
+    ctx = _context(config)
+    refuse_public_key(ctx.signing_key, ctx.settings.data_dir)
+    typer.echo(f"deliver_notifications: {jobs._summary(jobs.deliver_notifications(ctx))}")
 
 
 @app.command("send-digest")
@@ -164,7 +196,9 @@ def run(config: Optional[Path] = CatalogOpt) -> None:
     """Run every job on the catalog's schedules until SIGTERM (embedded mode)."""
     from tingfeng.scheduler import run_forever
 
-    run_forever(_context(config))
+    ctx = _context(config)
+    refuse_public_key(ctx.signing_key, ctx.settings.data_dir)
+    run_forever(ctx)
 
 
 def dashboard_command(settings: Settings, *, port: int, address: str = "127.0.0.1") -> list[str]:
@@ -181,7 +215,12 @@ def dashboard_env(settings: Settings) -> dict[str, str]:
     """Environment handed to the dashboard process."""
     env = dict(os.environ)
     env["DATABASE_URL"] = settings.db_url
-    env["TINGFENG_SECRET_KEY"] = settings.secret_key.get_secret_value()
+    env["TINGFENG_DATA_DIR"] = str(settings.data_dir)
+    key = settings.signing_key()
+    if key.source == "file":  # the dashboard reads the same file and knows the key was generated
+        env.pop("TINGFENG_SECRET_KEY", None)
+    else:
+        env["TINGFENG_SECRET_KEY"] = key.value
     env["TINGFENG_TIMEZONE"] = settings.timezone
     return env
 

@@ -81,13 +81,18 @@ class Context:
         )
 
     @cached_property
+    def signing_key(self) -> Any:
+        """The key that signs action links (``storage.signing_key.SigningKey``), resolved once."""
+        return self.settings.signing_key()
+
+    @cached_property
     def links(self) -> Any:
         """How alert emails link back to the dashboard (signed action links)."""
         from alerts.outbox import LinkSettings
 
         return LinkSettings(
             dashboard_url=self.settings.dashboard_url,
-            secret_key=self.settings.secret_key.get_secret_value(),
+            secret_key=self.signing_key.value,
         )
 
     @cached_property

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import make_url_for_path
+from storage.signing_key import SigningKey, signing_key
 
 
 class Settings(BaseSettings):
@@ -27,9 +28,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy / libpq URL; unset means SQLite in data_dir",
     )
     timezone: str = "Asia/Shanghai"
-    secret_key: SecretStr = Field(
-        SecretStr("dev-only-insecure-key"),
-        description="signs acknowledge/resolve links in emails; set it in production",
+    secret_key: SecretStr | None = Field(
+        None,
+        description="signs acknowledge/resolve links in emails and login cookies; unset = a random key generated "
+                    "once in data_dir/secret_key (one machine only: set the same value everywhere otherwise)",
     )
     dashboard_url: str = "http://localhost:8501"
     log_level: str = "INFO"
@@ -56,6 +58,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return make_url_for_path(self.data_dir / "tingfeng.db")
+
+    def signing_key(self) -> SigningKey:
+        """The key in force: ``TINGFENG_SECRET_KEY``, else the data dir's generated one (created on first use)."""
+        return signing_key(self.secret_key.get_secret_value() if self.secret_key else None, self.data_dir)
 
     @property
     def outbox_capture_dir(self) -> Path:

@@ -101,6 +101,23 @@ def secret_from_env(message: OutgoingMessage, *, required: bool = False) -> str 
     return value
 
 
+ENV_ADDRESS = "env:"
+
+
+def resolve_address(message: OutgoingMessage) -> str:
+    """Where to send: the stored address, or for ``env:NAME`` (a ``url_env`` in the catalog) the
+    environment variable's value, read at send time so the secret URL never lands in the outbox."""
+    address = message.address
+    if not address.startswith(ENV_ADDRESS):
+        return address
+    name = address[len(ENV_ADDRESS):]
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ChannelError(f"environment variable {name} (the {message.channel} address of {message.recipient_id}) "
+                           "is not set")
+    return value
+
+
 def merge_markdown(messages: list[OutgoingMessage]) -> OutgoingMessage:
     """One markdown message carrying several, for a bot that is over its rate limit."""
     if len(messages) == 1:

@@ -14,7 +14,7 @@ from typing import ClassVar
 from urllib.parse import quote_plus
 
 from alerts.channels._http import dumps, json_answer, post, truncate_utf8
-from alerts.channels.base import ChannelSettings, OutgoingMessage, RateLimit, secret_from_env
+from alerts.channels.base import ChannelSettings, OutgoingMessage, RateLimit, resolve_address, secret_from_env
 from alerts.errors import ChannelError, DeliveryError, RateLimited
 
 MAX_BYTES = 18000
@@ -52,7 +52,7 @@ class DingTalkNotifier:
 
     def send(self, message: OutgoingMessage) -> str:
         """Post one markdown message; returns DingTalk's JSON answer."""
-        url = signed_url(message.address, secret_from_env(message), int(time.time() * 1000))
+        url = signed_url(resolve_address(message), secret_from_env(message), int(time.time() * 1000))
         response = post(url, dumps(dingtalk_body(message)), self.settings)
         data = json_answer(response)
         code = data.get("errcode")

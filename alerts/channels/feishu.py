@@ -14,7 +14,7 @@ import time
 from typing import ClassVar
 
 from alerts.channels._http import dumps, json_answer, post, truncate_utf8
-from alerts.channels.base import ChannelSettings, OutgoingMessage, RateLimit, secret_from_env
+from alerts.channels.base import ChannelSettings, OutgoingMessage, RateLimit, resolve_address, secret_from_env
 from alerts.errors import ChannelError, DeliveryError, RateLimited
 
 MAX_BYTES = 25000
@@ -65,7 +65,7 @@ class FeishuNotifier:
     def send(self, message: OutgoingMessage) -> str:
         """Post one card; returns Feishu's JSON answer."""
         body = feishu_body(message, secret_from_env(message), int(time.time()))
-        response = post(message.address, dumps(body), self.settings)
+        response = post(resolve_address(message), dumps(body), self.settings)
         data = json_answer(response)
         code = data.get("code", data.get("StatusCode"))
         if code == 0:

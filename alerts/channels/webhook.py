@@ -13,7 +13,7 @@ import time
 from typing import ClassVar
 
 from alerts.channels._http import dumps, post
-from alerts.channels.base import ChannelSettings, OutgoingMessage, RateLimit, secret_from_env
+from alerts.channels.base import ChannelSettings, OutgoingMessage, RateLimit, resolve_address, secret_from_env
 
 
 def webhook_signature(secret: str, timestamp_s: int, body: bytes) -> str:
@@ -52,5 +52,5 @@ class WebhookNotifier:
         secret = secret_from_env(message)
         if secret:
             headers["X-Tingfeng-Signature"] = webhook_signature(secret, timestamp, body)
-        response = post(message.address, body, self.settings, headers)
+        response = post(resolve_address(message), body, self.settings, headers)
         return f"{response.status_code} {response.text[:500]}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from alerts.channels._http import dumps, json_answer, post, truncate_utf8
-from alerts.channels.base import ChannelSettings, OutgoingMessage, RateLimit
+from alerts.channels.base import ChannelSettings, OutgoingMessage, RateLimit, resolve_address
 from alerts.errors import ChannelError, DeliveryError, RateLimited
 
 MAX_BYTES = 4096  # WeCom's markdown content limit
@@ -28,7 +28,7 @@ class WeComNotifier:
 
     def send(self, message: OutgoingMessage) -> str:
         """Post one markdown message; returns WeCom's JSON answer."""
-        response = post(message.address, dumps(wecom_body(message)), self.settings)
+        response = post(resolve_address(message), dumps(wecom_body(message)), self.settings)
         data = json_answer(response)
         code = data.get("errcode")
         if code == 0:

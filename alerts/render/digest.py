@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from alerts.render.charts import bar_chart, to_png, volume_chart
 from alerts.render.env import render
+from storage.spreadsheet import XLSX_MIME, SheetLayout, xlsx_bytes
 
 if TYPE_CHECKING:
     from alerts.digest import DigestData
 
 log = logging.getLogger(__name__)
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMNS = ["时间", "平台", "门店", "产品", "情感得分", "紧急", "关键词", "内容", "链接", "重复转发"]
 WIDTHS = {"时间": 17, "平台": 9, "门店": 14, "产品": 12, "情感得分": 9, "紧急": 6, "关键词": 18, "内容": 60, "链接": 36, "重复转发": 9}
+LAYOUT = SheetLayout(widths=WIDTHS, wrap=("内容",), datetime_format={"时间": "yyyy-mm-dd hh:mm"}, header_fill="C62828",
+                     freeze_header=True, auto_filter=True)
 
 
 def digest_subject(data: DigestData) -> str:
@@ -29,30 +26,9 @@ def digest_subject(data: DigestData) -> str:
 
 
 def negative_mentions_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
-    """An .xlsx of the week's negative mentions: one row each, header frozen, filterable."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "负面提及"
-    ws.append(COLUMNS)
-    for cell in ws[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="C62828")
-    for row in rows:
-        ws.append([row.get(c, "") for c in COLUMNS])
-    for i, name in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = WIDTHS[name]
-    for cells in ws.iter_rows(min_row=2, min_col=COLUMNS.index("内容") + 1, max_col=COLUMNS.index("内容") + 1):
-        for cell in cells:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for cells in ws.iter_rows(min_row=2, min_col=1, max_col=1):
-        for cell in cells:
-            cell.number_format = "yyyy-mm-dd hh:mm"
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(1, len(rows) + 1)}"
-    wb.properties.title = title
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    """An .xlsx of the week's negative mentions: one row each, header frozen, filterable, formulas defused."""
+    return xlsx_bytes(COLUMNS, ([row.get(c, "") for c in COLUMNS] for row in rows), sheet="负面提及", title=title,
+                      layout=LAYOUT)
 
 
 def _charts(data: DigestData) -> list[dict[str, Any]]:

@@ -32,10 +32,16 @@ _SALT_NEG = np.uint64(0x5BD1E995)
 
 @dataclass(frozen=True)
 class HashSpec:
-    """How texts become buckets; stored in the artifact's metadata."""
+    """How texts become buckets; stored in the artifact's metadata.
+
+    ``contrast``: n-grams of the clauses after a contrast word (但, 却, 不过, 可是, 然而,
+    只是) up to the end of the sentence are hashed a second time with their own salt, so
+    the verdict that follows "but" can weigh more than what it overrides.
+    """
 
     bits: int = 21
     max_n: int = 3
+    contrast: bool = False
 
     @property
     def size(self) -> int:
@@ -66,6 +72,10 @@ def _codes(chars: str) -> np.ndarray:
 _NEG_CODES = _codes(NEGATORS)
 _END_CODES = _codes(CLAUSE_END)
 _BREAK_CODES = _codes(" \n")
+_SENTENCE_END_CODES = _codes(".!?;。！？；\n")
+_CONTRAST_ONE = _codes("但却")
+_CONTRAST_TWO = [(ord(a), ord(b)) for a, b in ("不过", "可是", "然而", "只是")]
+_SALT_CONTRAST = np.uint64(0x27D4EB2F165667C5)
 
 
 def _mix(h: np.ndarray, bits: int) -> np.ndarray:
@@ -73,10 +83,27 @@ def _mix(h: np.ndarray, bits: int) -> np.ndarray:
     return (h >> np.uint64(64 - bits)).astype(np.int64)
 
 
+def _contrast_scope(cp: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """True after a contrast word up to the end of its sentence."""
+    starts = np.isin(cp, _CONTRAST_ONE)
+    for a, b in _CONTRAST_TWO:
+        starts[:-1] |= (cp[:-1] == a) & (cp[1:] == b)
+    is_end = np.isin(cp, _SENTENCE_END_CODES)
+    last_start = np.maximum.accumulate(np.where(starts, idx, -1))
+    last_end = np.maximum.accumulate(np.where(is_end, idx, -1))
+    return (last_start > last_end) & ~is_end
+
+
 def buckets(texts: Sequence[str], spec: HashSpec) -> tuple[np.ndarray, np.ndarray]:
     """(row, bucket) pairs, unique per row and sorted, for a batch of texts."""
+    rows, cols, _ = bucket_counts(texts, spec)
+    return rows, cols
+
+
+def bucket_counts(texts: Sequence[str], spec: HashSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, bucket, count) triples, unique per (row, bucket) and sorted, for a batch of texts."""
     if not texts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     norm = [normalise(t or "") for t in texts]
     joined = "\n".join(norm) + "\n"
     cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
@@ -90,12 +117,14 @@ def buckets(texts: Sequence[str], spec: HashSpec) -> tuple[np.ndarray, np.ndarra
     last_neg = np.maximum.accumulate(np.where(is_neg, idx, -1))
     last_end = np.maximum.accumulate(np.where(is_end, idx, -1))
     scope = (last_neg > last_end) & ~is_neg & ~is_end
+    contrast = _contrast_scope(cp, idx) & valid if spec.contrast else None
 
     c = cp.astype(np.uint64) + np.uint64(1)
     rows, keys = [], []
     h = np.zeros(n, dtype=np.uint64)
     ok = np.ones(n, dtype=bool)
     neg_ok = np.ones(n, dtype=bool)
+    con_ok = np.ones(n, dtype=bool)
     for size in range(1, spec.max_n + 1):
         m = n - size + 1
         if m <= 0:
@@ -108,10 +137,18 @@ def buckets(texts: Sequence[str], spec: HashSpec) -> tuple[np.ndarray, np.ndarra
         keys.append(_mix(salted[ok], spec.bits))
         rows.append(row[:m][neg_ok])
         keys.append(_mix(salted[neg_ok] ^ _SALT_NEG, spec.bits))
+        if contrast is not None:
+            con_ok = con_ok[:m] & contrast[size - 1:]
+            rows.append(row[:m][con_ok])
+            keys.append(_mix(salted[con_ok] ^ _SALT_CONTRAST, spec.bits))
     flat = np.sort(np.concatenate(rows) * spec.size + np.concatenate(keys))
-    if len(flat):  # sort-based unique: numpy's hash-based np.unique is far slower here
-        flat = flat[np.concatenate(([True], flat[1:] != flat[:-1]))]
-    return flat // spec.size, flat % spec.size
+    if not len(flat):
+        return flat, flat, flat
+    # sort-based unique with counts: numpy's hash-based np.unique is far slower here
+    first = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
+    counts = np.diff(np.append(first, len(flat)))
+    flat = flat[first]
+    return flat // spec.size, flat % spec.size, counts
 
 
 def row_weights(rows: np.ndarray, n_rows: int) -> np.ndarray:
@@ -119,3 +156,11 @@ def row_weights(rows: np.ndarray, n_rows: int) -> np.ndarray:
     counts = np.bincount(rows, minlength=n_rows)
     norm = 1.0 / np.sqrt(np.maximum(counts, 1))
     return norm[rows]
+
+
+def tfidf_weights(rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, idf: np.ndarray,
+                  n_rows: int) -> np.ndarray:
+    """The value of each (row, bucket) entry: ``(1 + log tf) · idf``, each row L2-normalised."""
+    v = (1.0 + np.log(counts)) * idf[cols]
+    norm = np.sqrt(np.bincount(rows, weights=v * v, minlength=n_rows))
+    return v / np.maximum(norm, 1e-12)[rows]

@@ -1,13 +1,16 @@
 """The shipped n-gram logistic-regression model: numpy-only, vectorised inference.
 
 The artifact (``data/ngram_lr.npz``, written by :mod:`nlp.train`) holds one float16
-weight per hash bucket and a JSON metadata block (hashing spec, version, Platt
-calibration, neutral band, validation confusion rates). It is read on first use and
-cached per process; nothing is downloaded.
+weight per hash bucket, for tf-idf models one float16 idf per bucket, and a JSON
+metadata block (hashing spec, weighting, version, Platt calibration, neutral band,
+validation confusion rates). It is read on first use and cached per process; nothing is
+downloaded.
 
-Score of a batch: the (text, bucket) pairs of :func:`nlp.models.hashing.buckets`, each
-worth ``1/sqrt(k)`` for a text of ``k`` features, give ``z = intercept + Σ w·x``; then
-``p = sigmoid(a·z + b)`` (Platt scaling fitted on the calibration split).
+Score of a batch: the (text, bucket, count) triples of
+:func:`nlp.models.hashing.bucket_counts` give each text's feature values — ``1/sqrt(k)``
+for a binary model with ``k`` features, ``(1 + log tf) · idf`` L2-normalised for a
+tf-idf one — and ``z = intercept + Σ w·x``; then ``p = sigmoid(a·z + b)`` (Platt
+scaling fitted on the calibration split).
 """
 
 from __future__ import annotations
@@ -19,41 +22,51 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from nlp.errors import ModelArtifactError
-from nlp.models.hashing import HashSpec, buckets, row_weights
+from nlp.models.hashing import HashSpec, bucket_counts, row_weights, tfidf_weights
 
 ARTIFACT = Path(__file__).resolve().parent / "data" / "ngram_lr.npz"
 BATCH = 2000  # texts hashed at once: bounds memory on very large calls
 
 
-def save_artifact(path: Path, weights: np.ndarray, meta: Mapping[str, Any]) -> None:
+def save_artifact(path: Path, weights: np.ndarray, meta: Mapping[str, Any], idf: np.ndarray | None = None) -> None:
     """Write the model artifact (used by :mod:`nlp.train`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     meta_blob = np.frombuffer(json.dumps(dict(meta), ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    arrays = {"weights": np.asarray(weights, dtype=np.float16), "meta": meta_blob}
+    if idf is not None:
+        arrays["idf"] = np.asarray(idf, dtype=np.float16)
     with open(path, "wb") as fh:
-        np.savez_compressed(fh, weights=np.asarray(weights, dtype=np.float16), meta=meta_blob)
+        np.savez_compressed(fh, **arrays)
 
 
-def load_artifact(path: Path = ARTIFACT) -> tuple[np.ndarray, dict[str, Any]]:
-    """(float16 weights, metadata) from an artifact file."""
+def spec_of(meta: Mapping[str, Any]) -> HashSpec:
+    """The hashing spec recorded in an artifact's metadata."""
+    return HashSpec(int(meta["hash_bits"]), int(meta["max_n"]), bool(meta.get("contrast", False)))
+
+
+def load_artifact(path: Path = ARTIFACT) -> tuple[np.ndarray, dict[str, Any], np.ndarray | None]:
+    """(float16 weights, metadata, float16 idf or None) from an artifact file."""
     try:
         with np.load(path, allow_pickle=False) as z:
             weights = z["weights"]
             meta = json.loads(z["meta"].tobytes().decode("utf-8"))
-        spec = HashSpec(int(meta["hash_bits"]), int(meta["max_n"]))
+            idf = z["idf"] if meta.get("weighting", "binary") == "tfidf" else None
+        spec = spec_of(meta)
     except (OSError, KeyError, ValueError) as exc:
         raise ModelArtifactError(f"cannot read the sentiment model artifact {path}: {exc}") from exc
-    if len(weights) != spec.size:
+    if len(weights) != spec.size or (idf is not None and len(idf) != spec.size):
         raise ModelArtifactError(f"{path}: {len(weights)} weights for {spec.size} hash buckets")
-    return weights, meta
+    return weights, meta, idf
 
 
 class NgramModel:
     """Calibrated logistic regression over hashed character n-grams (see the module docstring)."""
 
     def __init__(self, path: Path = ARTIFACT) -> None:
-        weights, meta = load_artifact(path)
+        weights, meta, idf = load_artifact(path)
         self._w = weights.astype(np.float32)
-        self._spec = HashSpec(int(meta["hash_bits"]), int(meta["max_n"]))
+        self._idf = None if idf is None else idf.astype(np.float64)
+        self._spec = spec_of(meta)
         self.metadata: Mapping[str, Any] = meta
         self.name: str = meta.get("name", "ngram-lr")
         self.version: str = str(meta.get("version", "0"))
@@ -66,8 +79,10 @@ class NgramModel:
         counts = np.empty(len(texts), dtype=np.int64)
         for start in range(0, len(texts), BATCH):
             chunk = list(texts[start:start + BATCH])
-            rows, cols = buckets(chunk, self._spec)
-            values = self._w[cols].astype(np.float64) * row_weights(rows, len(chunk))
+            rows, cols, tf = bucket_counts(chunk, self._spec)
+            x = (row_weights(rows, len(chunk)) if self._idf is None
+                 else tfidf_weights(rows, cols, tf, self._idf, len(chunk)))
+            values = self._w[cols].astype(np.float64) * x
             out[start:start + len(chunk)] = np.bincount(rows, weights=values, minlength=len(chunk))
             counts[start:start + len(chunk)] = np.bincount(rows, minlength=len(chunk))
         return out + self._intercept, counts

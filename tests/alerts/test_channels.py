@@ -251,3 +251,49 @@ def test_outbox_merges_a_burst_for_one_bot_into_signed_messages_within_limits(db
     assert all(r.status == "sent" and '"errcode": 0' in r.provider_response for r in rows)
     later = deliver_notifications(db, SETTINGS, now=now + timedelta(minutes=5))
     assert later.claimed == 0
+
+
+def test_an_env_address_is_read_at_send_time_and_an_unset_one_is_a_permanent_error(receiver, secret_env, monkeypatch):
+    msg = message("webhook", "env:HOOK_TEST_URL", secret_env, data={"alert_id": 1})
+    monkeypatch.delenv("HOOK_TEST_URL", raising=False)
+    with pytest.raises(ChannelError, match="HOOK_TEST_URL"):
+        WebhookNotifier(SETTINGS).send(msg)
+    assert receiver.requests == []
+    monkeypatch.setenv("HOOK_TEST_URL", f"{receiver.base}/hooks/from-env")
+    assert WebhookNotifier(SETTINGS).send(msg).startswith("200")
+    assert receiver.requests[0]["path"] == "/hooks/from-env"
+
+
+def test_url_env_webhook_from_the_catalog_reaches_the_endpoint_end_to_end(db, receiver, secret_env, monkeypatch):
+    """``[recipients.channels.webhook] url_env = "HOOK_A"``: queued, then POSTed to the URL the variable holds,
+    signed with the ``secret_env`` secret; the outbox row keeps the variable's name, not the secret URL."""
+    from datetime import datetime, timezone
+
+    from sqlmodel import select
+
+    from alerts.outbox import deliver_notifications, enqueue_alert_notifications
+    from alerts.policy import AlertPolicy
+    from alerts.render.links import LinkSettings
+    from storage.models import Alert, Brand, Notification, Recipient, Region, Store
+
+    now = datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc)
+    monkeypatch.setenv("HOOK_A", f"{receiver.base}/hooks/a?token=t0p")
+    with db.session() as s:
+        s.add(Brand(id="cha", name="茶颜"))
+        s.add(Region(id="sh", name="上海", brand_id="cha"))
+        s.add(Store(id="jingan", brand_id="cha", name="静安寺店", region_id="sh"))
+        s.add(Recipient(id="mgr", name="王店长", role="manager", stores=["jingan"],
+                        channels={"webhook": {"url_env": "HOOK_A", "secret_env": secret_env}}))
+        s.add(Alert(kind="spike", scope_type="store", scope_id="jingan", incident_key="store:jingan:1",
+                    severity="critical", title="静安寺店 负面评价激增", reason="近 6 小时负面 8 条",
+                    opened_at=now, updated_at=now, evidence={"negative": 8, "total": 11, "mention_ids": []}))
+    assert enqueue_alert_notifications(db, AlertPolicy(), links=LinkSettings(secret_key="k" * 32), now=now) == 1
+    with db.session() as s:
+        row = s.exec(select(Notification)).one()
+    assert (row.channel, row.address) == ("webhook", "env:HOOK_A")
+    summary = deliver_notifications(db, SETTINGS, now=now)
+    assert summary.sent == 1 and summary.dead == 0
+    [request] = receiver.requests
+    assert request["path"] == "/hooks/a" and request["query"] == {"token": ["t0p"]}
+    assert request["body"]["data"]["title"] == "静安寺店 负面评价激增"
+    assert request["headers"]["X-Tingfeng-Signature"].startswith("sha256=")  # and the receiver checked it

@@ -301,3 +301,27 @@ def test_digest_shows_handling_per_store(db):
     msg = build_digest(db, SETTINGS, "hq", WEEK)
     assert "投诉处理时效" in msg.html and "投诉处理时效" in msg.text
     assert "静安寺店：预警 1，及时率 100%，解决率 0%，负面 7，回复率 14%" in msg.text
+
+
+def test_digest_excel_keeps_a_formula_looking_review_as_plain_text(db):
+    """A review typed as a spreadsheet formula must reach every recipient's Excel as text, never a live formula."""
+    seed_digest(db)
+    evil = '=HYPERLINK("http://evil.example/x","点我")'
+    at = MONDAY + timedelta(days=4, hours=15)
+    with db.session() as s:
+        for i, text in enumerate((evil, "+1 差评", "@所有人 有虫子")):
+            mid = 900 + i
+            s.add(Mention(id=mid, source_id="dp", external_id=f"x{mid}", platform="dianping", text=text,
+                          published_at=at, collected_at=at, content_hash=f"evil{mid}"))
+            s.flush()
+            s.add(MentionAnalysis(mention_id=mid, published_at=at, platform="dianping", brand_id="cha", region_id="sh",
+                                  store_id="jingan", model="t", model_version="1", score=0.05, label="negative",
+                                  keywords=["-退款"], counted=True, scored_at=at))
+    msg = build_digest(db, SETTINGS, "mgr-jingan", WEEK)
+    mime = email.message_from_bytes(build_email(msg, "听风 <a@tingfeng.example>").as_bytes(), policy=default)
+    xlsx = next(p for p in mime.iter_attachments() if p.get_filename().endswith("_负面提及.xlsx"))
+    ws = load_workbook(io.BytesIO(xlsx.get_payload(decode=True))).active
+    cells = [c for row in ws.iter_rows(min_row=2) for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    content = {c.value for c in cells if c.column == 8}
+    assert "'" + evil in content and "'+1 差评" in content and "'@所有人 有虫子" in content

@@ -105,3 +105,26 @@ def test_send_at_delays_only_non_critical_chat():
     assert send_at(night, "wecom", "critical", policy) == night
     assert send_at(night, "wecom", "warning", policy) == datetime(2026, 11, 21, 0, 0, tzinfo=timezone.utc)
     assert send_at(night, "feishu", "info", AlertPolicy()) == night
+
+
+def test_url_env_channels_route_to_the_variable_and_problems_name_what_is_missing():
+    from alerts.routing import channel_address, channel_problems
+
+    r = Recipient(id="x", name="x", channels={
+        "webhook": {"url_env": "HOOK_A"}, "wecom": {"address_env": "WX"}, "feishu": {"url": " https://f/hook "}})
+    routes = routes_for(r, ["email", "webhook", "wecom", "feishu"])
+    assert [(x.channel, x.address) for x in routes] == [
+        ("feishu", "https://f/hook"), ("webhook", "env:HOOK_A"), ("wecom", "env:WX")]
+    assert channel_address({"url": "https://a", "url_env": "B"}) == "https://a"  # a literal URL wins
+    assert channel_address({"secret_env": "S"}) is None
+    known = ["email", "webhook", "dingtalk"]
+    env = {"HOOK_A": "https://hooks.example/a", "EMPTY": " "}
+    assert channel_problems("webhook", {"url_env": "HOOK_A"}, env, known) == []
+    assert channel_problems("webhook", {"url_env": "HOOK_B"}, env, known) == [
+        "url_env = 'HOOK_B': environment variable HOOK_B is not set"]
+    assert channel_problems("webhook", {"url_env": "EMPTY"}, env, known) == [
+        "url_env = 'EMPTY': environment variable EMPTY is not set"]
+    assert channel_problems("dingtalk", {"url": "https://d", "secret_env": "DT"}, env, known) == [
+        "secret_env = 'DT': environment variable DT is not set"]
+    assert channel_problems("dingtalk", {"secret_env": "HOOK_A"}, env, known)[0].startswith("no address")
+    assert channel_problems("pager", {"url": "https://p"}, env, known)[0].startswith("unknown channel")

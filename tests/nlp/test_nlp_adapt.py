@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
+from dataclasses import replace
 from functools import partial
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,15 +21,14 @@ from typer.testing import CliRunner
 
 from nlp.adapt import adapt, chain_examples, rating_label
 from nlp.errors import AdaptError
-from nlp.models.hashing import HashSpec
 from nlp.pipeline import score_pending
 from nlp.registry import current_model, record, validation_figures
-from nlp.train import train
+from nlp.train import RECIPE, train
 from storage.corrections import Target, record_correction
 from storage.models import Mention, MentionAnalysis, ModelRecord, Source
 from tingfeng.commands.nlp import app
 
-SPEC = HashSpec(bits=16, max_n=3)
+RECIPE_SMALL = replace(RECIPE, spec=replace(RECIPE.spec, bits=16), c=4.0)  # the shipped recipe, small and fast
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 FILLER = ["今天", "我们", "去了", "那家", "点了", "一份", "感觉", "这次", "外卖", "朋友说"]
 BASE_WORDS = {1: ["好吃", "很棒", "喜欢", "满意"], 0: ["难吃", "很差", "讨厌", "失望"]}
@@ -58,7 +58,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def base_artifact(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("base") / "base.npz"
-    train(data_dir, path, spec=SPEC, c_grid=(4.0,), log=lambda _: None)
+    train(data_dir, path, recipe=RECIPE_SMALL, log=lambda _: None)
     return path
 
 
@@ -86,7 +86,7 @@ def _store_rated(db, words: dict[int, list[str]], n: int = 60, seed: int = 9) ->
 
 
 def _adapt(db, data_dir, tmp_path):
-    return adapt(db, tmp_path / "models", data_dir=data_dir, folds=3, c_grid=(4.0,), spec=SPEC, now=T0 + timedelta(days=40))
+    return adapt(db, tmp_path / "models", data_dir=data_dir, folds=3, recipe=RECIPE_SMALL, now=T0 + timedelta(days=40))
 
 
 def test_star_ratings_become_labels_and_three_stars_are_left_out():
@@ -185,7 +185,7 @@ def test_adapt_command_reports_both_figures_and_refuses_without_enough_labels(db
     monkeypatch.setenv("TINGFENG_DATA_DIR", str(tmp_path / "var"))
     import nlp.adapt
 
-    monkeypatch.setattr(nlp.adapt, "adapt", partial(nlp.adapt.adapt, spec=SPEC, c_grid=(4.0,)))  # small and fast
+    monkeypatch.setattr(nlp.adapt, "adapt", partial(nlp.adapt.adapt, recipe=RECIPE_SMALL))  # small and fast
     runner = CliRunner()
     none = runner.invoke(app, ["adapt", "--data", str(data_dir), "--folds", "3"])
     assert none.exit_code == 1 and "too few labelled mentions to adapt: 0 negative and 0 positive" in none.output

@@ -94,3 +94,44 @@ def test_hashing_marks_negation_scope_within_a_clause():
     assert len(negated) == 6 + 3  # 不 好 吃 不好 好吃 不好吃 + negated 好 吃 好吃
     assert set(plain) < set(negated)
     assert len(closed) == 4 + 3 + 2  # 不 , 好 吃 不, ,好 好吃 不,好 ,好吃: the comma ends the scope, nothing negated
+
+
+def test_bucket_counts_count_repeats_and_mark_the_clause_after_but():
+    from nlp.models.hashing import HashSpec, bucket_counts, buckets
+
+    spec = HashSpec(bits=16, max_n=1)
+    rows, cols, counts = bucket_counts(["好好好吃"], spec)
+    assert sorted(counts.tolist()) == [1, 3]  # 好 three times, 吃 once
+    assert cols.tolist() == buckets(["好好好吃"], spec)[1].tolist()
+    plain = set(buckets(["贵但好吃。"], spec)[1])
+    marked = set(buckets(["贵但好吃。"], HashSpec(bits=16, max_n=1, contrast=True))[1])
+    assert len(marked - plain) == 3  # 但 好 吃 hashed again; 贵 (before 但) and 。 not
+    closed = set(buckets(["好吃。贵"], HashSpec(bits=16, max_n=1, contrast=True))[1])
+    assert closed == set(buckets(["好吃。贵"], spec)[1])  # no contrast word: nothing extra
+
+
+def test_tfidf_artifact_scores_as_training_computed(tmp_path):
+    """Training and inference compute the same tf-idf features: the loaded model's linear
+    score equals the training design matrix times the shipped weights."""
+    import numpy as np
+
+    from nlp.models.hashing import HashSpec
+    from nlp.models.ngram import NgramModel, save_artifact
+    from nlp.train import Example, Recipe, calibration_split, design, fit_model
+
+    pos = ["好吃好吃", "味道很好", "服务热情，下次还来", "很好很好很好", "不错，推荐"]
+    neg = ["难吃", "太慢了", "不好吃，再也不来", "态度差", "贵但难吃。"]
+    pool = [Example(f"{d}{i}", t, y, d) for d in ("a", "b") for y, texts in ((1, pos), (0, neg))
+            for i, t in enumerate(texts * 4)]
+    recipe = Recipe(HashSpec(bits=14, max_n=2, contrast=True), weighting="tfidf", c=4.0)
+    fitted = fit_model(*calibration_split(pool), recipe, log=lambda _: None)
+    assert fitted.meta["weighting"] == "tfidf" and fitted.meta["version"].startswith("2.")
+    path = tmp_path / "m.npz"
+    save_artifact(path, fitted.weights, fitted.meta, idf=fitted.idf)
+    model = NgramModel(path)
+    texts = ["好吃，但是太慢了。", "很好很好", "难吃难吃难吃"]
+    z, counts = model.decision(texts)
+    expected = design(texts, recipe, idf=fitted.idf) @ fitted.weights.astype(np.float64) + fitted.meta["intercept"]
+    assert z == pytest.approx(expected, abs=1e-6) and (counts > 0).all()
+    p = model.score(["好吃好吃", "难吃"])
+    assert p[0] > 0.5 > p[1]

@@ -205,3 +205,22 @@ def test_reply_templates_are_checked() -> None:
         parse_catalog(GOOD + '[replies]\ntemplates = { queue = "x", service = "{shop}" }\n')
     message = str(exc.value)
     assert "replies.templates" in message and "queue" in message
+
+
+def test_check_config_fails_on_a_chat_channel_that_delivers_nowhere(tmp_path: Path, monkeypatch) -> None:
+    """The example catalog's ``url_env`` is checked against the environment: unset → exit 1 naming who and what."""
+    path = tmp_path / "tingfeng.toml"
+    path.write_text(EXAMPLE_CATALOG.replace(
+        '[[recipients]]\nname = "上海区域经理"',
+        '[recipients.channels.dingtalk]\nsecret_env = "DT_SECRET"\n\n[[recipients]]\nname = "上海区域经理"'), "utf-8")
+    monkeypatch.delenv("WECOM_BOT_SH_WXC", raising=False)
+    monkeypatch.delenv("DT_SECRET", raising=False)
+    bad = CliRunner().invoke(app, ["check-config", "-c", str(path)])
+    assert bad.exit_code == 1
+    assert "recipients[1].channels.wecom (王店长): url_env = 'WECOM_BOT_SH_WXC': environment variable " \
+           "WECOM_BOT_SH_WXC is not set" in bad.output
+    assert "recipients[1].channels.dingtalk (王店长): no address" in bad.output
+    path.write_text(EXAMPLE_CATALOG, "utf-8")
+    monkeypatch.setenv("WECOM_BOT_SH_WXC", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
+    ok = CliRunner().invoke(app, ["check-config", "-c", str(path)])
+    assert ok.exit_code == 0, ok.output

@@ -112,3 +112,35 @@ def test_db_upgrade_installs_the_worker_queue_on_postgresql_only(db, tmp_path: P
             assert conn.execute(sa.text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar()
     else:
         assert "procrastinate" not in first.output + second.output
+
+
+def test_deliver_and_run_refuse_the_public_dev_key(tmp_path: Path) -> None:
+    from storage.signing_key import DEV_KEY
+
+    (tmp_path / "tingfeng.toml").write_text(EXAMPLE_CATALOG, "utf-8")
+    env = _env(tmp_path, TINGFENG_SECRET_KEY=DEV_KEY)
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    for command in ("deliver", "run"):
+        result = CliRunner().invoke(app, [command], env=env)
+        assert result.exit_code == 2, (command, result.output)
+        assert "public development key 'dev-only-insecure-key'" in result.output
+        assert "Set TINGFENG_SECRET_KEY" in result.output and "forge" in result.output
+    assert not (tmp_path / "var" / "secret_key").exists()
+
+
+def test_without_a_key_jobs_sign_with_one_generated_once_in_the_data_dir(tmp_path: Path) -> None:
+    from tingfeng.jobs import Context
+    from tingfeng.settings import Settings
+
+    (tmp_path / "tingfeng.toml").write_text(EXAMPLE_CATALOG, "utf-8")
+    env = {k: v for k, v in _env(tmp_path).items() if k != "TINGFENG_SECRET_KEY"}
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    first = CliRunner().invoke(app, ["deliver"], env=env)
+    assert first.exit_code == 0, first.output
+    key = (tmp_path / "var" / "secret_key").read_text().strip()
+    assert CliRunner().invoke(app, ["deliver"], env=env).exit_code == 0
+    assert (tmp_path / "var" / "secret_key").read_text().strip() == key  # reused, not regenerated
+    ctx = Context.from_settings(Settings(data_dir=tmp_path / "var", catalog=tmp_path / "tingfeng.toml",
+                                         secret_key=None), sync=False)
+    assert ctx.links.secret_key.get_secret_value() == key and ctx.signing_key.source == "file"
+    ctx.db.dispose()

@@ -78,6 +78,9 @@ def run_worker(
         raise typer.Exit(2)
     try:
         runtime.warm_up()  # migrated schema, catalog synced, model loaded: before taking any job
+        from tingfeng.cli import refuse_public_key
+
+        refuse_public_key(runtime.settings.signing_key(), runtime.settings.data_dir)
     except (DatabaseNotMigrated, DatabaseUnavailable) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
