@@ -132,6 +132,14 @@ def affected_stores(explained: Explained, key: ScopeKey) -> list[tuple[str, int]
     return [(store_of(k), max(int(round(e)), 0)) for k, e in explained.folded.get(key, [])]
 
 
+def merge_stores(previous: Sequence[dict], now: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The stores a product alert covers over its incident: every store named so far, its largest excess."""
+    most = {p["store"]: int(p["negative"]) for p in previous}
+    for store, n in now:
+        most[store] = max(most.get(store, 0), n)
+    return sorted(most.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def explained_note(key: ScopeKey, explained: Explained, name: Callable[[str], str] = str,
                    stores: Sequence[tuple[str, int]] | None = None, top: int = 8) -> str:
     """The Chinese sentence an aggregate alert adds: which store drives it, which stores it covers.
@@ -146,6 +154,6 @@ def explained_note(key: ScopeKey, explained: Explained, name: Callable[[str], st
     stores = affected_stores(explained, key) if stores is None else list(stores)
     if stores:
         listed = "、".join(f"{name(s)}（多 {n} 条）" if n > 0 else name(s) for s, n in stores[:top])
-        more = f"等 {len(stores)} 家" if len(stores) > top else f"共 {len(stores)} 家"
+        more = f"等 {len(stores)} 家" if len(stores) > top else f"，共 {len(stores)} 家"
         parts.append(f"涉及门店：{listed}{more}，各店不再单独提醒")
     return "".join(f"；{p}" for p in parts)

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from alerts.attribution import explain_actions, explained_note
+from alerts.attribution import Explained, affected_stores, explain_actions, explained_note, merge_stores
 from alerts.calibration import CalibrationTable, load_table, rarity_zh
 from alerts.errors import BacktestInputError
 from alerts.evidence import SEVERITY_ZH
@@ -197,12 +197,13 @@ def backtest_reason(key: ScopeKey, severity: str, window: int, x: int, n: int, e
 
 
 def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
-                 table: CalibrationTable | None = None) -> list[BacktestAlert]:
+                 table: CalibrationTable | None = None, explain: bool = True) -> list[BacktestAlert]:
     """Step the detector hour by hour over ``grid``; returns every alert it would have raised.
 
     The first evaluation is ``warmup_days`` after the first data; at each hour boundary
     only complete buckets before it are visible. ``table`` defaults to the shipped
-    calibration when ``policy.calibrated``.
+    calibration when ``policy.calibrated``. ``explain=False`` skips
+    :func:`alerts.attribution.explain_actions` (the benchmark measures what it saves).
     """
     if table is None and policy.calibrated:
         table = load_table()
@@ -212,6 +213,8 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
     incidents: dict[ScopeKey, Incident] = {}
     history: dict[ScopeKey, list[tuple[datetime, datetime]]] = {}
     out: list[BacktestAlert] = []
+    base: dict[int, str] = {}  # alert -> its reason without the stores note
+    covered: dict[int, list[dict]] = {}  # alert -> the stores named so far in its incident
     first_eval = max(length, data_start + warmup_days * 24)
     siblings = multiplicity(grid.keys)
     stores = {k[1] for k in grid.keys if k[0] == "store"}
@@ -231,8 +234,8 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
                                   exclude=exclusion_mask(grid.keys, past, first, length) if past else None,
                                   multiplicity=siblings, table=table)
         actions = decide(grid.keys, result, incidents, now, policy)
-        explained = explain_actions(grid.keys, result, actions, grid.total[:, lo:end], grid.negative[:, lo:end],
-                                    children, incidents)
+        explained = (explain_actions(grid.keys, result, actions, grid.total[:, lo:end], grid.negative[:, lo:end],
+                                     children, incidents) if explain else Explained(actions))
         for action in explained.actions:
             i, key = action.index, action.key
             if action.kind == "open":
@@ -245,11 +248,17 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
                                                       if table is not None else "")
                                       + explained_note(key, explained))
                 out.append(alert)
+                base[id(alert)] = alert.reason[:len(alert.reason) - len(explained_note(key, explained))]
+                covered[id(alert)] = [{"store": s, "negative": n} for s, n in affected_stores(explained, key)]
                 incidents[key] = Incident(action.severity, now, action.window_start, now, None, alert)
             elif action.kind == "update":
                 inc = action.incident
                 inc.severity, inc.window_end = action.severity, now
                 inc.ref.severity, inc.ref.window_end = severity_name(action.severity), now
+                if key in explained.folded:  # stores that join a product incident later, as the live job names them
+                    named = merge_stores(covered.get(id(inc.ref), []), affected_stores(explained, key))
+                    covered[id(inc.ref)] = [{"store": s, "negative": n} for s, n in named]
+                    inc.ref.reason = base[id(inc.ref)] + explained_note(key, explained, stores=named)
             else:
                 inc = action.incident
                 inc.resolved_at = now

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from alerts import evidence as ev
-from alerts.attribution import Explained, affected_stores, explain_actions, explained_note
+from alerts.attribution import Explained, affected_stores, explain_actions, explained_note, merge_stores
 from alerts.calibration import CalibrationTable, load_table, rarity_zh
 from alerts.policy import AlertPolicy
 from alerts.spikes import (
@@ -216,14 +216,6 @@ def _evidence(db: Database, session: Session, key: ScopeKey, start: datetime, en
         "quotes": quotes,
     }
     return evidence, touchpoints, keywords
-
-
-def merge_stores(previous: list[dict[str, Any]], now: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """The stores a product alert covers over its incident: every store named so far, its largest excess."""
-    most = {p["store"]: int(p["negative"]) for p in previous}
-    for store, n in now:
-        most[store] = max(most.get(store, 0), n)
-    return sorted(most.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _apply(db: Database, session: Session, action: Action, result: Assessment, now: datetime,

@@ -385,6 +385,14 @@ def score(world: World, alerts: list[BacktestAlert]) -> dict[str, float]:
                             if i.product is not None)
     quiet_product_days = len(world.products) * eval_days - busy_product_days
     brand = [a for a in alerts if a.scope_type == "brand"]
+    # one incident, one alert: separate store × product alerts a product incident raised in its
+    # stores, and brand/product alerts raised alongside the store alert of a one-store incident
+    per_chain = [sum(1 for a in alerts if a.scope_type == "store_product" and in_time(a, inc)
+                     and a.scope_id.split("|", 1) in ([s, inc.product] for s in inc.stores))
+                 for inc in chain_incs]
+    alongside = [sum(1 for a in alerts if a.scope_type in ("brand", "product") and in_time(a, inc)
+                     and covers(a, inc, False))
+                 for inc in targets if any(covers(a, inc, True) and in_time(a, inc) for a in alerts)]
     return {
         "false_store": store_false / max(quiet_store_days, 1e-9) * 30,
         "false_product": product_false / max(quiet_product_days, 1e-9) * 30,
@@ -397,6 +405,8 @@ def score(world: World, alerts: list[BacktestAlert]) -> dict[str, float]:
         "warning": sum(a.severity == "warning" for a in watched),
         "false_critical": sum(1 for a, m in zip(watched, matched) if not m and a.severity == "critical"),
         "brand": len(brand),
+        "sp_per_chain": _rate(per_chain),
+        "aggregate_per_store": _rate(alongside),
         "targets": len(targets),
         "incidents": len(store_incs),
         "chain_incidents": len(chain_incs),
@@ -407,7 +417,9 @@ COLUMNS = [("false_store", "false store alerts / store-month"), ("false_product"
            ("precision_critical", "precision critical"), ("precision", "precision store+product"),
            ("recall", f"recall ×3+ ≥{TARGET_EXTRA} neg"), ("recall_chain", "recall product incidents"),
            ("delay_busy_h", "median delay h (≥5/day)"), ("critical", "critical"), ("false_critical", "false critical"),
-           ("warning", "warning"), ("brand", "brand alerts"), ("targets", f"incidents ×3+ ≥{TARGET_EXTRA} neg"),
+           ("warning", "warning"), ("brand", "brand alerts"),
+           ("sp_per_chain", "store×product alerts per product incident"),
+           ("aggregate_per_store", "brand/product alerts per detected store incident"), ("targets", f"incidents ×3+ ≥{TARGET_EXTRA} neg"),
            ("incidents", "store incidents"), ("chain_incidents", "product incidents")]
 COUNTS = {"critical", "false_critical", "warning", "brand", "targets", "incidents", "chain_incidents"}
 
@@ -423,9 +435,14 @@ def ceiling(world: World, false_store: float) -> tuple[dict[str, float], float]:
     return best
 
 
-def detectors(policy: AlertPolicy) -> dict[str, AlertPolicy]:
-    """The detector under test and the previous one, measured in the same run."""
-    return {"tingfeng": policy, "previous": policy.model_copy(update={"calibrated": False})}
+def detectors(policy: AlertPolicy) -> dict[str, tuple[AlertPolicy, bool]]:
+    """The detector under test, it without explaining away, and the previous one, in the same run.
+
+    Values: (policy, explain away across the hierarchy). ``previous`` is the detector
+    before calibration and before explaining away.
+    """
+    return {"tingfeng": (policy, True), "tingfeng, no explain-away": (policy, False),
+            "previous": (policy.model_copy(update={"calibrated": False}), False)}
 
 
 def run(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy) -> dict[str, list[dict]]:
@@ -435,8 +452,9 @@ def run(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy) -> dict
         t0 = time.perf_counter()
         world = generate(seed, n_stores, days)
         grid = build_grid(world.records, policy.scope_types, policy.lookback_hours)
-        for name, pol in detectors(policy).items():
-            results.setdefault(name, []).append(score(world, run_backtest(grid, pol, warmup_days=HISTORY_DAYS)))
+        for name, (pol, explain) in detectors(policy).items():
+            alerts = run_backtest(grid, pol, warmup_days=HISTORY_DAYS, explain=explain)
+            results.setdefault(name, []).append(score(world, alerts))
         for rule in ("share>30%", "mean+3σ"):
             results.setdefault(rule, []).append(score(world, baseline_alerts(world, rule)))
         ceil, h = ceiling(world, results["tingfeng"][-1]["false_store"])

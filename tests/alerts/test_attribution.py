@@ -106,7 +106,7 @@ def test_chain_product_incident_folds_store_products_under_the_product_alert():
     assert [a.key for a in out.actions] == [("product", "p1")]
     assert [k for k, _ in out.folded[("product", "p1")]] == [("store_product", f"s{i}|p1") for i in (1, 2, 3)]
     note = explained_note(("product", "p1"), out)
-    assert "涉及门店：s1（多 5 条）、s2（多 5 条）、s3（多 5 条）共 3 家" in note
+    assert "涉及门店：s1（多 5 条）、s2（多 5 条）、s3（多 5 条），共 3 家" in note
 
 
 def test_store_product_opens_fold_under_an_already_open_product_alert():
