@@ -235,7 +235,7 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
                                   multiplicity=siblings, table=table)
         actions = decide(grid.keys, result, incidents, now, policy)
         explained = (explain_actions(grid.keys, result, actions, grid.total[:, lo:end], grid.negative[:, lo:end],
-                                     children, incidents) if explain else Explained(actions))
+                                     children, incidents, now=now) if explain else Explained(actions))
         for action in explained.actions:
             i, key = action.index, action.key
             if action.kind == "open":
@@ -253,8 +253,8 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
                 incidents[key] = Incident(action.severity, now, action.window_start, now, None, alert)
             elif action.kind == "update":
                 inc = action.incident
-                inc.severity, inc.window_end = action.severity, now
-                inc.ref.severity, inc.ref.window_end = severity_name(action.severity), now
+                inc.severity, inc.window_end = action.severity, action.window_end
+                inc.ref.severity, inc.ref.window_end = severity_name(action.severity), action.window_end
                 if key in explained.folded:  # stores that join a product incident later, as the live job names them
                     named = merge_stores(covered.get(id(inc.ref), []), affected_stores(explained, key))
                     covered[id(inc.ref)] = [{"store": s, "negative": n} for s, n in named]

@@ -245,17 +245,19 @@ def _apply(db: Database, session: Session, action: Action, result: Assessment, n
     if explained is not None:
         previous_driver = alert.evidence.get("driven_by") if alert is not None else None
         if key not in explained.drivers and previous_driver:
-            explained.drivers[key] = (("store", previous_driver["store"]), previous_driver["share"])
+            kind = "product" if "product" in previous_driver else "store"
+            explained.drivers[key] = ((kind, previous_driver[kind]), previous_driver["share"])
         if key in explained.drivers:
-            store, share = explained.drivers[key]
-            evidence["driven_by"] = {"store": store[1], "share": round(share, 3)}
+            driver, share = explained.drivers[key]
+            evidence["driven_by"] = {driver[0]: driver[1], "share": round(share, 3)}
         # a product alert carries the stores of its chain-wide incident (no alert per store × product)
         stores = merge_stores(alert.evidence.get("stores", []) if alert is not None else [],
                               affected_stores(explained, key))
         if stores:
             evidence["stores"] = [{"store": s, "name": ev.scope_name(session, "store", s), "negative": n}
                                   for s, n in stores]
-        note = explained_note(key, explained, lambda s: ev.scope_name(session, "store", s), stores or None)
+        note = explained_note(key, explained, lambda s: ev.scope_name(session, "store", s), stores or None,
+                              product_name=lambda p: ev.scope_name(session, "product", p))
         reason = reason[:-1] + note + "。" if note else reason
     values = {
         "severity": severity,
@@ -301,7 +303,7 @@ def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: date
                               multiplicity=multiplicity(keys),
                               table=table)
     explained = explain_actions(keys, result, decide(keys, result, incidents, now, policy), total, negative,
-                                children, incidents)
+                                children, incidents, now=now)
     for action in explained.actions:
         _apply(db, session, action, result, now, summary, table, explained)
 

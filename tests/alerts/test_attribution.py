@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
@@ -124,3 +124,76 @@ def test_store_product_alerts_of_other_products_are_untouched():
     total, negative = grid([(60, 16), (30, 8), (30, 8)])
     out = explain_actions(keys, assessment(3, [2, 0, 2]), opens(keys, [2, 0]), total, negative, {0: [1]}, {})
     assert ("store_product", "s1|p2") in [a.key for a in out.actions]
+
+
+# stores and brands under a chain product incident: rows s1, s2 stores; s1|p1, s1|p2, s2|p1; product p1; brand
+CHAIN_KEYS = [("brand", "b1"), ("product", "p1"), ("store", "s1"), ("store", "s2"),
+              ("store_product", "s1|p1"), ("store_product", "s1|p2"), ("store_product", "s2|p1")]
+CHAIN_CHILDREN = {0: [2, 3], 1: [4, 6]}
+
+
+def chain(s1_p2_negatives: int = 2):
+    """p1 bad in both stores (+6 negatives each); s1's other product p2 has ``s1_p2_negatives`` of 20."""
+    rows = [(0, 0), (0, 0), (40, 8 + s1_p2_negatives), (20, 8), (20, 8), (20, s1_p2_negatives), (20, 8)]
+    total, negative = grid(rows)
+    total[1], negative[1] = total[4] + total[6], negative[4] + negative[6]
+    total[0], negative[0] = total[2] + total[3], negative[2] + negative[3]
+    return total, negative
+
+
+def test_store_driven_by_an_open_chain_product_folds_into_it_and_the_product_names_it():
+    total, negative = chain()
+    inc = Incident(2, NOW, NOW, NOW)
+    out = explain_actions(CHAIN_KEYS, assessment(7, [0, 2, 2, 0, 0, 0, 0]), opens(CHAIN_KEYS, [2]), total, negative,
+                          CHAIN_CHILDREN, {("product", "p1"): inc})
+    assert [(a.kind, a.key) for a in out.actions] == [("update", ("product", "p1"))]  # to name s1 in it
+    assert out.actions[0].window_end == inc.window_end and out.actions[0].severity == 2
+    assert out.suppressed[("store", "s1")][0] == ("product", "p1")
+    assert "s1（多 6 条）" in explained_note(("product", "p1"), out)
+
+
+def test_store_with_its_own_excess_beyond_the_chain_product_opens_and_says_so():
+    total, negative = chain(s1_p2_negatives=12)  # s1: +6 on p1, +10 on p2
+    out = explain_actions(CHAIN_KEYS, assessment(7, [0, 2, 2, 0, 0, 0, 0]), opens(CHAIN_KEYS, [2]), total, negative,
+                          CHAIN_CHILDREN, {("product", "p1"): Incident(2, NOW, NOW, NOW)})
+    assert ("open", ("store", "s1")) in [(a.kind, a.key) for a in out.actions]
+    note = explained_note(("store", "s1"), out, product_name={"p1": "芒果冰沙"}.get)
+    assert "其中芒果冰沙多 6 条，已在产品提醒中；除此之外本店另多约 10 条差评" in note
+    assert "s1（多 6 条，另有门店提醒）" in explained_note(("product", "p1"), out)
+
+
+def test_store_opening_with_a_chain_product_opening_folds_and_the_brand_gives_way_to_the_product():
+    total, negative = chain()
+    actions = opens(CHAIN_KEYS, [2, 1, 0])
+    out = explain_actions(CHAIN_KEYS, assessment(7, [2, 2, 2, 0, 0, 0, 0]), actions, total, negative,
+                          CHAIN_CHILDREN, {})
+    assert [a.key for a in out.actions] == [("product", "p1")]
+    assert out.suppressed[("brand", "b1")][0] == ("product", "p1")
+    assert [k for k, _ in out.folded[("product", "p1")]] == [("store_product", "s1|p1"), ("store_product", "s2|p1")]
+
+
+def test_brand_driven_by_a_product_that_is_not_alerting_stays_and_names_it():
+    total, negative = chain()
+    out = explain_actions(CHAIN_KEYS, assessment(7, [2, 0, 0, 0, 0, 0, 0]), opens(CHAIN_KEYS, [0]), total, negative,
+                          CHAIN_CHILDREN, {})
+    assert [a.key for a in out.actions] == [("brand", "b1")]
+    assert "约 100% 来自芒果冰沙" in explained_note(("brand", "b1"), out, product_name={"p1": "芒果冰沙"}.get)
+
+
+def test_a_resolved_product_incident_whose_window_reaches_the_store_window_still_folds_it():
+    total, negative = chain()
+    resolved = Incident(2, NOW, NOW, NOW - timedelta(hours=3), resolved_at=NOW)
+    out = explain_actions(CHAIN_KEYS, assessment(7, [0, 0, 2, 0, 0, 0, 0]), opens(CHAIN_KEYS, [2]), total, negative,
+                          CHAIN_CHILDREN, {("product", "p1"): resolved}, now=NOW)
+    assert out.actions == [] and out.folded == {}  # the resolved alert is not touched
+    long_ago = Incident(2, NOW, NOW, NOW - timedelta(hours=30), resolved_at=NOW - timedelta(hours=18))
+    out = explain_actions(CHAIN_KEYS, assessment(7, [0, 0, 2, 0, 0, 0, 0]), opens(CHAIN_KEYS, [2]), total, negative,
+                          CHAIN_CHILDREN, {("product", "p1"): long_ago}, now=NOW)
+    assert [a.key for a in out.actions] == [("store", "s1")]
+
+
+def test_a_one_store_incident_beside_nothing_chain_wide_still_opens():
+    total, negative = chain(s1_p2_negatives=12)
+    out = explain_actions(CHAIN_KEYS, assessment(7, [0, 0, 2, 0, 0, 0, 0]), opens(CHAIN_KEYS, [2]), total, negative,
+                          CHAIN_CHILDREN, {})
+    assert [a.key for a in out.actions] == [("store", "s1")] and out.beyond == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -91,3 +92,63 @@ def test_missing_columns_and_bad_config(tmp_path):
     cfg.write_text('[alerts]\nquiet_hours = ["25:00", "08:00"]\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["backtest", str(src), "-o", str(tmp_path / "o.csv"), "--config", str(cfg)])
     assert result.exit_code == 2 and "quiet_hours" in result.output and "HH:MM" in result.output
+
+
+CHAIN = [f"c{k}" for k in range(6)]
+
+
+def chain_grid(own_incident_at: str | None = None):
+    """Six stores; the smoothie (p9) goes bad in all of them the same evening.
+
+    ``own_incident_at``: that store also has an incident of its own (the noodles, p1).
+    """
+    from alerts.backtest import Record, build_grid
+    from alerts.policy import AlertPolicy
+
+    rng = np.random.default_rng(5)
+    records = []
+    for d in range(36):
+        for store in CHAIN:
+            for _ in range(rng.poisson(12)):
+                at = START + timedelta(days=d, hours=float(rng.uniform(9, 22)))
+                records.append(Record(at.astimezone(timezone.utc), store, rng.choice(["p1", "p9"], p=[0.8, 0.2]),
+                                      "dianping", bool(rng.random() < 0.1)))
+    for store in CHAIN:
+        for k in range(6):
+            at = INCIDENT + timedelta(minutes=30 * k)
+            records.append(Record(at.astimezone(timezone.utc), store, "p9", "meituan", True))
+    if own_incident_at is not None:
+        for k in range(10):
+            at = INCIDENT + timedelta(minutes=20 * k)
+            records.append(Record(at.astimezone(timezone.utc), own_incident_at, "p1", "dianping", True))
+    records.sort(key=lambda r: r.time)
+    policy = AlertPolicy(scope_types=("brand", "store", "product", "store_product"))
+    return build_grid(records, policy.scope_types, policy.lookback_hours), policy
+
+
+def late_alerts(grid, policy, **kw):
+    from alerts.backtest import run_backtest
+
+    return [a for a in run_backtest(grid, policy, **kw) if a.detected_at >= INCIDENT - timedelta(hours=1)]
+
+
+def test_chain_product_incident_is_one_alert_naming_the_stores():
+    """A product gone bad in every store is one product alert naming them: no brand, store or store × product alert."""
+    grid, policy = chain_grid()
+    late = late_alerts(grid, policy)
+    assert [(a.scope_type, a.scope_id) for a in late] == [("product", "p9")]
+    named = late[0].reason.split("涉及门店：", 1)[1]
+    assert all(s in named for s in CHAIN) and "共 6 家" in named and "各店不再单独提醒" in named
+    unexplained = late_alerts(grid, policy, explain=False)  # what the manager would get without explaining away
+    assert {a.scope_type for a in unexplained} >= {"brand", "product", "store"} and len(unexplained) >= 4
+
+
+def test_store_with_its_own_incident_beside_a_chain_product_incident_still_alerts():
+    """A store with excess beyond the product opens its own alert; the product alert says so."""
+    grid, policy = chain_grid(own_incident_at="c3")
+    late = late_alerts(grid, policy)
+    assert [(a.scope_type, a.scope_id) for a in late if a.scope_type != "product"] == [("store", "c3")]
+    (product,) = [a for a in late if a.scope_type == "product"]
+    named = product.reason.split("涉及门店：", 1)[1]
+    assert all(s in named for s in CHAIN) and "其余各店不再单独提醒" in named
+    assert re.search(r"c3（多 \d+ 条，另有门店提醒）", named) and not re.search(r"c0（[^）]*另有", named)

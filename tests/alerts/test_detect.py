@@ -237,10 +237,11 @@ def test_chain_product_incident_is_one_product_alert_naming_its_stores(db):
     with db.session() as sess:
         sess.add_all([Store(id=st, brand_id="b1", region_id="east", name=f"{st}店") for st in stores])
         sess.add(Product(id="p9", brand_id="b1", name="榴莲冰沙"))
-    for h in (2, 4, 6):
+    for h in (2, 4, 6, 9, 12):
         detect_alerts(db, POLICY, now=afternoon(h))
     alerts = spikes(db)
-    assert [a.scope_id for a in alerts if a.scope_type == "store_product" and a.scope_id.endswith("|p9")] == []
+    # one incident, one alert: no brand alert, no store or store × product alert beside the product's
+    assert [(a.scope_type, a.scope_id) for a in alerts] == [("product", "p9")]
     (product,) = [a for a in alerts if a.scope_type == "product"]
     assert product.scope_id == "p9" and "榴莲冰沙" in product.title
     named = [x["store"] for x in product.evidence["stores"]]
