@@ -14,12 +14,14 @@ mentions) over the alert's reported window.
    names the store. A store with its own excess beyond the product (the product's rows
    under 60 % of it) opens as usual and its reason says how much the product accounts
    for. A product incident that resolved while its window still overlaps the store's
-   window folds the store too (the late tail of the same negatives), without touching
-   the resolved alert.
+   window folds the store, and that product's store × product rows, too (the late
+   tail of the same negatives), without touching the resolved alert.
 3. **Brand and region alerts**: one that a single store drives, or a single product
    (that product's rows in the aggregate's stores), gives way to that store's or
    product's alert when it is alerting (open, or opening now and not itself explained
-   away). When the driver is not alerting, the aggregate alert stays and names it.
+   away); so does one whose excess the live product alerts drive together (their
+   rows in its stores ≥ 60 %: those alerts already reach the brand's marketing and HQ).
+   When the driver is not alerting, the aggregate alert stays and names it.
 """
 
 from __future__ import annotations
@@ -163,17 +165,24 @@ def explain_actions(
     kept = [a for a in kept if not (a.kind == "open" and a.key[0] == "store_product" and a.index in folded_rows)]
     resolved = {p for p in sp_rows if p not in live}
     explained: list[Action] = []
+    touched: set[int] = set()  # live product rows a store folded into this run
     for action in kept:
+        if action.kind == "open" and action.key[0] == "store_product":
+            product = index.get(("product", action.key[1].split("|", 1)[1]))
+            w = int(result.window[action.index])
+            if product in resolved and _covering(incidents.get(keys[product]), now, w):
+                out.suppressed[action.key] = (keys[product], 1.0)  # the tail of a product incident just resolved
+                continue
         if action.kind == "open" and action.key[0] == "store":
             w = int(result.window[action.index])
             carriers = live | {p for p in resolved if _covering(incidents.get(keys[p]), now, w)}
-            if _fold_store(g, action, w, carriers, sp_rows, live, folded, min_share, out):
+            if _fold_store(g, action, w, carriers, sp_rows, live, folded, min_share, out, touched):
                 continue
         explained.append(action)
     for p, rows in folded.items():
         out.folded[keys[p]] = sorted(((keys[c], e) for c, e in rows.items()), key=lambda kv: (-kv[1], kv[0]))
     acted = {a.key for a in explained}
-    for key in out.folded:  # a store folded under an open alert that had nothing to do this run
+    for key in (keys[p] for p in sorted(touched)):  # a store folded under an open alert with nothing to do now
         inc = incidents.get(key)
         if key not in acted and inc is not None and inc.active:
             explained.append(Action("update", key, index[key], inc.severity, inc.window_start, inc.window_end, inc))
@@ -213,6 +222,10 @@ def _driven_away(g: _Grid, action: Action, kids: list[int], alerting: set[ScopeK
         driver = dominant_child(mine, sums, min_share)
         if driver is not None:
             candidates.append((g.keys[driver.child], driver))
+        live = {p: e for p, e in sums.items() if g.keys[p] in alerting and e > 0}
+        if live and mine > 0 and sum(live.values()) / mine >= min_share:  # several live products, together
+            top = max(live, key=lambda p: (live[p], -p))
+            candidates.append((g.keys[top], Driver(top, min(sum(live.values()) / mine, 1.0))))
     if not candidates:
         return False
     for carrier, driver in candidates:
@@ -225,7 +238,8 @@ def _driven_away(g: _Grid, action: Action, kids: list[int], alerting: set[ScopeK
 
 
 def _fold_store(g: _Grid, action: Action, w: int, carriers: set[int], sp_rows: dict[int, dict[str, int]],
-                live: set[int], folded: dict[int, dict[int, float]], min_share: float, out: Explained) -> bool:
+                live: set[int], folded: dict[int, dict[int, float]], min_share: float, out: Explained,
+                touched: set[int]) -> bool:
     """Whether a store open folds under the product alerts whose rows at that store drive it.
 
     Folding names the store under each live product with extra negatives there; a store
@@ -244,6 +258,7 @@ def _fold_store(g: _Grid, action: Action, w: int, carriers: set[int], sp_rows: d
         for p, e in excess.items():
             if p in live and (e >= AFFECTED_EXCESS or p == top):
                 folded.setdefault(p, {})[rows[p]] = max(e, folded.get(p, {}).get(rows[p], e))
+                touched.add(p)
         return True
     named = [(g.keys[p][1], e) for p, e in excess.items() if p in live and e >= AFFECTED_EXCESS]
     if named:

@@ -254,7 +254,12 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
             elif action.kind == "update":
                 inc = action.incident
                 inc.severity, inc.window_end = action.severity, action.window_end
-                inc.ref.severity, inc.ref.window_end = severity_name(action.severity), action.window_end
+                was, inc.ref.severity = inc.ref.severity, severity_name(action.severity)
+                inc.ref.window_end = action.window_end
+                if was != inc.ref.severity:  # the label leads the reason: it rises with the alert, as a live title does
+                    label = (f"【{SEVERITY_ZH.get(was, was)}】", f"【{SEVERITY_ZH.get(inc.ref.severity)}】")
+                    inc.ref.reason = inc.ref.reason.replace(*label, 1)
+                    base[id(inc.ref)] = base[id(inc.ref)].replace(*label, 1)
                 if key in explained.folded:  # stores that join a product incident later, as the live job names them
                     named = merge_stores(covered.get(id(inc.ref), []), affected_stores(explained, key))
                     covered[id(inc.ref)] = [{"store": s, "negative": n} for s, n in named]

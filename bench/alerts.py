@@ -385,11 +385,21 @@ def score(world: World, alerts: list[BacktestAlert]) -> dict[str, float]:
                             if i.product is not None)
     quiet_product_days = len(world.products) * eval_days - busy_product_days
     brand = [a for a in alerts if a.scope_type == "brand"]
-    # one incident, one alert: separate store × product alerts a product incident raised in its
-    # stores, and brand/product alerts raised alongside the store alert of a one-store incident
-    per_chain = [sum(1 for a in alerts if a.scope_type == "store_product" and in_time(a, inc)
-                     and a.scope_id.split("|", 1) in ([s, inc.product] for s in inc.stores))
-                 for inc in chain_incs]
+    # one incident, one alert: what a product incident across stores raised (its product alert,
+    # brand alerts, and store-level alerts in its stores that no store incident explains), and the
+    # brand/product alerts raised alongside the store alert of a one-store incident
+    def own_store_incident(a: BacktestAlert) -> bool:
+        return any(covers(a, i, True) and in_time(a, i) for i in store_incs)
+
+    def raised_by_chain(a: BacktestAlert, inc: Incident) -> bool:
+        if not in_time(a, inc):
+            return False
+        if a.scope_type in STORE_FAMILY:
+            return a.scope_id.split("|", 1)[0] in inc.stores and not own_store_incident(a)
+        return a.scope_type == "brand" or (a.scope_type == "product" and a.scope_id == inc.product)
+
+    per_chain = [[a for a in alerts if raised_by_chain(a, inc)] for inc in chain_incs]
+    per_chain = [hits for hits in per_chain if hits]
     alongside = [sum(1 for a in alerts if a.scope_type in ("brand", "product") and in_time(a, inc)
                      and covers(a, inc, False))
                  for inc in targets if any(covers(a, inc, True) and in_time(a, inc) for a in alerts)]
@@ -405,7 +415,8 @@ def score(world: World, alerts: list[BacktestAlert]) -> dict[str, float]:
         "warning": sum(a.severity == "warning" for a in watched),
         "false_critical": sum(1 for a, m in zip(watched, matched) if not m and a.severity == "critical"),
         "brand": len(brand),
-        "sp_per_chain": _rate(per_chain),
+        "per_chain": _rate([len(hits) for hits in per_chain]),
+        "stores_per_chain": _rate([sum(a.scope_type in STORE_FAMILY for a in hits) for hits in per_chain]),
         "aggregate_per_store": _rate(alongside),
         "targets": len(targets),
         "incidents": len(store_incs),
@@ -418,7 +429,8 @@ COLUMNS = [("false_store", "false store alerts / store-month"), ("false_product"
            ("recall", f"recall ×3+ ≥{TARGET_EXTRA} neg"), ("recall_chain", "recall product incidents"),
            ("delay_busy_h", "median delay h (≥5/day)"), ("critical", "critical"), ("false_critical", "false critical"),
            ("warning", "warning"), ("brand", "brand alerts"),
-           ("sp_per_chain", "store×product alerts per product incident"),
+           ("per_chain", "alerts per alerted product incident"),
+           ("stores_per_chain", "of which store / store×product"),
            ("aggregate_per_store", "brand/product alerts per detected store incident"), ("targets", f"incidents ×3+ ≥{TARGET_EXTRA} neg"),
            ("incidents", "store incidents"), ("chain_incidents", "product incidents")]
 COUNTS = {"critical", "false_critical", "warning", "brand", "targets", "incidents", "chain_incidents"}

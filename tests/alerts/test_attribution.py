@@ -197,3 +197,32 @@ def test_a_one_store_incident_beside_nothing_chain_wide_still_opens():
     out = explain_actions(CHAIN_KEYS, assessment(7, [0, 0, 2, 0, 0, 0, 0]), opens(CHAIN_KEYS, [2]), total, negative,
                           CHAIN_CHILDREN, {})
     assert [a.key for a in out.actions] == [("store", "s1")] and out.beyond == {}
+
+
+def test_a_store_product_row_of_a_just_resolved_product_incident_does_not_open():
+    total, negative = chain()
+    resolved = Incident(2, NOW, NOW, NOW - timedelta(hours=3), resolved_at=NOW)
+    out = explain_actions(CHAIN_KEYS, assessment(7, [0, 0, 0, 0, 2, 0, 0]), opens(CHAIN_KEYS, [4]), total, negative,
+                          CHAIN_CHILDREN, {("product", "p1"): resolved}, now=NOW)
+    assert out.actions == [] and out.suppressed[("store_product", "s1|p1")][0] == ("product", "p1")
+    out = explain_actions(CHAIN_KEYS, assessment(7, [0, 0, 0, 0, 2, 0, 0]), opens(CHAIN_KEYS, [4]), total, negative,
+                          CHAIN_CHILDREN, {}, now=NOW)
+    assert [a.key for a in out.actions] == [("store_product", "s1|p1")]
+
+
+def test_brand_gives_way_to_two_live_products_that_drive_it_together():
+    keys = [("brand", "b1"), ("product", "p1"), ("product", "p2"), ("store", "s1"), ("store", "s2"),
+            ("store_product", "s1|p1"), ("store_product", "s2|p1"), ("store_product", "s1|p2"),
+            ("store_product", "s2|p2")]
+    children = {0: [3, 4], 1: [5, 6], 2: [7, 8]}
+    # each product +6 over both stores (half the brand's +12 each): no single driver
+    total, negative = grid([(0, 0), (0, 0), (0, 0), (40, 10), (40, 10), (20, 5), (20, 5), (20, 5), (20, 5)])
+    for agg, kids in children.items():
+        total[agg], negative[agg] = total[kids].sum(0), negative[kids].sum(0)
+    live = {("product", "p1"): Incident(2, NOW, NOW, NOW), ("product", "p2"): Incident(2, NOW, NOW, NOW)}
+    out = explain_actions(keys, assessment(9, [2, 0, 0, 0, 0, 0, 0, 0, 0]), opens(keys, [0]), total, negative,
+                          children, live)
+    assert out.actions == [] and out.suppressed[("brand", "b1")][0][0] == "product"
+    out = explain_actions(keys, assessment(9, [2, 0, 0, 0, 0, 0, 0, 0, 0]), opens(keys, [0]), total, negative,
+                          children, {("product", "p1"): live[("product", "p1")]})
+    assert [a.key for a in out.actions] == [("brand", "b1")]  # half of it is news

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
+from alerts.evidence import SEVERITY_ZH
 from tingfeng.commands.alerts import app
 
 SH = timezone(timedelta(hours=8))
@@ -141,6 +142,8 @@ def test_chain_product_incident_is_one_alert_naming_the_stores():
     assert all(s in named for s in CHAIN) and "共 6 家" in named and "各店不再单独提醒" in named
     unexplained = late_alerts(grid, policy, explain=False)  # what the manager would get without explaining away
     assert {a.scope_type for a in unexplained} >= {"brand", "product", "store"} and len(unexplained) >= 4
+    # a reason's label is the alert's severity, also when it rose after opening (the brand here)
+    assert all(a.reason.startswith(f"【{SEVERITY_ZH[a.severity]}】") for a in unexplained)
 
 
 def test_store_with_its_own_incident_beside_a_chain_product_incident_still_alerts():
