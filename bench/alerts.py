@@ -21,12 +21,19 @@ streams have and the generator reproduces:
   40–100 % of stores for 12–72 h; product scopes sum every store.
 
 Detectors: ``tingfeng`` (the calibrated detector, :func:`alerts.backtest.run_backtest`,
-the same code the live job runs, stepped hourly with no look-ahead), ``previous``
-(the detector before calibration, ``AlertPolicy(calibrated=False)``), and two daily
+the same code the live job runs, stepped hourly with no look-ahead), ``tingfeng, no
+explain-away`` (the same without :mod:`alerts.attribution`: what explaining away saves
+per incident), ``previous`` (the detector before calibration and explaining away,
+``AlertPolicy(calibrated=False)``), and two daily
 store baselines: ``share>30%`` and ``mean+3σ`` (daily negatives above the trailing
 28-day mean + 3σ). The ``ceiling`` is a CUSUM handed each store's true hourly normal
 negative rate (no real detector has it), at the threshold that gives the same false
 store alerts per store-month as ``tingfeng``.
+
+One incident, one alert: "alerts per alerted product incident" counts, over the product
+incidents that raised any alert, the product's alert, brand alerts and the store-level
+alerts in its stores that no store incident explains; "brand/product alerts per detected
+store incident" the aggregate alerts raised beside a detected store incident's own.
 
 Seed 0 is the tuning seed: do not report it.
 """
