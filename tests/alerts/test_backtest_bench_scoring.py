@@ -53,3 +53,18 @@ def test_covers(name, a, inc, family_only, expected):
 @pytest.mark.parametrize("hours,expected", [(-1, False), (0, True), (10, True), (34, True), (35, False)])
 def test_in_time_grace(hours, expected):
     assert bench.in_time(alert("store", "s01", T0 + hours * H), STORE_INC) is expected
+
+
+def test_alerts_per_incident_count_what_one_incident_raised():
+    """A product incident's alerts: its product, the brand, store-level ones in its stores no store incident explains."""
+    world = bench.World(T0 - timedelta(days=bench.HISTORY_DAYS), bench.HISTORY_DAYS + 30,
+                        {"s01": 20.0, "s05": 5.0, "s09": 5.0}, ["p1", "p2", "p3", "p4"], [],
+                        [STORE_INC, CHAIN_INC], {})
+    alerts = [alert("product", "p1"), alert("brand", "brand"), alert("store", "s05"), alert("store_product", "s05|p1"),
+              alert("store", "s01"),  # s01's own incident: not the product incident's doing
+              alert("store", "s09"),  # not one of its stores
+              alert("product", "p1", T0 + 40 * H)]  # after the grace
+    scored = bench.score(world, alerts)
+    assert scored["per_chain"] == 4 and scored["stores_per_chain"] == 2
+    # beside the detected store incident of s01: the brand alert (p3 got 6 of its negatives, p1 none)
+    assert scored["aggregate_per_store"] == 1
