@@ -49,7 +49,7 @@ from alerts.render.alert import (
 from alerts.render.charts import to_png, volume_chart
 from alerts.render.links import LinkSettings, alert_links
 from alerts.routing import (
-    Catalog, Route, escalation_due, escalation_targets, recipients_for_alert, routes_for, send_at, severity_rank,
+    Catalog, Route, escalation_due, escalation_targets, named_stores, recipients_for_alert, routes_for, send_at, severity_rank,
     wants_push,
 )
 from storage.models import (
@@ -221,7 +221,9 @@ def _enqueue_once(db: Any, policy: Any, links: LinkSettings, now: datetime) -> i
     written = 0
     with db.session() as session:
         alerts = session.exec(select(Alert).where(Alert.status.in_(("open", "acknowledged"))).order_by(Alert.id)).all()
-        todo = [a for a in alerts if severity_rank(a.severity) > severity_rank(a.notified_severity) or escalation_due(a, policy, now)]
+        # a product alert naming a store that joined its incident later owes that store's managers a push
+        todo = [a for a in alerts if severity_rank(a.severity) > severity_rank(a.notified_severity)
+                or escalation_due(a, policy, now) or (a.notified_severity and named_stores(a))]
         if not todo:
             return 0
         recipients = list(session.exec(select(Recipient).order_by(Recipient.id)))
@@ -232,6 +234,8 @@ def _enqueue_once(db: Any, policy: Any, links: LinkSettings, now: datetime) -> i
             if severity_rank(alert.severity) > severity_rank(alert.notified_severity):
                 plans += [(r, alert.severity, False) for r in routed if wants_push(alert, r)]
                 alert.notified_severity = alert.severity
+            elif named_stores(alert):  # keys already queued are skipped: only newly named stores' managers
+                plans += [(r, alert.notified_severity, False) for r in routed if wants_push(alert, r)]
             if escalation_due(alert, policy, now):
                 plans += [(r, "escalation", True) for r in escalation_targets(routed, recipients)
                           if wants_push(alert, r)]
@@ -257,6 +261,8 @@ def _enqueue_plans(session: Session, alert: Alert, plans: list[tuple[Recipient, 
             candidates.append((route, alert_key(alert.id, tag, route.recipient_id, route.channel), escalation))
     keys = [k for _, k, _ in candidates]
     existing = set(session.exec(select(Notification.idempotency_key).where(Notification.idempotency_key.in_(keys))))
+    if not set(keys) - existing:
+        return 0
     name = (alert.evidence or {}).get("scope_name") or scope_name(session, catalog, alert.scope_type, alert.scope_id)
     ctx = _AlertContext(alert, str(name),
                         representative_mentions(session, alert, tz), notified=notified, now=now)

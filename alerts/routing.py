@@ -6,7 +6,9 @@
   configured for the store, the brand's marketing team so the alert is not lost;
 - brand / product / region / touchpoint / platform scopes: marketing and HQ whose
   ``brands`` is empty (all brands) or contains the scope's brand; a region's alerts
-  also go to that region's area managers;
+  also go to that region's area managers; a product alert also goes to the managers
+  of the stores it names (``evidence["stores"]``: the stores of a chain-wide incident
+  folded into it, which get no alert of their own), including stores named later;
 - ``source_health`` alerts (scope ``source``): admins;
 - escalation: the routed recipients' ``escalates_to`` when an alert is still open
   (unacknowledged) ``policy.escalate_after_minutes`` after it opened;
@@ -91,18 +93,27 @@ def _marketing(recipients: Iterable[Recipient], brand: str | None) -> list[Recip
     ]
 
 
+def named_stores(alert: Alert) -> list[str]:
+    """The stores a product alert names as hit by its chain-wide incident (``evidence["stores"]``)."""
+    if alert.scope_type != "product":
+        return []
+    return [str(s["store"]) for s in (alert.evidence or {}).get("stores", []) if isinstance(s, dict) and s.get("store")]
+
+
+def _store_staff(recipients: Iterable[Recipient], catalog: Catalog, store_id: str) -> list[Recipient]:
+    store = catalog.stores.get(store_id)
+    region = store.region_id if store else None
+    return [r for r in recipients
+            if r.role in STORE_ROLES and (store_id in r.stores or (region is not None and region in r.regions))]
+
+
 def recipients_for_alert(alert: Alert, recipients: Iterable[Recipient], catalog: Catalog) -> list[Recipient]:
     """The recipients responsible for ``alert`` (see the module docstring), by id order."""
     recipients = list(recipients)
     if alert.kind == "source_health" or alert.scope_type == "source":
         chosen = [r for r in recipients if r.role == "admin"]
     elif (store_id := _store_of(alert)) is not None:
-        store = catalog.stores.get(store_id)
-        region = store.region_id if store else None
-        chosen = [
-            r for r in recipients
-            if r.role in STORE_ROLES and (store_id in r.stores or (region is not None and region in r.regions))
-        ]
+        chosen = _store_staff(recipients, catalog, store_id)
         if not chosen:
             chosen = _marketing(recipients, brand_of(alert, catalog))
     elif alert.scope_type == "region":
@@ -111,6 +122,7 @@ def recipients_for_alert(alert: Alert, recipients: Iterable[Recipient], catalog:
         ]
     else:
         chosen = _marketing(recipients, brand_of(alert, catalog))
+        chosen += [r for s in named_stores(alert) for r in _store_staff(recipients, catalog, s)]
     return sorted({r.id: r for r in chosen}.values(), key=lambda r: r.id)
 
 

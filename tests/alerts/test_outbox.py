@@ -93,6 +93,29 @@ def test_enqueue_routes_store_alert_and_is_idempotent(db):
     assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW) == 0
 
 
+def test_product_alert_reaches_the_managers_of_the_stores_it_names_even_when_named_later(db):
+    """A store folded into a chain-wide product alert gets no alert of its own, so its managers get this one."""
+    seed(db, severity="critical")
+    policy = AlertPolicy()
+    with db.session() as s:
+        s.add(Alert(id=99, kind="spike", scope_type="product", scope_id="mango", incident_key="product:mango:1",
+                    severity="critical", title="杨枝甘露 差评激增", reason="r", opened_at=NOW, updated_at=NOW,
+                    window_start=NOW - timedelta(hours=3), window_end=NOW,
+                    evidence={"stores": [{"store": "wangjing", "name": "望京店", "negative": 6}]}))
+    enqueue_alert_notifications(db, policy, links=LINKS, now=NOW)
+    product = {n.recipient_id for n in rows(db) if n.alert_id == 99}
+    assert product == {"mkt", "hq", "mgr-wangjing"}
+    with db.session() as s:  # the next run names a second store
+        a = s.get(Alert, 99)
+        a.evidence = {**a.evidence, "stores": [*a.evidence["stores"], {"store": "jingan", "name": "静安寺店", "negative": 4}]}
+        s.add(a)
+    written = enqueue_alert_notifications(db, policy, links=LINKS, now=NOW + timedelta(hours=1))
+    added = [(n.recipient_id, n.channel) for n in rows(db) if n.alert_id == 99 and n.recipient_id not in product]
+    assert sorted(added) == [("area-sh", "email"), ("mgr-jingan", "email"), ("mgr-jingan", "wecom")]
+    assert written == 3
+    assert enqueue_alert_notifications(db, policy, links=LINKS, now=NOW + timedelta(minutes=90)) == 0  # before escalation
+
+
 def test_a_warning_is_a_watch_item_unless_the_recipient_opts_in(db):
     alert_id = seed(db, opt_in=False)
     with db.session() as s:

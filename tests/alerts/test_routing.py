@@ -44,11 +44,15 @@ def alert(scope_type, scope_id, kind="spike", **kw) -> Alert:
     ("store", "other", "spike", ["hq", "mkt-kafei"]),  # nobody configured for the store: its brand's marketing
     ("brand", "cha", "spike", ["hq", "mkt-cha"]),
     ("product", "mango", "spike", ["hq", "mkt-cha"]),
+    # a chain-wide product incident folds its stores: their managers hear it from the product alert
+    ("product", "mango", "spike", ["area-sh", "hq", "mgr-jingan", "mgr-wangjing", "mkt-cha"]),
     ("region", "sh", "spike", ["area-sh", "hq", "mkt-cha"]),
     ("source", "dianping-feed", "source_health", ["ops"]),
 ])
 def test_recipients_for_alert(scope_type, scope_id, kind, expected):
-    got = recipients_for_alert(alert(scope_type, scope_id, kind), PEOPLE, CATALOG)
+    evidence = {"stores": [{"store": "wangjing", "negative": 5}, {"store": "jingan", "negative": 3}]} \
+        if "mgr-wangjing" in expected and scope_type == "product" else {}
+    got = recipients_for_alert(alert(scope_type, scope_id, kind, evidence=evidence), PEOPLE, CATALOG)
     assert [r.id for r in got] == expected
 
 
