@@ -76,7 +76,8 @@ def _names(db: Database, table: Any, extra: tuple[str, ...] = ()) -> pd.DataFram
 
 
 SPARK_DAYS = 30
-BOARD_COLUMNS = ["id", "name", "total", "pos_share", "ci_low", "ci_high", "net", "change", "trend"]
+BOARD_COLUMNS = ["id", "name", "total", "pos_share", "ci_low", "ci_high", "neg_share", "neg_low", "neg_high",
+                 "small_sample", "pos_text", "neg_text", "net", "change", "trend"]
 
 
 def _board_reads(db: Database, scope: Scope, entity: str, spark: Scope) -> tuple[list[Any], list[Any], bool]:
@@ -163,7 +164,7 @@ def leaderboard(db: Database, scope: Scope, entity: str = "store") -> pd.DataFra
     for i, c in enumerate(COUNT_COLUMNS):
         values = [acc[k][i] for k in keys]
         df[c] = values if c == "score_sum" else np.array(values, dtype=np.int64)
-    df = _add_rates(df)
+    df = _add_rates(db, df)
     prev_total, prev_pos, prev_neg = (np.array([acc[k][n_cols + j] for k in keys]) for j in (1, 2, 3))
     with np.errstate(divide="ignore", invalid="ignore"):
         df["prev_net"] = np.where(prev_pos + prev_neg > 0, (prev_pos - prev_neg) / (prev_pos + prev_neg), np.nan)
