@@ -35,6 +35,7 @@ from alerts.render.alert import (
 )
 from alerts.render.links import LinkSettings
 from storage.handling import Deadlines, StoreHandling, store_handling
+from storage.shares import SentimentShares, honest_shares
 from nlp import keywords as nlp_keywords
 from storage.models import (
     Alert, Brand, DigestRun, Mention, MentionAnalysis, MentionTouchpoint, Notification, Product, Recipient, Region,
@@ -165,6 +166,7 @@ class Totals:
     positive: int = 0
     neutral: int = 0
     negative: int = 0
+    shares: SentimentShares | None = None  # corrected, set by collect_digest (storage.shares.honest_shares)
 
     def add(self, label: str, n: int) -> None:
         self.total += n
@@ -173,7 +175,8 @@ class Totals:
 
     @property
     def positive_share(self) -> float | None:
-        return self.positive / self.total if self.total else None
+        """The corrected positive share, None without data or below the 样本不足 threshold."""
+        return self.shares.positive.shown if self.shares else None
 
     @property
     def net(self) -> float | None:
@@ -203,10 +206,12 @@ class TouchpointRow:
     total: int
     positive: int
     negative: int
+    shares: SentimentShares | None = None  # corrected, set by collect_digest
 
     @property
     def negative_share(self) -> float | None:
-        return self.negative / self.total if self.total else None
+        """The corrected negative share, None without data or below the 样本不足 threshold."""
+        return self.shares.negative.shown if self.shares else None
 
     @property
     def net(self) -> float | None:
@@ -290,6 +295,13 @@ def _counts_by_store(session: Session, scope: Scope, start: datetime, end: datet
     for store_id, label, n in rows:
         out[store_id].add(label, int(n))
     return out
+
+
+def _attach_shares(session: Session, rows: list[Any]) -> None:
+    """Every share the digest shows, corrected in one read of the model's rates (``storage.shares``)."""
+    _, shares = honest_shares(session, [(r.positive, r.negative, r.total) for r in rows])
+    for r, sh in zip(rows, shares):
+        r.shares = sh
 
 
 def _sum(parts: Iterable[Totals]) -> Totals:
@@ -467,13 +479,16 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
     weekday = "一二三四五六日"
     daily = [(f"{d.month}/{d.day} 周{weekday[d.weekday()]}", per_day[d]) for d in days]
 
+    touchpoints = _touchpoints(session, scope, start, end)
+    _attach_shares(session, [this, prev, *(t for r in board for t in (r.this, r.prev)), *touchpoints])
+
     return DigestData(
         week=week, period=period_label(start, end),
         period_short=f"{start.date():%m月%d日}–{(end - timedelta(days=1)).date():%m月%d日}",
         recipient_id=recipient.id, recipient_name=recipient.name, scope=scope.label,
         this=this, prev=prev, daily=daily,
         leaderboard=leaderboard[: settings.leaderboard_size], movers=movers,
-        touchpoints=_touchpoints(session, scope, start, end),
+        touchpoints=touchpoints,
         keywords=complaint_keywords(session, scope, start, end, settings.top_keywords, exclude=catalog_names, db=db),
         negative_quotes=_quotes(session, scope, start, end, "negative", settings.quotes, store_names, tz),
         positive_quotes=_quotes(session, scope, start, end, "positive", settings.quotes, store_names, tz),

@@ -325,3 +325,24 @@ def test_digest_excel_keeps_a_formula_looking_review_as_plain_text(db):
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     content = {c.value for c in cells if c.column == 8}
     assert "'" + evil in content and "'+1 差评" in content and "'@所有人 有虫子" in content
+
+
+def test_digest_email_shows_corrected_shares_and_small_sample_for_a_small_store(db):
+    from storage.models import ModelRecord
+    from storage.shares import share
+
+    seed_digest(db)
+    with db.session() as s:
+        s.add(ModelRecord(name="ngram-lr", version="t", created_at=MONDAY, promoted_at=MONDAY,
+                          figures={"rates": {"tpr": 0.9, "fpr": 0.1, "tnr": 0.8, "fnr": 0.05}}))
+    msg = build_digest(db, SETTINGS, "hq", WEEK)
+    # the brand's week: 30 mentions, 14 labelled positive (47% raw); corrected (14/30 − 0.1)/0.8 = 46%
+    corrected = share(14, 30, 0.9, 0.1).display()
+    assert corrected.startswith("46% (")
+    assert f"正面占比（校正）：{corrected}" in msg.text and corrected in msg.html
+    assert "47%" not in msg.text.split("\n")[4]
+    # each store has 14 or 7 mentions this week: no percentage, 样本不足 with the count
+    board = msg.text[msg.text.index("门店排行"):msg.text.index("变化最大的门店")]
+    assert "静安寺店　提及 14　负面 7　负面占比 样本不足 (n=14)" in board
+    assert "%" not in board
+    assert "样本不足 (n=14)" in msg.html and "样本不足 (n=7)" in msg.html
