@@ -32,6 +32,7 @@ def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
         "净情感": board["net"],
         "较上期": board["change"],
         "负面": board["negative"].astype(int),
+        **({"连锁标准": board["below_standard"].map(lambda b: "低于连锁标准" if b else "")} if entity == "store" else {}),
         "近30天声量": board["trend"],
     })
     st.dataframe(
@@ -40,6 +41,7 @@ def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
             "预警": st.column_config.TextColumn(help="待处理或已确认、尚未解决的预警中最严重的级别"),
             "正面占比": st.column_config.TextColumn(help=ui.SHARE_HELP),
             "负面占比": st.column_config.TextColumn(help=ui.SHARE_HELP),
+            "连锁标准": st.column_config.TextColumn(help=ui.STANDARD_HELP),
             "净情感": st.column_config.NumberColumn(format="%+.2f"),
             "较上期": st.column_config.NumberColumn(format="%+.2f", help="净情感与上一等长周期相比的变化"),
             "近30天声量": st.column_config.LineChartColumn(y_min=0, help="区间最后 30 天的每日提及数"),
@@ -63,6 +65,13 @@ def leaderboard_section(ctx: Context, entity: str) -> pd.DataFrame:
     st.caption("最需要关注的排最前：有未解决预警的（红底）在先，其余按净情感低、较上期下降多排序。"
                f"{ui.SHARE_CAPTION}")
     leaderboard_table(ctx, board, entity)
+    if entity == "store":
+        below = board[board["below_standard"]]
+        if below.empty:
+            st.caption("本期没有门店的负面占比显著高于连锁标准。")
+        else:
+            st.warning("低于连锁标准（负面占比显著高于全连锁）：" + "、".join(ui.md_escape(n) for n in below["name"]),
+                       icon=":material/trending_down:")
     return board
 
 

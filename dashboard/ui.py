@@ -69,6 +69,9 @@ SHARE_HELP = (f"已按情感模型在校准集上的误判率校正（调整计�
 SHARE_CAPTION = (f"正面/负面占比已按模型误判率校正，括号内为 95% 区间（提及少的区间更宽）；"
                  f"提及少于 {MIN_N} 条的显示“{SMALL_SAMPLE}”。")
 
+STANDARD_HELP = (f"负面占比显著高于全连锁（本表门店合计）：单侧检验，按门店间正常差异放宽，"
+                 f"Benjamini–Hochberg 控制误报率 5%，且至少高 5 个百分点；提及少于 {MIN_N} 条的门店不参与。")
+
 
 def share_metric(shares: SentimentShares) -> tuple[str, str]:
     """A KPI card's value and help for a corrected positive share: ``72.4%`` or ``样本不足``."""
