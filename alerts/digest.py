@@ -35,7 +35,8 @@ from alerts.render.alert import (
 )
 from alerts.render.links import LinkSettings
 from storage.handling import Deadlines, StoreHandling, store_handling
-from storage.shares import SentimentShares, honest_shares
+from storage.shares import MIN_N as SHARE_MIN_N, SentimentShares, honest_shares
+from nlp.consistency import below_standard
 from nlp import keywords as nlp_keywords
 from storage.models import (
     Alert, Brand, DigestRun, Mention, MentionAnalysis, MentionTouchpoint, Notification, Product, Recipient, Region,
@@ -282,6 +283,8 @@ class DigestData:
     negative_rows: list[dict[str, Any]] = field(default_factory=list)
     dashboard_url: str = ""
     handling: list[HandlingRow] = field(default_factory=list)  # per store, worst 及时率 first
+    below_standard: list[StoreRow] = field(default_factory=list)  # significantly more negative than the chain
+    standard_share: float | None = None  # the chain's pooled negative share they are compared with
 
 
 def _counts_by_store(session: Session, scope: Scope, start: datetime, end: datetime) -> dict[str | None, Totals]:
@@ -295,6 +298,16 @@ def _counts_by_store(session: Session, scope: Scope, start: datetime, end: datet
     for store_id, label, n in rows:
         out[store_id].add(label, int(n))
     return out
+
+
+def _below_standard(board: list[StoreRow]) -> tuple[list[StoreRow], float | None]:
+    """The stores of a multi-store digest significantly more negative than the rest of them this week
+    (``nlp.consistency``), worst first, and the pooled share they were compared with."""
+    if len(board) < 2:
+        return [], None
+    standing = below_standard({r.store_id: (r.this.negative, r.this.total) for r in board}, min_n=SHARE_MIN_N)
+    flagged = sorted((r for r in board if standing[r.store_id].flagged), key=lambda r: standing[r.store_id].p_value)
+    return flagged, next(iter(standing.values())).chain_share
 
 
 def _attach_shares(session: Session, rows: list[Any]) -> None:
@@ -481,6 +494,7 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
 
     touchpoints = _touchpoints(session, scope, start, end)
     _attach_shares(session, [this, prev, *(t for r in board for t in (r.this, r.prev)), *touchpoints])
+    below, standard_share = _below_standard(board)
 
     return DigestData(
         week=week, period=period_label(start, end),
@@ -497,6 +511,7 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
                                      {"store": store_names, "product": products}, tz),
         dashboard_url=settings.links.dashboard_url.rstrip("/"),
         handling=_handling(session, scope, stores, start, end, settings),
+        below_standard=below, standard_share=standard_share,
     )
 
 

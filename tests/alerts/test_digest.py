@@ -346,3 +346,30 @@ def test_digest_email_shows_corrected_shares_and_small_sample_for_a_small_store(
     assert "静安寺店　提及 14　负面 7　负面占比 样本不足 (n=14)" in board
     assert "%" not in board
     assert "样本不足 (n=14)" in msg.html and "样本不足 (n=7)" in msg.html
+
+
+def test_hq_digest_names_the_store_below_the_chain_standard_and_not_a_small_noisy_one(db):
+    with db.session() as s:
+        s.add(Brand(id="cha", name="茶颜"))
+        s.add(Recipient(id="hq", name="总部", role="hq", email="hq@example.com"))
+        n = 0
+        plan = {f"ok{i}": (40, 8) for i in range(8)}  # eight ordinary stores: 20% negative
+        plan["bad"] = (40, 24)  # 60% negative: far below the chain
+        plan["tiny"] = (5, 4)  # 80% negative, but 5 mentions
+        for sid, (total, negative) in plan.items():
+            s.add(Store(id=sid, brand_id="cha", name=f"{sid}店"))
+            for k in range(total):
+                n += 1
+                at = MONDAY + timedelta(days=k % 7, hours=10, minutes=k % 50)
+                label = "negative" if k < negative else "positive"
+                s.add(Mention(id=n, source_id="dp", external_id=str(n), platform="dianping", text=f"第{n}条",
+                              published_at=at, collected_at=at, content_hash=f"h{n}"))
+                s.add(MentionAnalysis(mention_id=n, published_at=at, platform="dianping", brand_id="cha",
+                                      store_id=sid, model="t", model_version="1", score=0.5, label=label,
+                                      counted=True, scored_at=at))
+    d = data_for(db, "hq")
+    assert [r.store_id for r in d.below_standard] == ["bad"]
+    msg = build_digest(db, SETTINGS, "hq", WEEK)
+    section = msg.text[msg.text.index("低于连锁标准的门店"):]
+    assert "bad店：负面 24/40" in section and "tiny店" not in section.split("（单侧检验")[0]
+    assert "低于连锁标准的门店" in msg.html and "bad店" in msg.html
