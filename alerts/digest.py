@@ -35,6 +35,8 @@ from alerts.render.alert import (
 )
 from alerts.render.links import LinkSettings
 from storage.handling import Deadlines, StoreHandling, store_handling
+from storage.shares import MIN_N as SHARE_MIN_N, SentimentShares, honest_shares
+from nlp.consistency import below_standard
 from nlp import keywords as nlp_keywords
 from storage.models import (
     Alert, Brand, DigestRun, Mention, MentionAnalysis, MentionTouchpoint, Notification, Product, Recipient, Region,
@@ -165,6 +167,7 @@ class Totals:
     positive: int = 0
     neutral: int = 0
     negative: int = 0
+    shares: SentimentShares | None = None  # corrected, set by collect_digest (storage.shares.honest_shares)
 
     def add(self, label: str, n: int) -> None:
         self.total += n
@@ -173,7 +176,8 @@ class Totals:
 
     @property
     def positive_share(self) -> float | None:
-        return self.positive / self.total if self.total else None
+        """The corrected positive share, None without data or below the 样本不足 threshold."""
+        return self.shares.positive.shown if self.shares else None
 
     @property
     def net(self) -> float | None:
@@ -203,10 +207,12 @@ class TouchpointRow:
     total: int
     positive: int
     negative: int
+    shares: SentimentShares | None = None  # corrected, set by collect_digest
 
     @property
     def negative_share(self) -> float | None:
-        return self.negative / self.total if self.total else None
+        """The corrected negative share, None without data or below the 样本不足 threshold."""
+        return self.shares.negative.shown if self.shares else None
 
     @property
     def net(self) -> float | None:
@@ -277,6 +283,8 @@ class DigestData:
     negative_rows: list[dict[str, Any]] = field(default_factory=list)
     dashboard_url: str = ""
     handling: list[HandlingRow] = field(default_factory=list)  # per store, worst 及时率 first
+    below_standard: list[StoreRow] = field(default_factory=list)  # significantly more negative than the chain
+    standard_share: float | None = None  # the chain's pooled negative share they are compared with
 
 
 def _counts_by_store(session: Session, scope: Scope, start: datetime, end: datetime) -> dict[str | None, Totals]:
@@ -290,6 +298,23 @@ def _counts_by_store(session: Session, scope: Scope, start: datetime, end: datet
     for store_id, label, n in rows:
         out[store_id].add(label, int(n))
     return out
+
+
+def _below_standard(board: list[StoreRow]) -> tuple[list[StoreRow], float | None]:
+    """The stores of a multi-store digest significantly more negative than the rest of them this week
+    (``nlp.consistency``), worst first, and the pooled share they were compared with."""
+    if len(board) < 2:
+        return [], None
+    standing = below_standard({r.store_id: (r.this.negative, r.this.total) for r in board}, min_n=SHARE_MIN_N)
+    flagged = sorted((r for r in board if standing[r.store_id].flagged), key=lambda r: standing[r.store_id].p_value)
+    return flagged, next(iter(standing.values())).chain_share
+
+
+def _attach_shares(session: Session, rows: list[Any]) -> None:
+    """Every share the digest shows, corrected in one read of the model's rates (``storage.shares``)."""
+    _, shares = honest_shares(session, [(r.positive, r.negative, r.total) for r in rows])
+    for r, sh in zip(rows, shares):
+        r.shares = sh
 
 
 def _sum(parts: Iterable[Totals]) -> Totals:
@@ -467,13 +492,17 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
     weekday = "一二三四五六日"
     daily = [(f"{d.month}/{d.day} 周{weekday[d.weekday()]}", per_day[d]) for d in days]
 
+    touchpoints = _touchpoints(session, scope, start, end)
+    _attach_shares(session, [this, prev, *(t for r in board for t in (r.this, r.prev)), *touchpoints])
+    below, standard_share = _below_standard(board)
+
     return DigestData(
         week=week, period=period_label(start, end),
         period_short=f"{start.date():%m月%d日}–{(end - timedelta(days=1)).date():%m月%d日}",
         recipient_id=recipient.id, recipient_name=recipient.name, scope=scope.label,
         this=this, prev=prev, daily=daily,
         leaderboard=leaderboard[: settings.leaderboard_size], movers=movers,
-        touchpoints=_touchpoints(session, scope, start, end),
+        touchpoints=touchpoints,
         keywords=complaint_keywords(session, scope, start, end, settings.top_keywords, exclude=catalog_names, db=db),
         negative_quotes=_quotes(session, scope, start, end, "negative", settings.quotes, store_names, tz),
         positive_quotes=_quotes(session, scope, start, end, "positive", settings.quotes, store_names, tz),
@@ -482,6 +511,7 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
                                      {"store": store_names, "product": products}, tz),
         dashboard_url=settings.links.dashboard_url.rstrip("/"),
         handling=_handling(session, scope, stores, start, end, settings),
+        below_standard=below, standard_share=standard_share,
     )
 
 

@@ -20,25 +20,28 @@ def _highlight(view: pd.DataFrame, flagged: pd.Series) -> object:
 
 
 def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
-    """The leaderboard, worst first: open alert, volume, positive share with 95 % interval,
-    net sentiment, change, sparkline."""
+    """The leaderboard, worst first: open alert, volume, corrected positive and negative share
+    with 95 % interval (样本不足 for too few mentions), net sentiment, change, sparkline."""
     view = pd.DataFrame({
         "预警": board["alert"].map(lambda s: ALERT_MARK.get(s, "") if isinstance(s, str) else ""),
         "名称": board["name"],
         "城市" if entity == "store" else "品类": board["city"] if entity == "store" else board["category"],
         "声量": board["total"].astype(int),
-        "正面占比": board["pos_share"],
-        "95% 区间": [f"{ui.pct(lo)} – {ui.pct(hi)}" for lo, hi in zip(board["ci_low"], board["ci_high"])],
+        "正面占比": board["pos_text"],
+        "负面占比": board["neg_text"],
         "净情感": board["net"],
         "较上期": board["change"],
         "负面": board["negative"].astype(int),
+        **({"连锁标准": board["below_standard"].map(lambda b: "低于连锁标准" if b else "")} if entity == "store" else {}),
         "近30天声量": board["trend"],
     })
     st.dataframe(
         _highlight(view, board["alert"]), hide_index=True, placeholder="—", width="stretch",
         column_config={
             "预警": st.column_config.TextColumn(help="待处理或已确认、尚未解决的预警中最严重的级别"),
-            "正面占比": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+            "正面占比": st.column_config.TextColumn(help=ui.SHARE_HELP),
+            "负面占比": st.column_config.TextColumn(help=ui.SHARE_HELP),
+            "连锁标准": st.column_config.TextColumn(help=ui.STANDARD_HELP),
             "净情感": st.column_config.NumberColumn(format="%+.2f"),
             "较上期": st.column_config.NumberColumn(format="%+.2f", help="净情感与上一等长周期相比的变化"),
             "近30天声量": st.column_config.LineChartColumn(y_min=0, help="区间最后 30 天的每日提及数"),
@@ -60,8 +63,15 @@ def leaderboard_section(ctx: Context, entity: str) -> pd.DataFrame:
         st.stop()
     st.subheader(f"{title}排行")
     st.caption("最需要关注的排最前：有未解决预警的（红底）在先，其余按净情感低、较上期下降多排序。"
-               "正面占比附 95% Wilson 置信区间：提及少的条目区间更宽。")
+               f"{ui.SHARE_CAPTION}")
     leaderboard_table(ctx, board, entity)
+    if entity == "store":
+        below = board[board["below_standard"]]
+        if below.empty:
+            st.caption("本期没有门店的负面占比显著高于连锁标准。")
+        else:
+            st.warning("低于连锁标准（负面占比显著高于全连锁）：" + "、".join(ui.md_escape(n) for n in below["name"]),
+                       icon=":material/trending_down:")
     return board
 
 

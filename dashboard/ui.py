@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard import charts
 from dashboard.context import Context
 from dashboard.labels import PLATFORMS, SENTIMENTS, label
+from dashboard.queries.metrics import MIN_N, SMALL_SAMPLE, SentimentShares
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$:])")
 
@@ -61,6 +62,23 @@ def page_number(where: Any, pages: int, key: str) -> int:
 def no_data_yet() -> None:
     """The state of a fresh install: nothing collected or scored yet."""
     st.info("还没有任何已评分的声量数据。\n\n" + ADD_SOURCE_HELP)
+
+
+SHARE_HELP = (f"已按情感模型在校准集上的误判率校正（调整计数），括号内为 95% 区间；"
+              f"提及少于 {MIN_N} 条显示“{SMALL_SAMPLE}”，不给百分比。")
+SHARE_CAPTION = (f"正面/负面占比已按模型误判率校正，括号内为 95% 区间（提及少的区间更宽）；"
+                 f"提及少于 {MIN_N} 条的显示“{SMALL_SAMPLE}”。")
+
+STANDARD_HELP = (f"负面占比显著高于全连锁（本表门店合计）：单侧检验，按门店间正常差异放宽，"
+                 f"Benjamini–Hochberg 控制误报率 5%，且至少高 5 个百分点；提及少于 {MIN_N} 条的门店不参与。")
+
+
+def share_metric(shares: SentimentShares) -> tuple[str, str]:
+    """A KPI card's value and help for a corrected positive share: ``72.4%`` or ``样本不足``."""
+    s = shares.positive
+    if s.small_sample or s.estimate is None:
+        return SMALL_SAMPLE, f"只有 {shares.n} 条提及（少于 {MIN_N} 条），占比说明不了什么。"
+    return pct(s.estimate), f"{s.display()}。{SHARE_HELP}"
 
 
 def pct(value: float | None, signed: bool = False) -> str:

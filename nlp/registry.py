@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from storage import Database
 from storage.models import ModelRecord, utcnow
+from storage.shares import promoted_model
 
 from nlp.errors import ModelArtifactError
 from nlp.models import SentimentModel, get_model
@@ -30,10 +31,7 @@ def validation_figures(metadata: Mapping[str, Any]) -> dict[str, Any]:
             "trained_on": list(metadata.get("trained_on") or [])}
 
 
-def promoted(session: Session) -> ModelRecord | None:
-    """The model version in force: the latest promoted row, None when nothing was promoted."""
-    return session.exec(select(ModelRecord).where(ModelRecord.promoted_at.isnot(None))
-                        .order_by(ModelRecord.promoted_at.desc(), ModelRecord.id.desc()).limit(1)).first()
+promoted = promoted_model  # the model version in force (storage owns the query: shares read it too)
 
 
 def record(db: Database, name: str, version: str, figures: Mapping[str, Any], *, artifact: Path | None = None,

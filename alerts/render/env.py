@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
+from storage.shares import MIN_N
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -52,6 +53,13 @@ def signed(value: object, digits: int = 2, percent: bool = False) -> str:
     return f"{v:+.{digits}f}{'%' if percent else ''}"
 
 
+def share(value: object, side: str = "positive") -> str:
+    """A corrected share with its interval (``72% (65%–79%)``) or ``样本不足 (n=3)``; None → ``–``."""
+    if value is None:
+        return "–"
+    return getattr(value, side).display()
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The shared template environment (cached; holds no per-message state)."""
@@ -65,7 +73,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(url=safe_url, md=md_escape, shorten=shorten, pct=pct, signed=signed)
+    env.filters.update(url=safe_url, md=md_escape, shorten=shorten, pct=pct, signed=signed, share=share)
+    env.globals["share_min_n"] = MIN_N  # below it a share is 样本不足 (storage.shares)
     return env
 
 

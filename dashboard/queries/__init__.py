@@ -30,7 +30,7 @@ from dashboard.queries.handling import (
 from dashboard.queries.mentions import (
     COUNT_CAP, MENTION_COLUMNS, MentionFilters, mentions_by_ids, mentions_export, mentions_page,
 )
-from dashboard.queries.metrics import net_sentiment, positive_share, wilson_interval
+from dashboard.queries.metrics import net_sentiment, scope_shares, share_columns
 from dashboard.queries.models import correction_rates, mention_touchpoints, model_registry
 from dashboard.queries.overview import kpis
 from dashboard.queries.sources import SOURCE_COLUMNS, recent_runs, source_health
@@ -50,6 +50,6 @@ __all__ = [
     "complaint_keywords", "correction_rates", "daily", "evidence_mention_ids", "filter_options", "kpis", "latest_day",
     "leaderboard", "mention_touchpoints", "mentions_by_ids", "mentions_export", "mentions_page", "model_registry",
     "net_sentiment", "plan",
-    "positive_share", "product_store_matrix", "product_touchpoint_matrix", "recent_runs", "scope_stores", "source_health",
-    "store_universe", "to_weekly", "totals", "touchpoint_matrix", "wilson_interval",
+    "product_store_matrix", "product_touchpoint_matrix", "recent_runs", "scope_stores", "source_health",
+    "scope_shares", "share_columns", "store_universe", "to_weekly", "totals", "touchpoint_matrix",
 ]

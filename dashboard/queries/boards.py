@@ -14,9 +14,10 @@ from dashboard.queries.base import (
     COUNT_COLUMNS, MA, M, R, TOUCHPOINT_KEYS, TP, _empty_counts, _frame, _numeric, _raw_day, _raw_sums, _raw_where,
     _rollup_sums, _rollup_where, _store_product_ids, _stores_for, _to_day, plan,
 )
-from dashboard.queries.metrics import _add_rates
+from dashboard.queries.metrics import MIN_N, _add_rates
 from dashboard.scope import Plan, Scope
 from storage import Database
+from nlp.consistency import below_standard
 from nlp.keywords import complaint_phrases
 from storage.models import Brand, Product, Store
 
@@ -76,7 +77,8 @@ def _names(db: Database, table: Any, extra: tuple[str, ...] = ()) -> pd.DataFram
 
 
 SPARK_DAYS = 30
-BOARD_COLUMNS = ["id", "name", "total", "pos_share", "ci_low", "ci_high", "net", "change", "trend"]
+BOARD_COLUMNS = ["id", "name", "total", "pos_share", "ci_low", "ci_high", "neg_share", "neg_low", "neg_high",
+                 "small_sample", "pos_text", "neg_text", "below_standard", "chain_p", "net", "change", "trend"]
 
 
 def _board_reads(db: Database, scope: Scope, entity: str, spark: Scope) -> tuple[list[Any], list[Any], bool]:
@@ -163,7 +165,12 @@ def leaderboard(db: Database, scope: Scope, entity: str = "store") -> pd.DataFra
     for i, c in enumerate(COUNT_COLUMNS):
         values = [acc[k][i] for k in keys]
         df[c] = values if c == "score_sum" else np.array(values, dtype=np.int64)
-    df = _add_rates(df)
+    df = _add_rates(db, df)
+    # stores significantly more negative than the chain (nlp.consistency), among the board's stores
+    standing = below_standard({k: (int(n), int(t)) for k, n, t in zip(df["key"], df["negative"], df["total"])},
+                              min_n=MIN_N) if entity == "store" else {}
+    df["below_standard"] = [bool(standing[k].flagged) if k in standing else False for k in df["key"]]
+    df["chain_p"] = [standing[k].p_value if k in standing else None for k in df["key"]]
     prev_total, prev_pos, prev_neg = (np.array([acc[k][n_cols + j] for k in keys]) for j in (1, 2, 3))
     with np.errstate(divide="ignore", invalid="ignore"):
         df["prev_net"] = np.where(prev_pos + prev_neg > 0, (prev_pos - prev_neg) / (prev_pos + prev_neg), np.nan)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import case, func
 
 from dashboard.queries.base import MA, M, TOUCHPOINT_KEYS, TP, _frame, _raw_day, _raw_where, _stores_for, _to_day, plan
-from dashboard.queries.metrics import net_sentiment
+from dashboard.queries.metrics import net_sentiment, share_columns
 from dashboard.scope import Scope
 from storage import Database
 from storage.handling import deadlines_from, store_handling
@@ -147,7 +147,8 @@ def touchpoint_trend(db: Database, scope: Scope, weekly: bool = False) -> pd.Dat
 def competitor_benchmark(db: Database, scope: Scope) -> dict[str, pd.DataFrame]:
     """Own brands next to the catalog's competitor brands over the period.
 
-    ``brands``: id, name, kind (own | competitor), mentions, positive, negative, net, negative_share.
+    ``brands``: id, name, kind (own | competitor), mentions, positive, negative, net, negative_share
+    (corrected; NaN when ``small_sample``) and the other :func:`share_columns`.
     ``touchpoints``: brand_id, name, kind, touchpoint, mentions, negative, net.
     Store and product filters do not apply (competitors have neither in the catalog);
     the date range and platform filter do. Empty frames when no competitor is configured.
@@ -184,7 +185,9 @@ def competitor_benchmark(db: Database, scope: Scope) -> dict[str, pd.DataFrame]:
             df["name"] = df["brand_id"].map(names)
             df["kind"] = df["brand_id"].map(kinds)
             df["net"] = [net_sentiment(p_, n) for p_, n in zip(df["positive"], df["negative"])]
-            df["negative_share"] = df["negative"] / df["mentions"]
+    # corrected, NaN below the 样本不足 threshold (small_sample says which)
+    b, t = (share_columns(db, df.assign(total=df["mentions"]))[1].rename(columns={"neg_share": "negative_share"})
+            if not df.empty else df for df in (b, t))
     if not b.empty:  # ours first, then competitors, each by volume
         b["_ours"] = b["kind"] == "own"
         b = b.sort_values(["_ours", "mentions"], ascending=[False, False]).drop(columns="_ours").reset_index(drop=True)

@@ -1,16 +1,21 @@
-"""Sentiment metrics: positive share, net sentiment and Wilson intervals."""
+"""Sentiment metrics: net sentiment, and the honest shares of a frame of counts.
+
+Every share the dashboard shows is :func:`storage.shares.honest_shares` (corrected for
+the classifier's error, with its 95% interval, 样本不足 below ``storage.shares.MIN_N``).
+"""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
 
+from storage import Database
+from storage.shares import MIN_N, SMALL_SAMPLE, Rates, SentimentShares, honest_shares
 
-def positive_share(positive: float, total: float) -> float | None:
-    """Positive mentions / all mentions, None without data."""
-    return positive / total if total else None
+__all__ = ["MIN_N", "SMALL_SAMPLE", "SentimentShares", "net_sentiment", "scope_shares", "share_columns"]
+
+SHARE_COLUMNS = ("pos_share", "ci_low", "ci_high", "neg_share", "neg_low", "neg_high", "small_sample", "pos_text",
+                 "neg_text")
 
 
 def net_sentiment(positive: float, negative: float) -> float | None:
@@ -18,33 +23,38 @@ def net_sentiment(positive: float, negative: float) -> float | None:
     return (positive - negative) / (positive + negative) if positive + negative else None
 
 
-def wilson_interval(successes: float, n: float, z: float = 1.96) -> tuple[float | None, float | None]:
-    """95 % Wilson score interval of a proportion (honest for small stores)."""
-    if not n:
-        return None, None
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+def scope_shares(db: Database, positive: float, negative: float, total: float) -> SentimentShares:
+    """The honest shares of one scope's counts (the Overview cards)."""
+    return honest_shares(db, [(positive, negative, total)])[1][0]
 
 
-def _add_rates(df: pd.DataFrame) -> pd.DataFrame:
-    """Add positive share (+ CI) and net sentiment columns to a frame of counts."""
+def share_columns(db: Database, df: pd.DataFrame) -> tuple[Rates, pd.DataFrame]:
+    """``df`` (positive, negative, total columns) with the honest shares added: ``pos_share``,
+    ``ci_low``, ``ci_high``, ``neg_share``, ``neg_low``, ``neg_high`` (NaN for a small sample:
+    no number to show), ``small_sample`` and the shown texts ``pos_text`` / ``neg_text``; and the rates that corrected them."""
     df = df.copy()
-    pos, neg, tot = df["positive"].astype(float), df["negative"].astype(float), df["total"].astype(float)
-    df["pos_share"] = (pos / tot).where(tot > 0)
+    rates, shares = honest_shares(db, zip(df["positive"].astype(float), df["negative"].astype(float),
+                                          df["total"].astype(float)))
+
+    def col(values: list[float | None]) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+    shown = [not s.small_sample for s in shares]
+    for prefix, side in (("pos", "positive"), ("neg", "negative")):
+        parts = [getattr(s, side) for s in shares]
+        df[f"{prefix}_share"] = col([p.estimate if ok else None for p, ok in zip(parts, shown)])
+        low, high = ("ci_low", "ci_high") if prefix == "pos" else ("neg_low", "neg_high")
+        df[low] = col([p.low if ok else None for p, ok in zip(parts, shown)])
+        df[high] = col([p.high if ok else None for p, ok in zip(parts, shown)])
+    df["small_sample"] = [s.small_sample for s in shares]
+    df["pos_text"] = [s.positive.display() for s in shares]  # ``72% (65%–79%)`` or ``样本不足 (n=8)``
+    df["neg_text"] = [s.negative.display() for s in shares]
+    return rates, df
+
+
+def _add_rates(db: Database, df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`share_columns` and net sentiment added to a frame of counts."""
+    _, df = share_columns(db, df)
+    pos, neg = df["positive"].astype(float), df["negative"].astype(float)
     df["net"] = ((pos - neg) / (pos + neg)).where((pos + neg) > 0)
-    df["ci_low"], df["ci_high"] = _wilson_columns(pos.to_numpy(), tot.to_numpy())
     return df
-
-
-def _wilson_columns(pos: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`wilson_interval` over arrays (NaN where ``n`` is 0)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = pos / n
-        denom = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lo, hi = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-    return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)

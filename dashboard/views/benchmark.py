@@ -28,9 +28,10 @@ st.dataframe(pd.DataFrame({
     "品牌": brands["name"],
     "类型": brands["kind"].map(KIND),
     "提及": brands["mentions"],
-    "负面占比": brands["negative_share"].map(ui.pct),
+    "负面占比（校正）": brands["neg_text"],
     "净情感": brands["net"].map(lambda v: "—" if v is None or v != v else f"{v:+.2f}"),
 }), hide_index=True, width="stretch")
+st.caption(ui.SHARE_CAPTION)
 
 if not tps.empty:
     st.subheader("各触点净情感：我方与竞品并排")

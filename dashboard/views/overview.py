@@ -45,15 +45,14 @@ def _alert_links(ctx: Context, att: dict) -> None:
 
 
 def _movers(ctx: Context, board: pd.DataFrame, kind: str, what: str) -> None:
-    """Stores (products) going bad: net sentiment, its change, positive share with its interval."""
+    """Stores (products) going bad: net sentiment, its change, corrected positive share with its interval."""
     if not _heading(f"变差的{what}", f"没有明显变差的{what}。", not board.empty):
         return
     for r in board.to_dict("records"):
         change = "（无上期数据）" if r["change"] != r["change"] else f"，较上期 {r['change']:+.2f}"
         flag = f"{SEVERITY_DOT.get(r['alert'], '')} " if isinstance(r["alert"], str) else ""  # an open alert
         st.markdown(f"{flag}**{ui.md_escape(ctx.short(kind, r['id']))}**　净情感 {r['net']:+.2f}{change}　"
-                    f"正面占比 {ui.pct(r['pos_share'])}（95% 区间 {ui.pct(r['ci_low'])}–{ui.pct(r['ci_high'])}，"
-                    f"{int(r['total'])} 条）")
+                    f"正面占比 {r['pos_text']}，{int(r['total'])} 条")
 
 
 def _urgent(ctx: Context, att: dict) -> None:
@@ -94,7 +93,8 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("声量（提及数）", f"{cur['mentions']:,}", delta=f"{cur['mentions'] - prev['mentions']:+,}", border=True)
 share_delta = None if cur["positive_share"] is None or prev["positive_share"] is None else \
     f"{(cur['positive_share'] - prev['positive_share']) * 100:+.1f} 个百分点"
-c2.metric("正面占比", ui.pct(cur["positive_share"]), delta=share_delta, border=True)
+share_value, share_help = ui.share_metric(cur["shares"])
+c2.metric("正面占比（校正）", share_value, delta=share_delta, border=True, help=share_help)
 net_delta = None if cur["net_sentiment"] is None or prev["net_sentiment"] is None else \
     f"{cur['net_sentiment'] - prev['net_sentiment']:+.2f}"
 c3.metric("净情感", "—" if cur["net_sentiment"] is None else f"{cur['net_sentiment']:+.2f}", delta=net_delta,

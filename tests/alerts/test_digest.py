@@ -325,3 +325,51 @@ def test_digest_excel_keeps_a_formula_looking_review_as_plain_text(db):
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     content = {c.value for c in cells if c.column == 8}
     assert "'" + evil in content and "'+1 差评" in content and "'@所有人 有虫子" in content
+
+
+def test_digest_email_shows_corrected_shares_and_small_sample_for_a_small_store(db):
+    from storage.models import ModelRecord
+    from storage.shares import share
+
+    seed_digest(db)
+    with db.session() as s:
+        s.add(ModelRecord(name="ngram-lr", version="t", created_at=MONDAY, promoted_at=MONDAY,
+                          figures={"rates": {"tpr": 0.9, "fpr": 0.1, "tnr": 0.8, "fnr": 0.05}}))
+    msg = build_digest(db, SETTINGS, "hq", WEEK)
+    # the brand's week: 30 mentions, 14 labelled positive (47% raw); corrected (14/30 − 0.1)/0.8 = 46%
+    corrected = share(14, 30, 0.9, 0.1).display()
+    assert corrected.startswith("46% (")
+    assert f"正面占比（校正）：{corrected}" in msg.text and corrected in msg.html
+    assert "47%" not in msg.text.split("\n")[4]
+    # each store has 14 or 7 mentions this week: no percentage, 样本不足 with the count
+    board = msg.text[msg.text.index("门店排行"):msg.text.index("变化最大的门店")]
+    assert "静安寺店　提及 14　负面 7　负面占比 样本不足 (n=14)" in board
+    assert "%" not in board
+    assert "样本不足 (n=14)" in msg.html and "样本不足 (n=7)" in msg.html
+
+
+def test_hq_digest_names_the_store_below_the_chain_standard_and_not_a_small_noisy_one(db):
+    with db.session() as s:
+        s.add(Brand(id="cha", name="茶颜"))
+        s.add(Recipient(id="hq", name="总部", role="hq", email="hq@example.com"))
+        n = 0
+        plan = {f"ok{i}": (40, 8) for i in range(8)}  # eight ordinary stores: 20% negative
+        plan["bad"] = (40, 24)  # 60% negative: far below the chain
+        plan["tiny"] = (5, 4)  # 80% negative, but 5 mentions
+        for sid, (total, negative) in plan.items():
+            s.add(Store(id=sid, brand_id="cha", name=f"{sid}店"))
+            for k in range(total):
+                n += 1
+                at = MONDAY + timedelta(days=k % 7, hours=10, minutes=k % 50)
+                label = "negative" if k < negative else "positive"
+                s.add(Mention(id=n, source_id="dp", external_id=str(n), platform="dianping", text=f"第{n}条",
+                              published_at=at, collected_at=at, content_hash=f"h{n}"))
+                s.add(MentionAnalysis(mention_id=n, published_at=at, platform="dianping", brand_id="cha",
+                                      store_id=sid, model="t", model_version="1", score=0.5, label=label,
+                                      counted=True, scored_at=at))
+    d = data_for(db, "hq")
+    assert [r.store_id for r in d.below_standard] == ["bad"]
+    msg = build_digest(db, SETTINGS, "hq", WEEK)
+    section = msg.text[msg.text.index("低于连锁标准的门店"):]
+    assert "bad店：负面 24/40" in section and "tiny店" not in section.split("（单侧检验")[0]
+    assert "低于连锁标准的门店" in msg.html and "bad店" in msg.html

@@ -75,7 +75,7 @@ def test_benchmark_page_puts_competitors_next_to_us(handled_sqlite, make_app) ->
     table = at.dataframe[0].value
     assert list(table["品牌"]) == ["茶颜", "咖啡研究所", "竹里茶坊"]
     assert list(table["类型"]) == ["我方", "我方", "竞品"]
-    assert table["负面占比"].iloc[2] == "75.0%" and table["净情感"].iloc[2] == "-0.50"
+    assert table["负面占比（校正）"].iloc[2] == "75% (53%–89%)" and table["净情感"].iloc[2] == "-0.50"
     heat = _charts(at)[0]
     assert "竹里茶坊（竞品）" in set(heat["品牌"]) and "配送" in set(heat["触点"])
     # the overview counts our brands only once a competitor is in the catalog

@@ -346,7 +346,8 @@ def test_overview_first_says_what_needs_attention(seeded_sqlite, make_app) -> No
     md = [m.value for m in at.markdown]
     movers = md[md.index("**变差的门店**") + 1:md.index("**变差的产品**")]
     # the store whose last week went bad first, with its change and the interval of its positive share
-    assert movers[0] == ":red[●] **北京三里屯店**　净情感 +0.07，较上期 -0.27　正面占比 40.0%（95% 区间 28.6%–52.6%，60 条）"
+    # (no model in the registry: the share is the labelled one, its Wilson interval)
+    assert movers[0] == ":red[●] **北京三里屯店**　净情感 +0.07，较上期 -0.27　正面占比 40% (29%–53%)，60 条"
     urgent = md[md.index("**紧急提及（本期 4 条）**") + 1]
     assert "北京三里屯店 · 声声乌龙" in urgent and "拉肚子" in urgent
 
@@ -387,3 +388,24 @@ def test_only_plain_http_links_leave_the_dashboard() -> None:
     for bad in ("javascript:alert(1)", "data:text/html,x", "https://", "//evil.example/x", "http://a b.com",
                 "https://ok.example/\nSet-Cookie: x", None, 3, "ftp://x.example/f"):
         assert safe_url(bad) is None, bad
+
+
+def test_a_store_with_few_mentions_shows_small_sample_instead_of_a_percentage(seeded, make_app) -> None:
+    db, _ = seeded
+    at = make_app(db).run()
+    last = at.date_input(key="dates").value[1]
+    at.date_input(key="dates").set_value((last - timedelta(days=6), last)).run()  # one week: 14 mentions a store
+    at.multiselect(key="store").set_value(["bj-guomao"]).run()
+    assert not at.exception
+    share = next(m for m in at.metric if m.label == "正面占比（校正）")
+    assert share.value == "样本不足" and "14 条" in share.proto.help
+    at.switch_page("views/stores.py").run()
+    board = at.dataframe[0].value
+    board = board.data if hasattr(board, "data") else board
+    assert list(board["正面占比"]) == ["样本不足 (n=14)"] and list(board["负面占比"]) == ["样本不足 (n=14)"]
+    assert "%" not in "".join(board["正面占比"])
+    # the whole month has 60 mentions a store: a percentage with its interval
+    at.date_input(key="dates").set_value((last - timedelta(days=29), last)).run()
+    board = at.dataframe[0].value
+    board = board.data if hasattr(board, "data") else board
+    assert board["正面占比"].iloc[0].endswith("%)") and "样本不足" not in board["正面占比"].iloc[0]
