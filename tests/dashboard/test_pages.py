@@ -130,6 +130,40 @@ def test_manager_sees_only_own_store(seeded, make_app) -> None:
     assert at.multiselect(key="store").options == ["上海南京西路店"]
 
 
+def _exported_authors(at) -> set[str]:  # noqa: ANN001 - AppTest
+    """The 作者 column of the CSV and of the Excel file the mentions page built for download."""
+    import io
+
+    import openpyxl
+
+    at.button(key="m_export").click().run()
+    csv_bytes, xlsx, _ = at.session_state["m_export_files"]
+    csv = pd.read_csv(io.BytesIO(csv_bytes), encoding="utf-8-sig")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
+    header = [c.value for c in sheet[1]]
+    col = header.index("作者")
+    return set(csv["作者"]) | {row[col] for row in sheet.iter_rows(min_row=2, values_only=True)}
+
+
+def test_manager_sees_author_names_masked_on_page_and_in_export(seeded, make_app) -> None:
+    db, _ = seeded
+    at = _login(make_app(db, auth="local"), "wang")
+    at.switch_page("views/mentions.py").run()
+    shown = set(at.dataframe[0].value["作者"])
+    assert shown == {"用***"}
+    assert _exported_authors(at) == {"用***"}
+
+
+def test_admin_sees_author_names_on_page_and_in_export(seeded_sqlite, make_app) -> None:
+    db, _ = seeded_sqlite
+    at = _login(make_app(db, auth="local"), "admin")
+    at.switch_page("views/mentions.py").run()
+    shown = set(at.dataframe[0].value["作者"])
+    assert len(shown) > 1 and all(a.startswith("用户") and a[2:].isdigit() for a in shown)
+    exported = _exported_authors(at)
+    assert len(exported) > 1 and all(a.startswith("用户") for a in exported)
+
+
 def test_wrong_password_is_refused(seeded_sqlite, make_app) -> None:
     db, _ = seeded_sqlite
     at = make_app(db, auth="local").run()

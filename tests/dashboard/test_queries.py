@@ -235,3 +235,30 @@ def test_rank_by_concern_puts_alerted_then_bad_or_worsening_first() -> None:
     assert list(ranked["id"]) == ["alerted", "new", "bad", "worse", "busy"]
     assert list(ranked["alert"].fillna("")) == ["warning", "", "", "", ""]
     assert q.rank_by_concern(board.iloc[0:0], {}).empty
+
+
+def test_author_names_masked_unless_the_role_may_see_them(seeded) -> None:
+    db, _ = seeded
+    manager = Scope(F30, WANG)
+    page, _, _ = q.mentions_page(db, manager)
+    exported = q.mentions_export(db, manager)
+    assert len(page) and len(exported)
+    for frame in (page, exported, q.mentions_by_ids(db, manager, exported["id"][:5])):
+        assert set(frame["author"]) == {"用***"}
+    admin_page, _, _ = q.mentions_page(db, ADMIN)
+    assert all(a.startswith("用户") and a[2:].isdigit() for a in admin_page["author"])
+    assert q.mentions_export(db, ADMIN)["author"].str.startswith("用户").all()
+
+
+def test_catalog_can_grant_author_names_to_another_role(seeded) -> None:
+    from storage.models import CatalogSetting
+
+    db, _ = seeded
+    market = q.access_for_account(db, "market", PASSWORD)
+    assert market is not None and not market.can_see_authors
+    with db.session() as s:
+        s.merge(CatalogSetting(key="privacy", value={"see_authors": ["admin", "marketing"]}))
+    market = q.access_for_account(db, "market", PASSWORD)
+    assert market.can_see_authors
+    assert q.mentions_page(db, Scope(F30, market))[0]["author"].str.startswith("用户").all()
+    assert not q.access_for_account(db, "wang", PASSWORD).can_see_authors
