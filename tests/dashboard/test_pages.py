@@ -421,3 +421,30 @@ def test_only_plain_http_links_leave_the_dashboard() -> None:
     for bad in ("javascript:alert(1)", "data:text/html,x", "https://", "//evil.example/x", "http://a b.com",
                 "https://ok.example/\nSet-Cookie: x", None, 3, "ftp://x.example/f"):
         assert safe_url(bad) is None, bad
+
+
+def test_audit_log_records_logins_exports_and_alert_actions_for_admin_only(seeded, make_app) -> None:
+    db, info = seeded
+    alert_id = info["alerts"]["sh-nanjingxi"]
+    wang = _login(make_app(db, auth="local"), "wang")
+    wang.switch_page("views/alerts.py").run()
+    wang.button(key=f"ack_{alert_id}").click().run()
+    wang.switch_page("views/mentions.py").run()
+    wang.button(key="m_export").click().run()
+    wang.switch_page("views/audit.py").run()  # a manager is refused: no log shown
+    assert not wang.exception and "只有管理员" in wang.error[0].value and not wang.dataframe
+    refused = make_app(db, auth="local").run()
+    refused.text_input(key="login_user").input("wang")
+    refused.text_input(key="login_password").input("wrong")
+    refused.button[0].click().run()
+
+    admin = _login(make_app(db, auth="local"), "admin")
+    admin.switch_page("views/audit.py").run()
+    assert not admin.exception and admin.title[0].value == "审计日志"
+    log = admin.dataframe[0].value
+    rows = set(zip(log["操作人"], log["操作"]))
+    assert {("wang", "登录"), ("wang", "确认预警"), ("wang", "导出"), ("wang", "登录失败"), ("admin", "登录")} <= rows
+    ack = log[log["操作"] == "确认预警"].iloc[0]
+    assert ack["对象"] == f"alert:{alert_id}" and ack["范围"] == "store:sh-nanjingxi"
+    export_row = log[log["操作"] == "导出"].iloc[0]
+    assert export_row["对象"] == "mentions" and "authors_masked: True" in export_row["详情"]

@@ -262,3 +262,18 @@ def test_catalog_can_grant_author_names_to_another_role(seeded) -> None:
     assert market.can_see_authors
     assert q.mentions_page(db, Scope(F30, market))[0]["author"].str.startswith("用户").all()
     assert not q.access_for_account(db, "wang", PASSWORD).can_see_authors
+
+
+def test_audit_events_are_for_admins_only(seeded) -> None:
+    from storage import audit
+
+    db, info = seeded
+    from storage.alert_state import acknowledge
+
+    acknowledge(db, info["alerts"]["sh-nanjingxi"], by="wang", note="已处理")
+    audit.log(db, "admin", audit.LOGIN)
+    events = q.audit_events(db, local_admin())
+    assert list(events["action"]) == ["login", "alert_acknowledge"]
+    assert events["detail"].iloc[1]["note"] == "已处理"
+    assert q.audit_events(db, WANG).empty
+    assert list(q.audit_events(db, local_admin(), actions=("login",))["actor"]) == ["admin"]
