@@ -5,10 +5,15 @@ Roles: ``admin`` (everything), ``marketing`` (all stores, read, acknowledge, cor
 the :class:`storage.models.Recipient` linked to their account or e-mail). The query
 layer filters every read by :attr:`Access.stores`, so hiding pages is not the only
 protection.
+
+Permissions beyond the role's actions: ``see_authors`` (author names shown unmasked on
+pages and in exports; everyone else sees :func:`storage.privacy.mask_author`'s mask).
+Admins have it by default; the catalog's ``[privacy] see_authors`` lists the roles that do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -16,6 +21,18 @@ from argon2 import PasswordHasher
 #: Recipient.role → dashboard role.
 RECIPIENT_ROLES = {"admin": "admin", "marketing": "marketing", "hq": "marketing",
                    "area_manager": "manager", "manager": "manager"}
+DASHBOARD_ROLES = ("admin", "marketing", "manager")
+SEE_AUTHORS = "see_authors"
+#: Permissions each role has when the catalog says nothing else.
+DEFAULT_PERMISSIONS = {"admin": frozenset({SEE_AUTHORS}), "marketing": frozenset(), "manager": frozenset()}
+
+
+def permissions_for(role: str, privacy: dict | None = None) -> frozenset[str]:
+    """The permissions of ``role``: the defaults, or the roles the catalog's ``[privacy]`` section lists."""
+    roles: Iterable[str] | None = (privacy or {}).get(SEE_AUTHORS)
+    if roles is None:
+        return DEFAULT_PERMISSIONS.get(role, frozenset())
+    return frozenset({SEE_AUTHORS}) if role in set(roles) else frozenset()
 
 
 @dataclass(frozen=True)
@@ -27,6 +44,7 @@ class Access:
     stores: frozenset[str] | None = None
     regions: frozenset[str] = frozenset()  # whole regions in scope (for region-level alerts)
     brands: frozenset[str] = frozenset()  # whole brands in scope (for brand/product-level alerts)
+    permissions: frozenset[str] | None = None  # None: the role's defaults (DEFAULT_PERMISSIONS)
 
     @property
     def restricted(self) -> bool:
@@ -47,6 +65,12 @@ class Access:
     def can_correct(self) -> bool:
         """Admins and marketing mark a mention's sentiment or touchpoint as wrong."""
         return self.role in {"admin", "marketing"}
+
+    @property
+    def can_see_authors(self) -> bool:
+        """Whether author names are shown (and exported) unmasked to this viewer."""
+        granted = self.permissions if self.permissions is not None else DEFAULT_PERMISSIONS.get(self.role, frozenset())
+        return SEE_AUTHORS in granted
 
     def allows_store(self, store_id: str | None) -> bool:
         """Whether this viewer may see data of ``store_id``."""

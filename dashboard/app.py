@@ -78,6 +78,8 @@ def main() -> None:
         st.Page(PAGES_DIR / "benchmark.py", title="竞品对比", icon=":material/compare_arrows:", url_path="benchmark"),
         st.Page(PAGES_DIR / "sources.py", title="数据源", icon=":material/rss_feed:", url_path="sources"),
         st.Page(PAGES_DIR / "models.py", title="模型", icon=":material/psychology:", url_path="models"),
+        # admins only: the page refuses anyone else and the query returns nothing to them
+        st.Page(PAGES_DIR / "audit.py", title="审计日志", icon=":material/policy:", url_path="audit"),
     ]
     page = st.navigation(pages)
     problem = _database_problem(settings.db_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import session
+from dashboard import audit, session
 from dashboard.access import Access, local_admin
 from dashboard.queries import access_for_account, access_for_email, access_for_session, account_fingerprint
 from dashboard.labels import ROLES, label
@@ -14,6 +14,7 @@ from storage import Database
 _SESSION_KEY = "_tingfeng_access"
 _COOKIE_TO_WRITE = "_tingfeng_cookie"  # a new session token (or "" to delete it) for the browser
 _LOGGED_OUT = "_tingfeng_logged_out"
+_OIDC_LOGGED = "_tingfeng_oidc_logged"
 
 
 def _from_cookie(db: Database, settings: DashboardSettings) -> Access | None:
@@ -43,11 +44,13 @@ def _local_login(db: Database, settings: DashboardSettings) -> Access:
     if submitted:
         access = access_for_account(db, username.strip(), password)
         if access is not None:
+            audit.login(db, access, "local")
             st.session_state[_SESSION_KEY] = access
             st.session_state.pop(_LOGGED_OUT, None)
             st.session_state[_COOKIE_TO_WRITE] = session.sign(
                 settings.signing.value, access.user, account_fingerprint(db, access.user) or "")
             st.rerun()
+        audit.login_failed(db, username.strip())
         st.error("用户名或密码不正确。")
     st.stop()
 
@@ -68,6 +71,9 @@ def _oidc_login(db: Database, settings: DashboardSettings) -> Access:
         if st.button("退出登录", key="oidc_logout_denied"):
             st.logout()
         st.stop()
+    if not st.session_state.get(_OIDC_LOGGED):  # once per browser session, not on every rerun
+        audit.login(db, access, "oidc")
+        st.session_state[_OIDC_LOGGED] = True
     return access
 
 

@@ -45,6 +45,11 @@ RUN_STATUS: dict[str, str] = {
     "not_modified": "无变化",
 }
 ROLES: dict[str, str] = {"admin": "管理员", "marketing": "市场部", "manager": "店长/区域经理"}
+AUDIT_ACTIONS: dict[str, str] = {
+    "login": "登录", "login_failed": "登录失败", "logout": "退出", "export": "导出",
+    "alert_acknowledge": "确认预警", "alert_resolve": "解决预警", "correction": "更正标注",
+    "reply": "回复状态", "prune": "保留期清理",
+}
 
 
 def label(mapping: dict[str, str], key: str | None) -> str:

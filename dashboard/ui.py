@@ -13,6 +13,7 @@ from dashboard import charts
 from dashboard.context import Context
 from dashboard.labels import PLATFORMS, SENTIMENTS, label
 from dashboard.queries.metrics import MIN_N, SMALL_SAMPLE, SentimentShares
+from storage.retention import PRUNED_NOTE
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$:])")
 
@@ -89,8 +90,9 @@ def pct(value: float | None, signed: bool = False) -> str:
 
 
 def _content(df: pd.DataFrame) -> pd.Series:
-    """Title (in 【】) and text of each mention."""
-    return df["title"].fillna("").map(lambda t: f"【{t}】" if t else "") + df["text"].fillna("")
+    """Title (in 【】) and text of each mention (a note where retention removed them)."""
+    content = df["title"].fillna("").map(lambda t: f"【{t}】" if t else "") + df["text"].fillna("")
+    return content.mask(content == "", PRUNED_NOTE)
 
 
 def present_mentions(ctx: Context, df: pd.DataFrame, short: bool = True) -> pd.DataFrame:

@@ -251,7 +251,8 @@ def rescore(db: Database, model: SentimentModel, since: datetime | None = None, 
 
     Each batch deletes the old rows and writes the new ones in one transaction, so a
     mention is never seen as pending half-way; the days touched are marked dirty.
-    Mentions never scored are left to :func:`score_pending`. Returns the number rescored.
+    Mentions never scored are left to :func:`score_pending`; mentions whose raw text retention
+    removed keep the analysis they have. Returns the number rescored.
     """
     now = now or datetime.now(timezone.utc)
     with db.session() as session:
@@ -263,7 +264,7 @@ def rescore(db: Database, model: SentimentModel, since: datetime | None = None, 
                 select(Mention, Source)
                 .join(Source, Source.id == Mention.source_id, isouter=True)
                 .join(MentionAnalysis, MentionAnalysis.mention_id == Mention.id)
-                .where(Mention.id > after)
+                .where(Mention.id > after, Mention.pruned_at.is_(None))  # pruned: no text left to score
                 .order_by(Mention.id)
                 .limit(batch_size)
             )

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from storage import audit
 from storage.errors import StorageError
 from storage.models import Alert, utcnow
 
@@ -99,6 +100,9 @@ def _transition(db: Database, alert_id: int, to: str, allowed_from: tuple[str, .
             return alert
         if alert.status not in allowed_from:
             raise InvalidTransition(f"alert {alert_id} is {alert.status}; {refusal}")
+        audit.record(session, by, audit.ALERT_ACKNOWLEDGE if to == "acknowledged" else audit.ALERT_RESOLVE,
+                     target=f"alert:{alert_id}", scope=f"{alert.scope_type}:{alert.scope_id}",
+                     detail={"from": alert.status, "note": _clean_note(note)}, now=now)
         alert.status = to
         setattr(alert, f"{to}_at", now)
         setattr(alert, f"{to}_by", by)

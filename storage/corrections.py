@@ -23,6 +23,7 @@ from typing import Iterable, Sequence
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from storage import audit
 from storage.db import Database
 from storage.dirty_days import mark_dirty, utc_day
 from storage.errors import StorageError
@@ -96,6 +97,10 @@ def record_correction(db: Database, target: Target, new_label: str, by: str,
                          old_label=old, new_label=new_label, model=analysis.model,
                          model_version=analysis.model_version, corrected_by=by.strip(), corrected_at=now or utcnow())
         session.add(row)
+        audit.record(session, row.corrected_by, audit.CORRECTION, target=f"mention:{target.mention_id}",
+                     scope=f"store:{analysis.store_id}" if analysis.store_id else None,
+                     detail={"kind": target.kind, "touchpoint": target.touchpoint, "old": old, "new": new_label},
+                     now=row.corrected_at)
         before = _counted_rows(session, analysis, target)
         _apply(session, analysis, target, new_label)
         _shift_rollups(session, analysis, target, before, _counted_rows(session, analysis, target))

@@ -158,7 +158,9 @@ class CollectorRun(SQLModel, table=True):
 
 
 class Mention(SQLModel, table=True):
-    """One raw post / review / comment as collected. Never modified by later stages."""
+    """One raw post / review / comment as collected. Never modified by later stages, except
+    retention (``storage.retention``): past ``[retention] raw_text_days`` its text, title,
+    author and extras are blanked and ``pruned_at`` set; its analysis and counts stay."""
 
     __tablename__ = "mentions"
     __table_args__ = (
@@ -186,6 +188,7 @@ class Mention(SQLModel, table=True):
     # first mention with that hash; read with its row, never searched by (so no index)
     duplicate_of: Optional[int] = None
     extra: dict[str, Any] = _json({})
+    pruned_at: Optional[datetime] = _ts()  # when retention removed the raw text (None: kept)
 
 
 class ScoreQueue(SQLModel, table=True):
@@ -445,3 +448,25 @@ class Correction(SQLModel, table=True):
     model_version: str
     corrected_by: str
     corrected_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+# --------------------------------------------------------------------------- data protection
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what and when: logins, exports, alert actions, corrections, prunes (``storage.audit``).
+
+    ``target`` names the thing acted on (``alert:12``, ``mention:5``); ``scope`` what the
+    action covered (an export's period and stores, an alert's scope); ``detail`` the rest.
+    Only ever appended to.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_at", "at"), sa.Index("ix_audit_action_at", "action", "at"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    actor: str
+    action: str  # login | login_failed | logout | export | alert_acknowledge | alert_resolve | correction | prune
+    target: Optional[str] = None
+    scope: Optional[str] = None
+    detail: dict[str, Any] = _json({})

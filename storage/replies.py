@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from storage import audit
 from storage.errors import StorageError
 from storage.models import Mention, MentionReply, utcnow
 
@@ -38,6 +39,8 @@ def set_reply(db: Database, mention_id: int, status: str, by: str, text: str | N
                 row.replied_at, row.replied_by = now, by
         else:
             row.replied_at = row.replied_by = None
+        audit.record(session, by, audit.REPLY, target=f"mention:{mention_id}",
+                     detail={"from": row.status, "to": status}, now=now)
         row.status = status
         if text is not None:
             row.text = text.strip()[:2000] or None

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import select
@@ -140,14 +140,29 @@ class RepliesConfig(_Strict):
         return {**DEFAULT_REPLY_TEMPLATES, **self.templates}
 
 
+class PrivacyConfig(_Strict):
+    """Who sees personal data: the dashboard roles shown author names unmasked (pages and exports)."""
+
+    see_authors: list[Literal["admin", "marketing", "manager"]] = Field(
+        default_factory=lambda: ["admin"], description="roles that see author names; everyone else sees 张***")
+
+
+class RetentionConfig(_Strict):
+    """How long raw text is kept: ``tingfeng db prune`` blanks text, title, author and link of
+    mentions published more than ``raw_text_days`` ago (scores, rollups and alerts stay)."""
+
+    raw_text_days: Optional[int] = Field(None, ge=1, description="days raw text is kept; unset keeps it forever")
+
+
 class ScheduleConfig(_Strict):
     """When the processing jobs run (cron, catalog time zone)."""
 
     process: str = Field("*/5 * * * *", description="score → rollups → detect → enqueue")
     deliver: str = Field("* * * * *", description="send what is in the outbox")
     digest: str = Field("0 9 * * mon", description="the weekly digest")
+    prune: str = Field("30 3 * * *", description="remove raw text past [retention] raw_text_days")
 
-    @field_validator("process", "deliver", "digest")
+    @field_validator("process", "deliver", "digest", "prune")
     @classmethod
     def _cron(cls, value: str) -> str:
         return _check_cron(value)
@@ -165,6 +180,8 @@ class Catalog(_Strict):
     recipients: list[RecipientConfig] = []
     alerts: dict[str, Any] = {}
     replies: RepliesConfig = RepliesConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    retention: RetentionConfig = RetentionConfig()
     schedule: ScheduleConfig = ScheduleConfig()
 
     def own_brands(self) -> list[BrandConfig]:
@@ -415,4 +432,5 @@ def _dashboard_settings(cat: Catalog) -> dict[str, dict[str, Any]]:
         "handling": {"acknowledge_minutes": policy.escalate_after_minutes,
                      "resolve_hours": policy.resolve_within_hours, "reply_hours": cat.replies.within_hours},
         "reply_templates": cat.replies.all_templates(),
+        "privacy": {"see_authors": list(cat.privacy.see_authors)},
     }

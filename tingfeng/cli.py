@@ -106,6 +106,27 @@ def db_current() -> None:
     typer.echo(f"{db.safe_url}: database {db.current_revision() or '(not migrated)'}, code {db.head_revision()}")
 
 
+@db_app.command("prune")
+def db_prune(
+    days: Optional[int] = typer.Option(None, "--days", min=1, help="keep raw text this many days (default: [retention] raw_text_days)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="only count what would be removed"),
+    config: Optional[Path] = CatalogOpt,
+) -> None:
+    """Remove the raw text, title and author of mentions older than the retention period (counts stay)."""
+    from tingfeng import jobs
+
+    ctx = _context(config)
+    result = jobs.prune_raw_text(ctx, days, dry_run=dry_run)
+    if result is None:
+        typer.echo(f"{ctx.settings.catalog}: no [retention] raw_text_days and no --days: nothing pruned", err=True)
+        raise typer.Exit(1)
+    verb = "would remove" if result.dry_run else "removed"
+    typer.echo(f"{verb} the raw text of {result.mentions} mention(s) published before "
+               f"{result.cutoff:%Y-%m-%d %H:%M} UTC ({result.touchpoints} touchpoint clause(s), "
+               f"quotes in {result.alerts} alert(s)); scores, rollups and alerts kept"
+               + (f"; {result.unscored} unscored mention(s) left until scored" if result.unscored else ""))
+
+
 @app.command()
 def sync(config: Optional[Path] = CatalogOpt) -> None:
     """Write the catalog into the database (jobs do this too)."""

@@ -94,9 +94,17 @@ regions = ["sh"]
 escalate_after_minutes = 120
 quiet_hours = ["22:00", "08:00"]  # non-critical chat pushes wait until morning
 
+# --- data protection ------------------------------------------------------------------
+[privacy]
+see_authors = ["admin"]          # roles shown author nicknames; everyone else sees 张*** (pages and exports)
+
+[retention]
+raw_text_days = 365              # `tingfeng db prune` (nightly) blanks older text/author; counts and scores stay
+
 # --- when the processing jobs run ---------------------------------------------------
 [schedule]
 process = "*/5 * * * *"          # score → rollups → detect → queue notifications
 deliver = "* * * * *"            # send the outbox
 digest = "0 9 * * mon"           # weekly digest, Monday 09:00
+prune = "30 3 * * *"             # retention prune (only with [retention] raw_text_days)
 '''

@@ -227,6 +227,17 @@ def send_weekly_digest(ctx: Context, week: str | None = None) -> Any:
     return _logged("send_weekly_digest", lambda: run(ctx.db, settings, week=week, now=ctx.clock()), ctx, week=week)
 
 
+def prune_raw_text(ctx: Context, days: int | None = None, *, dry_run: bool = False) -> Any:
+    """Remove raw text past ``days`` (default ``[retention] raw_text_days``); None when retention is off."""
+    from storage.retention import prune_raw_text as run
+
+    days = days or ctx.catalog.retention.raw_text_days
+    if days is None:
+        return None
+    return _logged("prune_raw_text", lambda: run(ctx.db, days, dry_run=dry_run, now=ctx.clock()), ctx,
+                   days=days, dry_run=dry_run)
+
+
 def process(ctx: Context) -> dict[str, Any]:
     """The processing chain after collection: score → rollups → detect → enqueue."""
     return {

@@ -41,6 +41,8 @@ def plan(ctx: Context) -> list[tuple[str, str, Callable[[], None]]]:
     entries.append(("process", sched.process, _guarded("process", lambda: jobs.process(ctx))))
     entries.append(("deliver", sched.deliver, _guarded("deliver", lambda: jobs.deliver_notifications(ctx))))
     entries.append(("digest", sched.digest, _guarded("digest", lambda: jobs.send_weekly_digest(ctx))))
+    if ctx.catalog.retention.raw_text_days is not None:
+        entries.append(("prune", sched.prune, _guarded("prune", lambda: jobs.prune_raw_text(ctx))))
     return entries
 
 

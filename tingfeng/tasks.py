@@ -248,6 +248,11 @@ def make_app(settings: Settings, *, worker: WorkerSettings | None = None, catalo
         await _defer_quietly(deliver.configure(queueing_lock="deliver"))
         return jobs._summary(result)
 
+    @app.task(name="tingfeng.prune", queue="maintenance")
+    async def prune(timestamp: int | None = None) -> Any:
+        """Remove raw text past ``[retention] raw_text_days`` (jobs.prune_raw_text)."""
+        return jobs._summary(await run(jobs.prune_raw_text))
+
     @app.task(name="tingfeng.recover", queue="maintenance")
     async def recover(timestamp: int | None = None) -> int:
         """Put the running jobs of dead workers (no heartbeat) back in the queue."""
@@ -282,6 +287,9 @@ def make_app(settings: Settings, *, worker: WorkerSettings | None = None, catalo
                       queueing_lock="deliver")
     register_periodic(app, digest, cron=cat.schedule.digest, periodic_id="digest", timezone=tz,
                       lock="digest", queueing_lock="digest")
+    if cat.retention.raw_text_days is not None:
+        register_periodic(app, prune, cron=cat.schedule.prune, periodic_id="prune", timezone=tz,
+                          lock="prune", queueing_lock="prune")
     register_periodic(app, recover, cron=f"* * * * * */{worker.recover_every_seconds}", periodic_id="recover",
                       timezone="UTC", queueing_lock="recover", priority=100)  # before any waiting job
     register_periodic(app, cleanup, cron="17 3 * * *", periodic_id="cleanup", timezone=tz,

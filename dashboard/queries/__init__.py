@@ -16,6 +16,7 @@ from dashboard.queries.alerts import (
     ALERT_COLUMNS, alert_counts, alert_for_viewer, alert_mentions, alerts_page, alerts_table,
     evidence_mention_ids,
 )
+from dashboard.queries.audit import AUDIT_COLUMNS, audit_events
 from dashboard.queries.attention import alerted, attention, concern_board, rank_by_concern
 from dashboard.queries.base import COUNT_COLUMNS, TOUCHPOINT_KEYS, plan, store_universe
 from dashboard.queries.boards import (
@@ -40,6 +41,7 @@ from dashboard.queries.viewers import (
 )
 
 __all__ = [
+    "AUDIT_COLUMNS", "audit_events",
     "HANDLING_COLUMNS", "REPLY_STATUSES", "catalog_setting", "competitor_benchmark", "handling_deadlines",
     "handling_kpis", "mention_store", "own_brand_ids", "reply_draft", "reply_queue", "touchpoint_trend",
     "ALERT_COLUMNS", "COUNT_CAP", "COUNT_COLUMNS", "MENTION_COLUMNS", "SOURCE_COLUMNS", "SPARK_DAYS",

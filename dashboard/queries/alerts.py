@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashboard.access import Access
-from dashboard.queries.base import AL, MA, M, STORE_SCOPES, _frame, store_universe
+from dashboard.queries.base import AL, MA, M, STORE_SCOPES, _frame, _private, store_universe
 from dashboard.queries.mentions import MENTION_COLUMNS, mentions_by_ids
 from dashboard.scope import Scope
 from storage import Database
@@ -195,7 +195,7 @@ def alert_mentions(db: Database, scope: Scope, alert: dict[str, Any], limit: int
         if scope.access.restricted:
             df = df[df["store_id"].map(scope.access.allows_store)].reset_index(drop=True)
         if not df.empty:
-            return df
+            return _private(df, scope)
     return mentions_by_ids(db, scope, evidence_mention_ids(evidence), cap=limit)
 
 

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from dashboard.scope import Plan, Scope
 from storage import Database
+from storage.privacy import mask_author
 from storage.models import Alert, Mention, MentionAnalysis, MentionTouchpoint, Product, Rollup, Store
 
 R = Rollup.__table__
@@ -115,6 +116,14 @@ def _frame(db: Database, stmt: Any, columns: list[str] | None = None) -> pd.Data
         rows = result.fetchall()
         cols = columns or list(result.keys())
     return pd.DataFrame([tuple(r) for r in rows], columns=cols)
+
+
+def _private(df: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    """``df`` with its ``author`` column masked unless the viewer may see author names:
+    every query returning mentions passes through here, so pages and exports get the same."""
+    if "author" in df.columns and not scope.access.can_see_authors:
+        df = df.assign(author=df["author"].map(mask_author))
+    return df
 
 
 def _to_day(values: pd.Series, tz: str) -> pd.Series:

@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import case, func
 
-from dashboard.queries.base import MA, M, TOUCHPOINT_KEYS, TP, _frame, _raw_day, _raw_where, _stores_for, _to_day, plan
+from dashboard.queries.base import MA, M, TOUCHPOINT_KEYS, TP, _frame, _private, _raw_day, _raw_where, _stores_for, _to_day, plan
 from dashboard.queries.metrics import net_sentiment, share_columns
 from dashboard.scope import Scope
 from storage import Database
@@ -87,7 +87,7 @@ def reply_queue(db: Database, scope: Scope, statuses: tuple[str, ...] = ("pendin
                       RP.c.replied_by, RP.c.replied_at)
             .select_from(MA.join(M, M.c.id == MA.c.mention_id).outerjoin(RP, RP.c.mention_id == MA.c.mention_id))
             .where(*conds).order_by(MA.c.published_at.desc(), MA.c.mention_id.desc()).limit(limit))
-    df = _frame(db, stmt)
+    df = _private(_frame(db, stmt), scope)
     if df.empty:
         return df.assign(touchpoint=pd.Series(dtype=object), draft=pd.Series(dtype=object))
     ids = [int(i) for i in df["mention_id"]]

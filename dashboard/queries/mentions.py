@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import func
 
-from dashboard.queries.base import MA, M, TP, Plan, _frame, _raw_where, plan
+from dashboard.queries.base import MA, M, TP, Plan, _frame, _private, _raw_where, plan
 from dashboard.queries.trends import totals
 from dashboard.scope import Scope
 from storage import Database
@@ -87,7 +87,7 @@ def mentions_page(db: Database, scope: Scope, mf: MentionFilters = MentionFilter
         total = min(total, COUNT_CAP)
     stmt = _mention_select(scope, p, mf).order_by(MA.c.published_at.desc(), MA.c.mention_id.desc()).limit(
         page_size).offset(max(0, page - 1) * page_size)
-    return _frame(db, stmt, MENTION_COLUMNS), total, exact
+    return _private(_frame(db, stmt, MENTION_COLUMNS), scope), total, exact
 
 
 def mentions_export(db: Database, scope: Scope, mf: MentionFilters = MentionFilters(), limit: int = 100_000) -> pd.DataFrame:
@@ -96,7 +96,7 @@ def mentions_export(db: Database, scope: Scope, mf: MentionFilters = MentionFilt
     if p.stores == ():
         return pd.DataFrame(columns=MENTION_COLUMNS)
     stmt = _mention_select(scope, p, mf).order_by(MA.c.published_at.desc()).limit(limit)
-    return _frame(db, stmt, MENTION_COLUMNS)
+    return _private(_frame(db, stmt, MENTION_COLUMNS), scope)
 
 
 def mentions_by_ids(db: Database, scope: Scope, ids: Iterable[int], cap: int = 200) -> pd.DataFrame:
@@ -111,4 +111,4 @@ def mentions_by_ids(db: Database, scope: Scope, ids: Iterable[int], cap: int = 2
     df = _frame(db, stmt, MENTION_COLUMNS)
     if scope.access.restricted:
         df = df[df["store_id"].map(scope.access.allows_store)]
-    return df.reset_index(drop=True)
+    return _private(df.reset_index(drop=True), scope)

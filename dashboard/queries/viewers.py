@@ -9,7 +9,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 
-from dashboard.access import RECIPIENT_ROLES, Access
+from dashboard.access import RECIPIENT_ROLES, Access, permissions_for
+from dashboard.queries.handling import catalog_setting
 from storage import Database
 from storage.models import Account, Recipient, Store
 
@@ -28,6 +29,7 @@ def scope_stores(db: Database, recipient: Recipient | None) -> frozenset[str]:
 
 
 def _access_for(db: Database, user: str, role: str, recipient: Recipient | None) -> Access:
+    privacy = catalog_setting(db, "privacy")
     if role == "manager":
         return Access(
             user=user,
@@ -35,8 +37,10 @@ def _access_for(db: Database, user: str, role: str, recipient: Recipient | None)
             stores=scope_stores(db, recipient),
             regions=frozenset(recipient.regions or []) if recipient else frozenset(),
             brands=frozenset(recipient.brands or []) if recipient else frozenset(),
+            permissions=permissions_for(role, privacy),
         )
-    return Access(user=user, role=role if role in {"admin", "marketing"} else "marketing")
+    role = role if role in {"admin", "marketing"} else "marketing"
+    return Access(user=user, role=role, permissions=permissions_for(role, privacy))
 
 
 def access_for_account(db: Database, username: str, password: str) -> Access | None:
@@ -79,7 +83,7 @@ def access_for_email(db: Database, email: str | None, admin_emails: list[str] | 
         return None
     email = email.strip().lower()
     if email in {e.strip().lower() for e in admin_emails}:
-        return Access(user=email, role="admin")
+        return Access(user=email, role="admin", permissions=permissions_for("admin", catalog_setting(db, "privacy")))
     with db.session() as s:
         recipients = s.exec(select(Recipient).where(Recipient.email.is_not(None))).all()
     recipient = next((r for r in recipients if (r.email or "").strip().lower() == email), None)

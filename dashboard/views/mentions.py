@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, corrections, export, ui
+from dashboard import audit, cache, corrections, export, ui
 from dashboard.context import current
 from dashboard.labels import SENTIMENTS, TOUCHPOINTS
 from dashboard.queries import MentionFilters
@@ -69,6 +69,7 @@ st.caption("导出当前筛选条件下的全部提及（最多 100,000 条）�
 if st.button("生成导出文件", key="m_export"):
     full = ui.present_mentions(ctx, cache.q(ctx.db_url, "mentions_export", ctx.scope, mf), short=False)
     st.session_state["m_export_files"] = (export.to_csv_bytes(full), export.to_excel_bytes(full), len(full))
+    audit.exported(cache.database(ctx.db_url), ctx.scope, "mentions", len(full))
 files = st.session_state.get("m_export_files")
 if files:
     stamp = f"{ctx.scope.filters.start:%Y%m%d}-{ctx.scope.filters.end:%Y%m%d}"

@@ -130,6 +130,40 @@ def test_manager_sees_only_own_store(seeded, make_app) -> None:
     assert at.multiselect(key="store").options == ["上海南京西路店"]
 
 
+def _exported_authors(at) -> set[str]:  # noqa: ANN001 - AppTest
+    """The 作者 column of the CSV and of the Excel file the mentions page built for download."""
+    import io
+
+    import openpyxl
+
+    at.button(key="m_export").click().run()
+    csv_bytes, xlsx, _ = at.session_state["m_export_files"]
+    csv = pd.read_csv(io.BytesIO(csv_bytes), encoding="utf-8-sig")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
+    header = [c.value for c in sheet[1]]
+    col = header.index("作者")
+    return set(csv["作者"]) | {row[col] for row in sheet.iter_rows(min_row=2, values_only=True)}
+
+
+def test_manager_sees_author_names_masked_on_page_and_in_export(seeded, make_app) -> None:
+    db, _ = seeded
+    at = _login(make_app(db, auth="local"), "wang")
+    at.switch_page("views/mentions.py").run()
+    shown = set(at.dataframe[0].value["作者"])
+    assert shown == {"用***"}
+    assert _exported_authors(at) == {"用***"}
+
+
+def test_admin_sees_author_names_on_page_and_in_export(seeded_sqlite, make_app) -> None:
+    db, _ = seeded_sqlite
+    at = _login(make_app(db, auth="local"), "admin")
+    at.switch_page("views/mentions.py").run()
+    shown = set(at.dataframe[0].value["作者"])
+    assert len(shown) > 1 and all(a.startswith("用户") and a[2:].isdigit() for a in shown)
+    exported = _exported_authors(at)
+    assert len(exported) > 1 and all(a.startswith("用户") for a in exported)
+
+
 def test_wrong_password_is_refused(seeded_sqlite, make_app) -> None:
     db, _ = seeded_sqlite
     at = make_app(db, auth="local").run()
@@ -409,3 +443,30 @@ def test_a_store_with_few_mentions_shows_small_sample_instead_of_a_percentage(se
     board = at.dataframe[0].value
     board = board.data if hasattr(board, "data") else board
     assert board["正面占比"].iloc[0].endswith("%)") and "样本不足" not in board["正面占比"].iloc[0]
+
+
+def test_audit_log_records_logins_exports_and_alert_actions_for_admin_only(seeded, make_app) -> None:
+    db, info = seeded
+    alert_id = info["alerts"]["sh-nanjingxi"]
+    wang = _login(make_app(db, auth="local"), "wang")
+    wang.switch_page("views/alerts.py").run()
+    wang.button(key=f"ack_{alert_id}").click().run()
+    wang.switch_page("views/mentions.py").run()
+    wang.button(key="m_export").click().run()
+    wang.switch_page("views/audit.py").run()  # a manager is refused: no log shown
+    assert not wang.exception and "只有管理员" in wang.error[0].value and not wang.dataframe
+    refused = make_app(db, auth="local").run()
+    refused.text_input(key="login_user").input("wang")
+    refused.text_input(key="login_password").input("wrong")
+    refused.button[0].click().run()
+
+    admin = _login(make_app(db, auth="local"), "admin")
+    admin.switch_page("views/audit.py").run()
+    assert not admin.exception and admin.title[0].value == "审计日志"
+    log = admin.dataframe[0].value
+    rows = set(zip(log["操作人"], log["操作"]))
+    assert {("wang", "登录"), ("wang", "确认预警"), ("wang", "导出"), ("wang", "登录失败"), ("admin", "登录")} <= rows
+    ack = log[log["操作"] == "确认预警"].iloc[0]
+    assert ack["对象"] == f"alert:{alert_id}" and ack["范围"] == "store:sh-nanjingxi"
+    export_row = log[log["操作"] == "导出"].iloc[0]
+    assert export_row["对象"] == "mentions" and "authors_masked: True" in export_row["详情"]

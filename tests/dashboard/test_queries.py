@@ -278,3 +278,45 @@ def test_the_store_board_does_not_flag_a_store_on_a_short_dip(seeded) -> None:
     month = q.leaderboard(db, ADMIN, "store").set_index("id")
     assert not month["below_standard"].any()
     assert month.loc["bj-sanlitun", "chain_p"] == month["chain_p"].min()
+
+
+def test_author_names_masked_unless_the_role_may_see_them(seeded) -> None:
+    db, _ = seeded
+    manager = Scope(F30, WANG)
+    page, _, _ = q.mentions_page(db, manager)
+    exported = q.mentions_export(db, manager)
+    assert len(page) and len(exported)
+    for frame in (page, exported, q.mentions_by_ids(db, manager, exported["id"][:5])):
+        assert set(frame["author"]) == {"用***"}
+    admin_page, _, _ = q.mentions_page(db, ADMIN)
+    assert all(a.startswith("用户") and a[2:].isdigit() for a in admin_page["author"])
+    assert q.mentions_export(db, ADMIN)["author"].str.startswith("用户").all()
+
+
+def test_catalog_can_grant_author_names_to_another_role(seeded) -> None:
+    from storage.models import CatalogSetting
+
+    db, _ = seeded
+    market = q.access_for_account(db, "market", PASSWORD)
+    assert market is not None and not market.can_see_authors
+    with db.session() as s:
+        s.merge(CatalogSetting(key="privacy", value={"see_authors": ["admin", "marketing"]}))
+    market = q.access_for_account(db, "market", PASSWORD)
+    assert market.can_see_authors
+    assert q.mentions_page(db, Scope(F30, market))[0]["author"].str.startswith("用户").all()
+    assert not q.access_for_account(db, "wang", PASSWORD).can_see_authors
+
+
+def test_audit_events_are_for_admins_only(seeded) -> None:
+    from storage import audit
+
+    db, info = seeded
+    from storage.alert_state import acknowledge
+
+    acknowledge(db, info["alerts"]["sh-nanjingxi"], by="wang", note="已处理")
+    audit.log(db, "admin", audit.LOGIN)
+    events = q.audit_events(db, local_admin())
+    assert list(events["action"]) == ["login", "alert_acknowledge"]
+    assert events["detail"].iloc[1]["note"] == "已处理"
+    assert q.audit_events(db, WANG).empty
+    assert list(q.audit_events(db, local_admin(), actions=("login",))["actor"]) == ["admin"]

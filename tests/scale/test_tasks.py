@@ -46,6 +46,8 @@ def test_every_enabled_source_has_its_schedule_and_lock(app) -> None:  # noqa: A
     assert {("tingfeng.process", "process"), ("tingfeng.deliver", "deliver"), ("tingfeng.digest", "digest"),
             ("tingfeng.recover", "recover")} <= names
     assert periodic[("tingfeng.recover", "recover")].cron == "* * * * * */15"
+    prune = periodic[("tingfeng.prune", "prune")]  # the example catalog sets [retention] raw_text_days
+    assert prune.cron == "30 3 * * *" and prune.configure_kwargs["lock"] == "prune"
 
 
 def test_crons_are_read_in_the_catalog_time_zone(app) -> None:  # noqa: ANN001

@@ -56,7 +56,7 @@ def test_scheduler_plans_every_job_and_stops_on_sigterm(tmp_path: Path) -> None:
         for k in ("TINGFENG_DATA_DIR", "TINGFENG_CATALOG"):
             os.environ.pop(k)
     ids = {job.id for job in build_scheduler(ctx).get_jobs()}
-    assert ids == {"collect:weibo-keyword", "collect:dianping-sh-wxc", "process", "deliver", "digest"}
+    assert ids == {"collect:weibo-keyword", "collect:dianping-sh-wxc", "process", "deliver", "digest", "prune"}
     ctx.db.dispose()
 
     proc = subprocess.Popen([sys.executable, "-m", "tingfeng.cli", "run"], cwd=tmp_path, env=env,
@@ -68,7 +68,7 @@ def test_scheduler_plans_every_job_and_stops_on_sigterm(tmp_path: Path) -> None:
         lines.append(line)
         if "scheduler started" in line:
             break
-    assert any("scheduler started with 5 jobs" in line for line in lines), "".join(lines)
+    assert any("scheduler started with 6 jobs" in line for line in lines), "".join(lines)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
@@ -144,3 +144,43 @@ def test_without_a_key_jobs_sign_with_one_generated_once_in_the_data_dir(tmp_pat
                                          secret_key=None), sync=False)
     assert ctx.links.secret_key.get_secret_value() == key and ctx.signing_key.source == "file"
     ctx.db.dispose()
+
+
+def test_db_prune_dry_run_then_prune_then_nothing_left(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from storage import Database
+    from storage.models import Mention, MentionAnalysis, utcnow
+
+    catalog = EXAMPLE_CATALOG.replace("raw_text_days = 365", "raw_text_days = 30")
+    (tmp_path / "tingfeng.toml").write_text(catalog, "utf-8")
+    env = _env(tmp_path)
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    db = Database(f"sqlite:///{tmp_path / 'var' / 'tingfeng.db'}")
+    old, new = utcnow() - timedelta(days=40), utcnow() - timedelta(days=2)
+    with db.session() as s:
+        for i, ts in enumerate([old, old, new]):
+            s.add(Mention(id=i + 1, source_id="x", external_id=str(i), text="服务太慢了", author="张小明",
+                          content_hash=f"h{i}", published_at=ts, collected_at=ts))
+            s.add(MentionAnalysis(mention_id=i + 1, published_at=ts, model="m", model_version="1", score=0.1,
+                                  label="negative", scored_at=ts))
+    dry = CliRunner().invoke(app, ["db", "prune", "--dry-run"], env=env)
+    assert dry.exit_code == 0 and "would remove the raw text of 2 mention(s)" in dry.output, dry.output
+    done = CliRunner().invoke(app, ["db", "prune"], env=env)
+    assert done.exit_code == 0 and "removed the raw text of 2 mention(s)" in done.output, done.output
+    with db.session() as s:
+        assert [(m.text, m.author) for m in s.exec(select(Mention).order_by(Mention.id))] == [
+            ("", None), ("", None), ("服务太慢了", "张小明")]
+    again = CliRunner().invoke(app, ["db", "prune", "--days", "1"], env=env)  # --days overrides the catalog
+    assert again.exit_code == 0 and "removed the raw text of 1 mention(s)" in again.output, again.output
+    db.dispose()
+
+
+def test_db_prune_without_a_retention_setting_says_so(tmp_path: Path) -> None:
+    (tmp_path / "tingfeng.toml").write_text(EXAMPLE_CATALOG.replace("raw_text_days = 365", ""), "utf-8")
+    env = _env(tmp_path)
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    result = CliRunner().invoke(app, ["db", "prune"], env=env)
+    assert result.exit_code == 1 and "no [retention] raw_text_days" in result.output

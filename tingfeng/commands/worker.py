@@ -13,7 +13,7 @@ from tingfeng.settings import Settings
 app = typer.Typer(help="Distributed mode: procrastinate workers sharing one PostgreSQL.", no_args_is_help=True)
 
 CatalogOpt = typer.Option(None, "--config", "-c", help="catalog TOML (default: $TINGFENG_CATALOG or tingfeng.toml)")
-JOBS = ("collect", "score", "process", "deliver", "digest", "recover")
+JOBS = ("collect", "score", "process", "deliver", "digest", "recover", "prune")
 
 
 def _settings(catalog: Optional[Path]) -> Settings:
@@ -93,7 +93,7 @@ def run_worker(
 
 @app.command()
 def defer(
-    job: str = typer.Argument(..., help="collect | score | process | deliver | digest | recover"),
+    job: str = typer.Argument(..., help="collect | score | process | deliver | digest | recover | prune"),
     source: Optional[list[str]] = typer.Option(None, "--source", "-s", help="source id (collect; default: every enabled source)"),
     week: Optional[str] = typer.Option(None, help="ISO week for digest"),
     config: Optional[Path] = CatalogOpt,
