@@ -434,7 +434,9 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
     products = {p.id: p.name for p in session.exec(select(Product))}
     store_names = {k: v.name for k, v in stores.items()}
     scope = recipient_scope(recipient, stores.values(), brands)
-    catalog_names = {*brands.values(), *brands, *(n for s in stores.values() for n in (s.name, *s.aliases))}
+    # product names too: a complaint naming 榴莲冰沙 says nothing about what went wrong
+    catalog_names = {*brands.values(), *brands, *(n for s in stores.values() for n in (s.name, *s.aliases)),
+                     *(n for p in session.exec(select(Product)) for n in (p.name, *(p.aliases or ())))}
 
     this_by_store = _counts_by_store(session, scope, start, end)
     prev_by_store = _counts_by_store(session, scope, prev_start, start)

@@ -108,7 +108,7 @@ def name_fragments(names: Iterable[str]) -> frozenset[str]:
     base = segment.tokenizer(())
     out: set[str] = set()
     for name in names:
-        out.update(w for w in base.lcut(name.lower(), HMM=False) if len(w.strip()) >= 2)
+        out.update(w for w in base.lcut(name.lower(), HMM=True) if len(w.strip()) >= 2)
     return frozenset(out)
 
 
