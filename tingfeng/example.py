@@ -99,4 +99,12 @@ quiet_hours = ["22:00", "08:00"]  # non-critical chat pushes wait until morning
 process = "*/5 * * * *"          # score → rollups → detect → queue notifications
 deliver = "* * * * *"            # send the outbox
 digest = "0 9 * * mon"           # weekly digest, Monday 09:00
+
+# --- the chain's own words, added to the shipped lists (nlp/data) -------------------
+[vocabulary]
+urgent = ["碎瓷片"]               # more urgent terms (food safety, escalation)
+urgent_exclude = []              # harmless phrases that contain an urgent term
+stopwords = ["打卡"]              # never a complaint keyword
+[vocabulary.touchpoints]         # product / service / environment / price / delivery / digital
+service = ["打招呼"]
 '''
