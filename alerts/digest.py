@@ -36,6 +36,7 @@ from alerts.render.alert import (
 from alerts.render.links import LinkSettings
 from storage.handling import Deadlines, StoreHandling, store_handling
 from nlp import keywords as nlp_keywords
+from nlp import vocabulary as nlp_vocabulary
 from storage.models import (
     Alert, Brand, DigestRun, Mention, MentionAnalysis, MentionTouchpoint, Notification, Product, Recipient, Region,
     Store, utcnow,
@@ -318,7 +319,8 @@ def complaint_keywords(session: Session, scope: Scope, start: datetime, end: dat
         return []
     background = nlp_keywords.background_texts(session, start - timedelta(days=nlp_keywords.HISTORY_DAYS), end,
                                            exclude=[mid for mid, _ in target])
-    phrases = nlp_keywords.complaint_phrases([(mid, text or "") for mid, text in target], background, exclude, top=top)
+    phrases = nlp_keywords.complaint_phrases([(mid, text or "") for mid, text in target], background, exclude, top=top,
+                                             stop=nlp_vocabulary.from_session(session).stopwords)
     return [(p.term, p.mentions) for p in phrases]
 
 
