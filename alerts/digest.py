@@ -38,6 +38,7 @@ from storage.handling import Deadlines, StoreHandling, store_handling
 from storage.shares import MIN_N as SHARE_MIN_N, SentimentShares, honest_shares
 from nlp.consistency import below_standard
 from nlp import keywords as nlp_keywords
+from nlp import vocabulary as nlp_vocabulary
 from storage.models import (
     Alert, Brand, DigestRun, Mention, MentionAnalysis, MentionTouchpoint, Notification, Product, Recipient, Region,
     Store, utcnow,
@@ -343,7 +344,8 @@ def complaint_keywords(session: Session, scope: Scope, start: datetime, end: dat
         return []
     background = nlp_keywords.background_texts(session, start - timedelta(days=nlp_keywords.HISTORY_DAYS), end,
                                            exclude=[mid for mid, _ in target])
-    phrases = nlp_keywords.complaint_phrases([(mid, text or "") for mid, text in target], background, exclude, top=top)
+    phrases = nlp_keywords.complaint_phrases([(mid, text or "") for mid, text in target], background, exclude, top=top,
+                                             stop=nlp_vocabulary.from_session(session).stopwords)
     return [(p.term, p.mentions) for p in phrases]
 
 
@@ -459,7 +461,9 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
     products = {p.id: p.name for p in session.exec(select(Product))}
     store_names = {k: v.name for k, v in stores.items()}
     scope = recipient_scope(recipient, stores.values(), brands)
-    catalog_names = {*brands.values(), *brands, *(n for s in stores.values() for n in (s.name, *s.aliases))}
+    # product names too: a complaint naming 榴莲冰沙 says nothing about what went wrong
+    catalog_names = {*brands.values(), *brands, *(n for s in stores.values() for n in (s.name, *s.aliases)),
+                     *(n for p in session.exec(select(Product)) for n in (p.name, *(p.aliases or ())))}
 
     this_by_store = _counts_by_store(session, scope, start, end)
     prev_by_store = _counts_by_store(session, scope, prev_start, start)

@@ -9,7 +9,8 @@
     ├── InputError
     │   └── MissingColumns      a CSV lacks a required column (id, text[, label])
     ├── UnknownScope            keywords / aggregates asked for a scope type we do not know
-    └── AdaptError              nlp adapt cannot fit a chain model (too few rated mentions …)
+    ├── AdaptError              nlp adapt cannot fit a chain model (too few rated mentions …)
+    └── VocabularyError         a lexicon file (urgent terms, touchpoints, stop words) is unreadable
 """
 
 
@@ -46,3 +47,7 @@ class UnknownScope(NlpError, ValueError):
 
 class AdaptError(NlpError):
     """``nlp adapt`` cannot fit a chain model (too few rated mentions, missing base data)."""
+
+
+class VocabularyError(NlpError):
+    """A lexicon data file (urgent terms, touchpoint lexicon, stop words) cannot be read."""

@@ -31,6 +31,7 @@ from sqlmodel import select
 
 from nlp import segment
 from nlp import text as textmod
+from nlp import vocabulary
 from nlp.errors import UnknownScope
 
 MIN_COUNT = 2
@@ -74,13 +75,15 @@ def top_keywords(target: Mapping[str, int], background: Mapping[str, int], top: 
     return [(w, round(z, 3)) for w, z in ranked[:top]]
 
 
-def document_counts(texts: Iterable[str], names: Iterable[str] = ()) -> Counter[str]:
+def document_counts(texts: Iterable[str], names: Iterable[str] = (), stop: frozenset[str] | None = None
+                    ) -> Counter[str]:
     """How many texts each complaint term appears in (see :func:`terms`)."""
     names = list(names)
     tok = segment.tokenizer(names)
+    fragments = name_fragments(names)
     counts: Counter[str] = Counter()
     for t in texts:
-        counts.update(terms(textmod.clean(t), tok, names))
+        counts.update(terms(textmod.clean(t), tok, names, stop, fragments))
     return counts
 
 
@@ -98,22 +101,37 @@ def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or r"(?!)")
 
 
-def _is_name(term: str, names: Iterable[str]) -> bool:
-    """Whether ``term`` is (part of) a catalog name or alias, or contains one."""
-    return any(term in n or n in term for n in names)
+def name_fragments(names: Iterable[str]) -> frozenset[str]:
+    """The pieces of two characters or more that jieba's default dictionary cuts the
+    catalog's names into (榴莲冰沙 → 榴莲, 冰沙; 青禾茶事 杭州西湖银泰店 → 青禾, 茶事, 杭州 …):
+    a complaint term containing one (榴莲果) is about the product, not what went wrong."""
+    base = segment.tokenizer(())
+    out: set[str] = set()
+    for name in names:
+        out.update(w for w in base.lcut(name.lower(), HMM=True) if len(w.strip()) >= 2)
+    return frozenset(out)
 
 
-def terms(text: str, tok: Any, names: Iterable[str] = ()) -> set[str]:
+def _is_name(term: str, names: Iterable[str], fragments: frozenset[str] = frozenset()) -> bool:
+    """Whether ``term`` is (part of) a catalog name or alias, or contains one or one of its fragments."""
+    return any(term in n or n in term for n in names) or any(f in term for f in fragments)
+
+
+def terms(text: str, tok: Any, names: Iterable[str] = (), stop: frozenset[str] | None = None,
+          fragments: frozenset[str] | None = None) -> set[str]:
     """The complaint-term candidates of one cleaned text.
 
     Every dictionary word of two or more characters found anywhere in the text (jieba's
     word graph, so a mis-segmentation such as 冰沙全 / 味像 never becomes a term), a
     negated word as one term (不舒服, not 舒服), and a degree word with a one-character
     complaint (太腻, 很慢). Stop words, digits other than 315/12315 and anything that is
-    or contains a catalog name (门店, 产品, 品牌 and their aliases) are left out.
+    or contains a catalog name (门店, 产品, 品牌 and their aliases) or a fragment of one
+    (:func:`name_fragments`; computed here when ``fragments`` is None) are left out.
+    ``stop``: the chain's stop words (the shipped ones when None).
     """
     names = [n.lower() for n in names if n]
-    stop = segment.stopwords()
+    stop = segment.stopwords() if stop is None else stop
+    fragments = name_fragments(names) if fragments is None else fragments
     out: set[str] = set()
     # names become clause breaks: no word across a name's edge (生椰拿铁料 → 铁料)
     for clause in _CLAUSE.split(_names_pattern(frozenset(names)).sub("，", text.lower())):
@@ -134,7 +152,8 @@ def terms(text: str, tok: Any, names: Iterable[str] = ()) -> set[str]:
                 if degree or (i and clause[i - 1] in _NEGATION):
                     out.add((degree or clause[i - 1]) + c)
     return {w for w in out
-            if w not in stop and not (w.isdigit() and w not in {"315", "12315"}) and not _is_name(w, names)}
+            if w not in stop and not (w.isdigit() and w not in {"315", "12315"})
+            and not _is_name(w, names, fragments)}
 
 
 REDUNDANT = 0.8  # share of a term's mentions already explained by a chosen term that makes it redundant
@@ -167,24 +186,27 @@ def _example_clause(text: str, term: str, width: int = 40) -> str:
 
 
 def complaint_phrases(target: Sequence[tuple[Any, str]], background: Iterable[str], names: Iterable[str] = (),
-                      top: int = 10, min_count: int = MIN_COUNT) -> list[Phrase]:
+                      top: int = 10, min_count: int = MIN_COUNT, stop: frozenset[str] | None = None
+                      ) -> list[Phrase]:
     """The terms most over-represented in ``target`` (``(id, text)`` pairs, e.g. the
     period's negative mentions of a store) against ``background`` texts, each with an
     example clause from the first target text that uses it.
 
     Ranked by the log-odds z (:func:`log_odds`); a term inside an already chosen one
     (肚子 in 拉肚子) or around it is skipped. The ``top`` chosen come back ordered by how
-    many target mentions use them, most first.
+    many target mentions use them, most first. ``names``: the catalog's names and aliases
+    (never a term, nor their fragments); ``stop``: the chain's stop words.
     """
     names = [n for n in names if n]
     tok = segment.tokenizer(names)
-    target_terms = [(mid, text, terms(textmod.clean(text), tok, names)) for mid, text in target]
+    fragments = name_fragments(names)
+    target_terms = [(mid, text, terms(textmod.clean(text), tok, names, stop, fragments)) for mid, text in target]
     counts: Counter[str] = Counter()
     for _, _, ts in target_terms:
         counts.update(ts)
     back: Counter[str] = Counter()
     for t in background:
-        back.update(terms(textmod.clean(t), tok, names))
+        back.update(terms(textmod.clean(t), tok, names, stop, fragments))
     scores = log_odds(counts, back)
     ranked = sorted(((w, z) for w, z in scores.items() if z >= MIN_Z and counts[w] >= min_count),
                     key=lambda wz: (-wz[1], -len(wz[0]), wz[0]))
@@ -276,12 +298,13 @@ def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: date
 
     with db.session() as session:
         names = load_catalog(session).names()
+        stop = vocabulary.from_session(session).stopwords
         target = _texts(session, scope_type, scope_id, start, end)
         if not target:
             return []
         background = background_texts(session, start - timedelta(days=history_days), end,
                                       exclude=[mid for mid, _ in target])
-    return complaint_phrases(target, background, names, top=top)
+    return complaint_phrases(target, background, names, top=top, stop=stop)
 
 
 def complaint_keywords(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime, top: int = 10,

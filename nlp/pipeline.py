@@ -40,9 +40,11 @@ from storage.models import (
 
 from nlp import segment
 from nlp import text as textmod
+from nlp import vocabulary
 from nlp.linking import Catalog, Evidence, LinkResult, link
 from nlp.models import SentimentModel, get_model
 from nlp.scoring import TextScore, score_texts
+from nlp.vocabulary import Vocabulary
 
 MAX_KEYWORDS = 8
 MAX_RACES = 10  # batches lost to a concurrent worker before giving up
@@ -110,14 +112,16 @@ def mention_text(text: str, title: str | None) -> str:
 
 
 def analyse(mentions: Sequence[MentionInput], catalog: Catalog, model: SentimentModel,
-            now: datetime) -> list[Analysis]:
-    """Analyse a batch in memory: clean, link, score, touchpoints, urgent terms, keywords."""
+            now: datetime, vocab: Vocabulary | None = None) -> list[Analysis]:
+    """Analyse a batch in memory: clean, link, score, touchpoints, urgent terms, keywords
+    (``vocab``: the chain's vocabulary, :func:`nlp.vocabulary.from_session`; shipped when None)."""
+    vocab = vocab or vocabulary.shipped()
     texts = [mention_text(m.text, m.title) for m in mentions]
     extra = {"product": [n for e in catalog.products.values() for n in (e.name, *e.aliases) if n]}
     tok = segment.tokenizer(catalog.names())  # resolved once per batch, not per mention
     out = []
-    for m, t, s in zip(mentions, texts, score_texts(texts, model, extra)):
-        row = _row(m, link(t, catalog, m.evidence), model, s, _keywords(t, tok), now)
+    for m, t, s in zip(mentions, texts, score_texts(texts, model, extra, vocab)):
+        row = _row(m, link(t, catalog, m.evidence), model, s, _keywords(t, tok, vocab.stopwords), now)
         out.append(Analysis(row, [
             {"mention_id": m.id, "touchpoint": h.touchpoint, "polarity": h.polarity, "score": h.score,
              "evidence": h.evidence, "start": h.start, "end": h.end}
@@ -126,13 +130,13 @@ def analyse(mentions: Sequence[MentionInput], catalog: Catalog, model: Sentiment
     return out
 
 
-def _keywords(text: str, tok: Any) -> list[str]:
+def _keywords(text: str, tok: Any, stop: frozenset[str] | None = None) -> list[str]:
     """The first :data:`MAX_KEYWORDS` distinct content words of two characters or more.
 
     Segmentation is lazy and stops there: the rest of a long text is never segmented.
     """
     seen: list[str] = []
-    for w in segment.iter_content_words(text, tok):
+    for w in segment.iter_content_words(text, tok, stop):
         if w not in seen and len(w) >= 2:
             seen.append(w)
             if len(seen) == MAX_KEYWORDS:
@@ -209,6 +213,7 @@ def score_pending(db: Database, *, model: SentimentModel | None = None, batch_si
     now = now or datetime.now(timezone.utc)
     with db.session() as session:
         catalog = load_catalog(session)
+        vocab = vocabulary.from_session(session)
     done, after, races = 0, 0, 0
     while limit is None or done < limit:
         size = batch_size if limit is None else min(batch_size, limit - done)
@@ -218,7 +223,7 @@ def score_pending(db: Database, *, model: SentimentModel | None = None, batch_si
                 if not claimed:
                     break
                 rows = _still_pending(session, claimed)
-                analyses = analyse(_inputs(rows), catalog, model, now) if rows else []
+                analyses = analyse(_inputs(rows), catalog, model, now, vocab) if rows else []
                 _write(session, analyses)
                 taken = [m.id for m, _ in claimed]
                 session.execute(sa.delete(ScoreQueue).where(ScoreQueue.mention_id.in_(taken)))
@@ -257,6 +262,7 @@ def rescore(db: Database, model: SentimentModel, since: datetime | None = None, 
     now = now or datetime.now(timezone.utc)
     with db.session() as session:
         catalog = load_catalog(session)
+        vocab = vocabulary.from_session(session)
     done, after = 0, 0
     while True:
         with db.session() as session:
@@ -277,6 +283,6 @@ def rescore(db: Database, model: SentimentModel, since: datetime | None = None, 
             ids = [m.id for m, _ in rows]
             session.execute(sa.delete(MentionTouchpoint).where(MentionTouchpoint.mention_id.in_(ids)))
             session.execute(sa.delete(MentionAnalysis).where(MentionAnalysis.mention_id.in_(ids)))
-            _write(session, analyse(_inputs(rows), catalog, model, now))
+            _write(session, analyse(_inputs(rows), catalog, model, now, vocab))
         done += len(rows)
     return done

@@ -12,12 +12,10 @@ from __future__ import annotations
 import logging
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 CATALOG_FREQ = 2_000_000  # high enough to win over any split of the name
 
-STOPWORDS_FILE = Path(__file__).resolve().parent / "data" / "stopwords.txt"
 _WORD = re.compile(r"[\w\u4e00-\u9fff]")
 
 
@@ -49,13 +47,12 @@ def _tokenizer(names: frozenset[str]):  # noqa: ANN202 - jieba has no types
     return tok
 
 
-@lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    """The curated words that never make a useful keyword (``data/stopwords.txt``, read once)."""
-    words = set()
-    for line in STOPWORDS_FILE.read_text(encoding="utf-8").splitlines():
-        words.update(line.split("#", 1)[0].split())
-    return frozenset(words)
+    """The shipped words that never make a useful keyword (``data/stopwords.txt``); a chain's
+    own are added in its :class:`~nlp.vocabulary.Vocabulary`."""
+    from nlp.vocabulary import shipped
+
+    return shipped().stopwords
 
 
 def tokenizer(names: Iterable[str] = ()):  # noqa: ANN201 - jieba has no types
@@ -68,17 +65,18 @@ def tokens(text: str, names: Iterable[str] = ()) -> list[str]:
     return [w for w in tokenizer(names).lcut(text, HMM=True) if w.strip()]
 
 
-def content_words(text: str, names: Iterable[str] = ()) -> list[str]:
+def content_words(text: str, names: Iterable[str] = (), stop: frozenset[str] | None = None) -> list[str]:
     """Words worth counting as keywords: no stop words, no punctuation, no single non-Chinese chars."""
-    return list(iter_content_words(text, tokenizer(names)))
+    return list(iter_content_words(text, tokenizer(names), stop))
 
 
-def iter_content_words(text: str, tok: Any) -> Iterator[str]:
+def iter_content_words(text: str, tok: Any, stop: frozenset[str] | None = None) -> Iterator[str]:
     """The content words of ``text`` in order, segmented lazily by ``tok`` (a :func:`tokenizer`).
 
-    A caller that needs only the first few words stops the segmentation early.
+    ``stop``: the stop words (default: the shipped ones). A caller that needs only the
+    first few words stops the segmentation early.
     """
-    stop = stopwords()
+    stop = stopwords() if stop is None else stop
     for w in tok.cut(text, HMM=True):
         w = w.strip().lower()
         if not w or w in stop or not _WORD.search(w) or w.isdigit() and w not in {"315", "12315"}:

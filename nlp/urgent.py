@@ -1,27 +1,40 @@
 """Urgent terms: food-safety and escalation words that need attention at once. Pure logic.
 
-The terms come from PRODUCT.md (食物中毒, 拉肚子, 异物, 头发, 虫, 过期, 变质, 投诉, 曝光,
-315, 12315, 维权, 报警) plus close variants. A term is not urgent when a negation
-(没有, 没, 无, 不是 …) stands shortly before it in the same clause: "没有异物" is fine,
-"没想到有头发" is not (没想到 is not a negation).
+The lists are data (``nlp/data/urgent.toml`` plus the chain's own, see
+:mod:`nlp.vocabulary`); this module only matches them. A term does not count when
+
+- it is part of a harmless phrase (``false_friends``: 冬虫夏草, 过敏体质);
+- a negation or hedge stands within ``window`` characters before it in the same clause,
+  with no break word between ("没有异物", "担心会拉肚子"; but "没喝完就吐了" is urgent);
+  a few negations count only right before it ("不过敏"); look-alikes are masked first
+  ("没想到有头发", "没多久就拉肚子" are urgent);
+- a negation closes its clause right after it ("拉肚子倒是没有");
+- its clause has a word showing it is about something else (``unless``: 优惠券过期).
+
+:func:`neutralised` removes the negated spans, so the sentiment model is not misled by
+the complaint words of "没有吃出头发，也没有变质，放心".
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from dataclasses import dataclass
 
-URGENT_TERMS: tuple[str, ...] = (
-    "食物中毒", "中毒", "拉肚子", "腹泻", "呕吐", "吐了", "吃坏", "进医院", "异物", "头发", "虫", "苍蝇",
-    "蟑螂", "过期", "变质", "发霉", "馊了", "投诉", "曝光", "315", "12315", "维权", "报警", "举报",
-)
-#: words that contain an urgent term but are harmless
-FALSE_FRIENDS: tuple[str, ...] = ("冬虫夏草", "虫草", "毛毛虫", "网虫", "懒虫", "中毒了一样", "好吃到中毒", "上瘾中毒")
-NEGATIONS: tuple[str, ...] = ("没有", "没", "无", "不是", "并没有", "未", "不会", "不存在", "零")
-NOT_NEGATIONS: tuple[str, ...] = ("没想到", "没想", "无语", "无奈", "没法", "没办法", "不是第一次")
-WINDOW = 4  # characters before a term searched for a negation
+from nlp.vocabulary import UrgentLexicon, shipped
 
 _CLAUSE = re.compile(r"[,.!?;，。！？；\n]|但是|不过|可是")
+
+
+@dataclass(frozen=True)
+class Match:
+    """One occurrence of a term; ``negated`` is the span of the negation and the term it
+    cancels (None when the term counts, or is cancelled by its context, not a negation)."""
+
+    term: str
+    start: int
+    end: int
+    cancelled: bool
+    negated: tuple[int, int] | None = None
 
 
 def _is_number_part(text: str, start: int, end: int) -> bool:
@@ -30,35 +43,110 @@ def _is_number_part(text: str, start: int, end: int) -> bool:
     return before.isdigit() or after.isdigit()
 
 
-def _negated(text: str, start: int) -> bool:
+def _mask(text: str, phrases: tuple[str, ...]) -> str:
+    for phrase in sorted(phrases, key=len, reverse=True):
+        text = text.replace(phrase, "#" * len(phrase))
+    return text
+
+
+def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     clause_start = 0
     for m in _CLAUSE.finditer(text, 0, start):
         clause_start = m.end()
-    window = text[max(clause_start, start - WINDOW):start]
-    for bad in NOT_NEGATIONS:
-        window = window.replace(bad, "#" * len(bad))
-    return any(neg in window for neg in NEGATIONS)
+    after = _CLAUSE.search(text, end)
+    return clause_start, after.start() if after else len(text)
 
 
-def urgent_terms(text: str, terms: Iterable[str] = URGENT_TERMS) -> list[str]:
-    """The urgent terms found un-negated in ``text``, in order of first appearance."""
-    masked = text
-    for friend in FALSE_FRIENDS:
-        masked = masked.replace(friend, "#" * len(friend))
-    hits: list[tuple[int, str]] = []
-    for term in sorted(set(terms), key=len, reverse=True):
+def _negation_before(text: str, start: int, clause_start: int, lex: UrgentLexicon) -> int | None:
+    """Where a negation or hedge reaching the term at ``start`` begins, else None."""
+    lo = max(clause_start, start - lex.window)
+    window = _mask(text[lo:start], lex.not_negations)
+    best = None
+    for cue in (*lex.negations, *lex.hedges):
+        at = window.rfind(cue)
+        if at < 0:
+            continue
+        between = window[at + len(cue):]
+        if any(b in between for b in lex.breaks):
+            continue
+        best = at if best is None else min(best, at)
+    for cue in lex.adjacent_negations:
+        if window.endswith(cue):
+            at = len(window) - len(cue)
+            best = at if best is None else min(best, at)
+    return None if best is None else lo + best
+
+
+def matches(text: str, lex: UrgentLexicon | None = None) -> list[Match]:
+    """Every term found in ``text`` (first occurrence that counts, else the last that does not), in order."""
+    lex = lex or shipped().urgent
+    masked = _mask(text, lex.false_friends)
+    found: list[Match] = []
+    for term in sorted(set(lex.terms), key=len, reverse=True):
         start = masked.find(term)
+        cancelled: Match | None = None
         while start >= 0:
             end = start + len(term)
-            covered = any(s <= start and end <= s + len(t) for s, t in hits)
+            covered = any(m.start <= start and end <= m.end for m in found)
             numeric = term.isdigit() and _is_number_part(masked, start, end)
-            if not covered and not numeric and not _negated(masked, start):
-                hits.append((start, term))
-                break
+            if not covered and not numeric:
+                hit = _judge(masked, term, start, end, lex)
+                if not hit.cancelled:
+                    found.append(hit)
+                    cancelled = None
+                    break
+                cancelled = hit
             start = masked.find(term, start + 1)
-    return [t for _, t in sorted(hits)]
+        if cancelled is not None:
+            found.append(cancelled)
+    return sorted(found, key=lambda m: m.start)
 
 
-def is_urgent(text: str) -> bool:
+def _judge(text: str, term: str, start: int, end: int, lex: UrgentLexicon) -> Match:
+    c_start, c_end = _clause_bounds(text, start, end)
+    neg = _negation_before(text, start, c_start, lex)
+    if neg is not None:
+        return Match(term, start, end, True, (neg, end))
+    post = lex.post_pattern
+    if post is not None and post.match(text[end:c_end].strip()):
+        return Match(term, start, end, True, (start, c_end))
+    clause = text[c_start:c_end]
+    return Match(term, start, end, any(w in clause for w in lex.unless_map.get(term, ())))
+
+
+def urgent_terms(text: str, lex: UrgentLexicon | None = None) -> list[str]:
+    """The urgent terms found un-negated in ``text``, in order of first appearance."""
+    return [m.term for m in matches(text, lex) if not m.cancelled]
+
+
+def is_urgent(text: str, lex: UrgentLexicon | None = None) -> bool:
     """True when ``text`` has at least one un-negated urgent term."""
-    return bool(urgent_terms(text))
+    return bool(urgent_terms(text, lex))
+
+
+def scan(text: str, lex: UrgentLexicon | None = None) -> tuple[list[str], str]:
+    """(:func:`urgent_terms`, :func:`neutralised`) of ``text`` from one pass over the terms."""
+    found = matches(text, lex)
+    return [m.term for m in found if not m.cancelled], _without(text, found)
+
+
+def neutralised(text: str, lex: UrgentLexicon | None = None) -> str:
+    """``text`` without its negated or hedged complaint spans (negation through term), for the
+    sentiment model: "没有吃出头发，也没有变质，放心" → "，也，放心". Text without such spans
+    comes back unchanged."""
+    return _without(text, matches(text, lex))
+
+
+def _without(text: str, found: list[Match]) -> str:
+    spans = [m.negated for m in found if m.negated is not None]
+    if not spans:
+        return text
+    out, at = [], 0
+    for a, b in sorted(spans):
+        if a >= at:
+            out.append(text[at:a])
+            at = b
+        else:
+            at = max(at, b)
+    out.append(text[at:])
+    return "".join(out)

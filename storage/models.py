@@ -369,7 +369,8 @@ class CatalogSetting(SQLModel, table=True):
     """A catalog section the dashboard needs but cannot read from the TOML: written by sync.
 
     Keys: ``handling`` (the deadlines of the alert policy and the reply policy) and
-    ``reply_templates`` (touchpoint -> reply draft template).
+    ``reply_templates`` (touchpoint -> reply draft template), ``vocabulary`` (the chain's
+    urgent terms, touchpoint words and stop words added to the shipped lists).
     """
 
     __tablename__ = "catalog_settings"

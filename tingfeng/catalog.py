@@ -154,6 +154,56 @@ class RetentionConfig(_Strict):
     raw_text_days: Optional[int] = Field(None, ge=1, description="days raw text is kept; unset keeps it forever")
 
 
+_NOT_IN_A_TERM = re.compile(r"[,.!?;:，。！？；：、…\s]")
+
+
+class VocabularyConfig(_Strict):
+    """The chain's own words, added to the shipped lists of ``nlp/data`` (``nlp.vocabulary``)."""
+
+    urgent: list[str] = Field([], description="more urgent terms (food safety, escalation)")
+    urgent_exclude: list[str] = Field([], description="harmless phrases that contain an urgent term")
+    stopwords: list[str] = Field([], description="words never shown as complaint keywords")
+    touchpoints: dict[str, list[str]] = Field({}, description="touchpoint -> more words that put a clause in it")
+
+    @field_validator("urgent", "urgent_exclude", "stopwords")
+    @classmethod
+    def _words(cls, value: list[str]) -> list[str]:
+        for i, word in enumerate(value):
+            _check_word(i, word)
+        return value
+
+    @field_validator("touchpoints")
+    @classmethod
+    def _touchpoints(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = [k for k in value if k not in TOUCHPOINT_KEYS]
+        if unknown:
+            raise ValueError(f"unknown touchpoints {unknown}; choose from {list(TOUCHPOINT_KEYS)}")
+        for key, words in value.items():
+            for i, word in enumerate(words):
+                try:
+                    _check_word(i, word)
+                except ValueError as exc:
+                    raise ValueError(f"{key}{exc}") from exc
+        return value
+
+    def conflicts(self) -> list[str]:
+        """Stop words that are also urgent or touchpoint words (a stop word hides a complaint)."""
+        from nlp.vocabulary import shipped
+
+        vocab = shipped().extended(self.model_dump())
+        words = set(vocab.urgent.terms) | {w for _, ws in vocab.touchpoints for w in ws}
+        return [f"vocabulary.stopwords[{i}]: {w!r} is an urgent or touchpoint word; a stop word would hide it"
+                for i, w in enumerate(self.stopwords) if w.strip() in words]
+
+
+def _check_word(i: int, word: str) -> None:
+    if not word.strip():
+        raise ValueError(f"[{i}]: empty word")
+    if _NOT_IN_A_TERM.search(word.strip()):
+        raise ValueError(f"[{i}]: {word!r} has punctuation or a space; texts are matched clause by clause, "
+                         "so it could never match")
+
+
 class ScheduleConfig(_Strict):
     """When the processing jobs run (cron, catalog time zone)."""
 
@@ -183,6 +233,7 @@ class Catalog(_Strict):
     privacy: PrivacyConfig = PrivacyConfig()
     retention: RetentionConfig = RetentionConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    vocabulary: VocabularyConfig = VocabularyConfig()
 
     def own_brands(self) -> list[BrandConfig]:
         """The chain's own brands (competitors are watched, never the default of a store or source)."""
@@ -347,11 +398,26 @@ def parse_catalog(text: str, *, file: str = "tingfeng.toml") -> Catalog:
             shown = f" (got {value!r})" if not isinstance(value, (dict, list)) and value is not None else ""
             problems.append(f"{where}: {err['msg']}{shown}")
         problems += [p for p in _checks_of_the_rest(raw) if p not in problems]
-        raise CatalogError(file, problems) from exc
-    problems = _cross_check(cat) + _plugin_checks(cat)
+        raise CatalogError(file, [_with_line(p, text) for p in problems]) from exc
+    problems = _cross_check(cat) + _plugin_checks(cat) + cat.vocabulary.conflicts()
     if problems:
-        raise CatalogError(file, problems)
+        raise CatalogError(file, [_with_line(p, text) for p in problems])
     return cat
+
+
+_QUOTED = re.compile(r"'([^']+)'")
+
+
+def _with_line(problem: str, text: str) -> str:
+    """``problem`` with the line of the file holding the word it quotes (vocabulary words
+    only: elsewhere the key path says where)."""
+    m = _QUOTED.search(problem)
+    if not problem.startswith("vocabulary") or not m:
+        return problem
+    for n, line in enumerate(text.splitlines(), 1):
+        if f'"{m.group(1)}"' in line or f"'{m.group(1)}'" in line:
+            return f"line {n}: {problem}"
+    return problem
 
 
 def load_catalog(path: Path) -> Catalog:
@@ -433,4 +499,5 @@ def _dashboard_settings(cat: Catalog) -> dict[str, dict[str, Any]]:
                      "resolve_hours": policy.resolve_within_hours, "reply_hours": cat.replies.within_hours},
         "reply_templates": cat.replies.all_templates(),
         "privacy": {"see_authors": list(cat.privacy.see_authors)},
+        "vocabulary": cat.vocabulary.model_dump(),  # nlp.vocabulary.SETTING_KEY
     }

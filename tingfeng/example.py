@@ -107,4 +107,12 @@ process = "*/5 * * * *"          # score → rollups → detect → queue notifi
 deliver = "* * * * *"            # send the outbox
 digest = "0 9 * * mon"           # weekly digest, Monday 09:00
 prune = "30 3 * * *"             # retention prune (only with [retention] raw_text_days)
+
+# --- the chain's own words, added to the shipped lists (nlp/data) -------------------
+[vocabulary]
+urgent = ["碎瓷片"]               # more urgent terms (food safety, escalation)
+urgent_exclude = []              # harmless phrases that contain an urgent term
+stopwords = ["打卡"]              # never a complaint keyword
+[vocabulary.touchpoints]         # product / service / environment / price / delivery / digital
+service = ["打招呼"]
 '''

@@ -18,6 +18,7 @@ from dashboard.queries.metrics import MIN_N, _add_rates
 from dashboard.scope import Plan, Scope
 from storage import Database
 from nlp.consistency import below_standard
+from nlp import vocabulary
 from nlp.keywords import complaint_phrases
 from storage.models import Brand, Product, Store
 
@@ -372,7 +373,9 @@ def complaint_keywords(db: Database, scope: Scope, limit: int = 10, sample: int 
         back_stmt = (sa.select(MA.c.mention_id, M.c.text).select_from(j).where(*back_where)
                      .order_by(MA.c.published_at.desc()).limit(background + len(skip)))
         back = [t or "" for i, t in conn.execute(back_stmt) if i not in skip][:background]
-    phrases = complaint_phrases(target, back, _catalog_names(db), top=limit)
+    with db.session() as session:  # the chain's own stop words too
+        stop = vocabulary.from_session(session).stopwords
+    phrases = complaint_phrases(target, back, _catalog_names(db), top=limit, stop=stop)
     return pd.DataFrame([(ph.term, ph.mentions, ph.example, ph.example_id) for ph in phrases],
                         columns=KEYWORD_COLUMNS)
 

@@ -86,3 +86,15 @@ def test_words_of_the_same_complaints_collapse_into_one_phrase():
     assert len([p for p in got if p.mentions == 4]) == 1  # 馊味 / 变质 / 退款 / 店长: one is enough
     assert [p.term for p in got if p.mentions == 2] == ["异物"]
     assert complaint_phrases([], background) == []
+
+
+def test_fragments_of_product_names_are_never_keywords():
+    """榴莲果 (jieba's word in 榴莲果肉) contains 榴莲, a piece of the product 榴莲冰沙."""
+    from nlp.keywords import complaint_phrases, name_fragments
+
+    assert {"榴莲", "冰沙"} <= name_fragments(["榴莲冰沙"])
+    target = [(i, t) for i, t in enumerate(["榴莲冰沙榴莲果肉很少，太腻", "榴莲果肉少，太腻了", "榴莲果肉不新鲜，太腻"])]
+    background = ["奶茶好喝", "环境不错", "店员热情"] * 5
+    got = [p.term for p in complaint_phrases(target, background, ["榴莲冰沙"], top=10)]
+    assert "太腻" in got and not [t for t in got if "榴莲" in t]
+    assert any("榴莲" in p.term for p in complaint_phrases(target, background, [], top=10))

@@ -33,13 +33,12 @@ def test_function_words_are_not_content_words():
 
 def test_stopword_list_never_hides_a_complaint_term():
     from nlp.segment import stopwords
-    from nlp.touchpoints import LEXICON
-    from nlp.urgent import URGENT_TERMS
+    from nlp.vocabulary import shipped
 
     stop = stopwords()
     assert {"之后", "怀疑", "的", "觉得"} <= stop
-    lexicon = {t for terms in LEXICON.values() for t in terms}
-    assert not stop & (lexicon | set(URGENT_TERMS) | {"太慢", "很差"})
+    lexicon = {t for _, terms in shipped().touchpoints for t in terms}
+    assert not stop & (lexicon | set(shipped().urgent.terms) | {"太慢", "很差"})
 
 
 def test_keywords_are_the_first_distinct_content_words_of_a_long_text():

@@ -24,3 +24,43 @@ def test_not_urgent(text):
 
 def test_negation_does_not_leak_across_clauses():
     assert urgent_terms("没有排队，但是有头发") == ["头发"]
+
+
+@pytest.mark.parametrize("text, terms", [
+    ("这家店有严重的食品安全问题", ["食品安全问题"]),
+    ("吃完肚子疼了一晚上", ["肚子疼"]),
+    ("喝完住院了", ["住院"]),
+    ("没多久就拉肚子了", ["拉肚子"]),  # 没多久 is not a negation
+    ("没喝完就吐了", ["吐了"]),  # 就 ends the negation's reach
+    ("喝完全身过敏起疹子", ["过敏", "起疹子"]),
+])
+def test_new_terms_and_negation_look_alikes_are_urgent(text, terms):
+    assert urgent_terms(text) == terms
+
+
+@pytest.mark.parametrize("text", [
+    "没有吃出头发，也没有变质，放心", "吃了也不过敏", "拉肚子倒是没有，就是太甜", "优惠券过期了",
+    "担心会拉肚子", "好喝到想报警", "过敏体质慎点芒果",
+])
+def test_negated_hedged_and_unrelated_uses_are_not_urgent(text):
+    assert urgent_terms(text) == []
+
+
+def test_the_model_does_not_see_negated_complaints():
+    from nlp.models import get_model
+    from nlp.scoring import score_texts
+    from nlp.urgent import neutralised
+
+    assert neutralised("没有吃出头发，也没有变质，放心") == "，也，放心"
+    assert neutralised("奶茶里有头发") == "奶茶里有头发"
+    got = score_texts(["没有吃出头发，也没有变质，放心"], get_model())[0]
+    assert got.label != "negative" and not got.urgent_terms
+
+
+def test_a_chain_adds_its_own_terms():
+    from nlp.vocabulary import shipped
+
+    vocab = shipped().extended({"urgent": ["玻璃杯碎了"], "urgent_exclude": ["头发丝般细"]})
+    assert urgent_terms("玻璃杯碎了划到手", vocab.urgent) == ["玻璃杯碎了"]
+    assert urgent_terms("头发丝般细的面条", vocab.urgent) == []
+    assert urgent_terms("玻璃杯碎了划到手") == []

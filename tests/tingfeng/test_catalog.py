@@ -224,3 +224,36 @@ def test_check_config_fails_on_a_chat_channel_that_delivers_nowhere(tmp_path: Pa
     monkeypatch.setenv("WECOM_BOT_SH_WXC", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
     ok = CliRunner().invoke(app, ["check-config", "-c", str(path)])
     assert ok.exit_code == 0, ok.output
+
+
+def test_chain_vocabulary_problems_name_field_and_line(tmp_path: Path) -> None:
+    bad = GOOD + '\n[vocabulary]\nurgent = ["碎瓷片", "碎 玻璃"]\n[vocabulary.touchpoints]\nfood = ["杨枝甘露"]\n'
+    with pytest.raises(CatalogError) as exc:
+        parse_catalog(bad)
+    line = bad.splitlines().index('urgent = ["碎瓷片", "碎 玻璃"]') + 1
+    assert any(p.startswith(f"line {line}: vocabulary.urgent") and "碎 玻璃" in p for p in exc.value.problems)
+    assert any(p.startswith("vocabulary.touchpoints") and "food" in p for p in exc.value.problems)
+    with pytest.raises(CatalogError) as exc:
+        parse_catalog(GOOD + '\n[vocabulary]\nstopwords = ["还行", "头发"]\n')
+    assert [p for p in exc.value.problems if "stopwords[1]" in p and "头发" in p and p.startswith("line ")]
+    path = tmp_path / "tingfeng.toml"
+    path.write_text(bad, encoding="utf-8")
+    result = CliRunner().invoke(app, ["check-config", "-c", str(path)])
+    assert result.exit_code == 1 and "vocabulary.urgent" in result.output
+
+
+def test_chain_vocabulary_is_synced_and_used_by_scoring(db) -> None:
+    from nlp.scoring import score_texts
+    from nlp.models import get_model
+    from nlp.vocabulary import from_session
+
+    cat = parse_catalog(GOOD + '\n[vocabulary]\nurgent = ["碎瓷片"]\nstopwords = ["还行"]\n'
+                        '[vocabulary.touchpoints]\nservice = ["打招呼"]\n')
+    sync_catalog(db, cat)
+    with db.session() as s:
+        vocab = from_session(s)
+    assert "还行" in vocab.stopwords and "碎瓷片" in vocab.urgent.terms and "头发" in vocab.urgent.terms
+    got = score_texts(["奶茶里有碎瓷片，进门也没人打招呼"], get_model(), vocab=vocab)[0]
+    assert got.urgent_terms == ("碎瓷片",) and "service" in [h.touchpoint for h in got.touchpoints]
+    shipped_only = score_texts(["奶茶里有碎瓷片，进门也没人打招呼"], get_model())[0]
+    assert shipped_only.urgent_terms == () and "service" not in [h.touchpoint for h in shipped_only.touchpoints]
