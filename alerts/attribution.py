@@ -26,7 +26,7 @@ mentions) over the alert's reported window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
@@ -186,6 +186,7 @@ def explain_actions(
         inc = incidents.get(key)
         if key not in acted and inc is not None and inc.active:
             explained.append(Action("update", key, index[key], inc.severity, inc.window_start, inc.window_end, inc))
+    explained = _keep_folded_urgency(explained, folded, result, keys, incidents)
 
     # rule 3: brand / region opens one alerting store or one live product drives
     alerting = {family(k) for k, inc in incidents.items() if inc.active}
@@ -202,6 +203,25 @@ def explain_actions(
                             {p: rows for p, rows in by_product.items() if rows}):
                 continue
         out.actions.append(action)
+    return out
+
+
+def _keep_folded_urgency(actions: list[Action], folded: dict[int, dict[int, float]], result: Assessment,
+                         keys: Sequence[ScopeKey], incidents: dict[ScopeKey, Incident]) -> list[Action]:
+    """A product alert is at least as severe as the worst store × product row folded into it.
+
+    Folding must not soften a store's critical incident into a chain-wide warning that
+    nobody is pushed.
+    """
+    worst = {p: max(int(result.severity[c]) for c in rows) for p, rows in folded.items() if rows}
+    out: list[Action] = []
+    for action in actions:
+        sev = worst.pop(action.index, 0) if action.key[0] == "product" and action.kind in ("open", "update") else 0
+        out.append(replace(action, severity=sev) if sev > action.severity else action)
+    for p, sev in worst.items():  # a live product alert with no action this run
+        inc = incidents.get(keys[p])
+        if inc is not None and inc.active and sev > inc.severity:
+            out.append(Action("update", keys[p], p, sev, inc.window_start, inc.window_end, inc))
     return out
 
 
