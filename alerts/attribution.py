@@ -26,7 +26,7 @@ mentions) over the alert's reported window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
@@ -153,12 +153,17 @@ def explain_actions(
     opened = {a.index for a in kept if a.key[0] == "product" and a.kind in ("open", "update")}
     live |= opened & set(sp_rows)
 
-    # rule 2: stores and store × product rows under live product alerts
+    # rule 2: stores and store × product rows under live product alerts — never into a milder
+    # one: a critical row under a warning product alert keeps its own (pushed) alert
+    level = {p: inc.severity for p in sp_rows if (inc := incidents.get(keys[p])) is not None}
+    level |= {a.index: a.severity for a in kept if a.key[0] == "product" and a.kind in ("open", "update")}
     folded: dict[int, dict[int, float]] = {}  # product row -> {store × product row: excess}
     for p in sorted(live):
         kids = sorted(sp_rows[p].values())
         excess = g.excess(kids, int(result.window[p]))
         for c, e in zip(kids, excess):
+            if result.severity[c] > level.get(p, 0):
+                continue
             if result.severity[c] > 0 or e >= AFFECTED_EXCESS:
                 folded.setdefault(p, {})[c] = float(e)
     folded_rows = {c for rows in folded.values() for c in rows}
@@ -176,7 +181,8 @@ def explain_actions(
         if action.kind == "open" and action.key[0] == "store":
             w = int(result.window[action.index])
             carriers = live | {p for p in resolved if _covering(incidents.get(keys[p]), now, w)}
-            if _fold_store(g, action, w, carriers, sp_rows, live, folded, min_share, out, touched):
+            if _fold_store(g, action, w, {p for p in carriers if level.get(p, 0) >= action.severity}, sp_rows,
+                           live, folded, min_share, out, touched):
                 continue
         explained.append(action)
     for p, rows in folded.items():
@@ -186,7 +192,6 @@ def explain_actions(
         inc = incidents.get(key)
         if key not in acted and inc is not None and inc.active:
             explained.append(Action("update", key, index[key], inc.severity, inc.window_start, inc.window_end, inc))
-    explained = _keep_folded_urgency(explained, folded, result, keys, incidents)
 
     # rule 3: brand / region opens one alerting store or one live product drives
     alerting = {family(k) for k, inc in incidents.items() if inc.active}
@@ -203,25 +208,6 @@ def explain_actions(
                             {p: rows for p, rows in by_product.items() if rows}):
                 continue
         out.actions.append(action)
-    return out
-
-
-def _keep_folded_urgency(actions: list[Action], folded: dict[int, dict[int, float]], result: Assessment,
-                         keys: Sequence[ScopeKey], incidents: dict[ScopeKey, Incident]) -> list[Action]:
-    """A product alert is at least as severe as the worst store × product row folded into it.
-
-    Folding must not soften a store's critical incident into a chain-wide warning that
-    nobody is pushed.
-    """
-    worst = {p: max(int(result.severity[c]) for c in rows) for p, rows in folded.items() if rows}
-    out: list[Action] = []
-    for action in actions:
-        sev = worst.pop(action.index, 0) if action.key[0] == "product" and action.kind in ("open", "update") else 0
-        out.append(replace(action, severity=sev) if sev > action.severity else action)
-    for p, sev in worst.items():  # a live product alert with no action this run
-        inc = incidents.get(keys[p])
-        if inc is not None and inc.active and sev > inc.severity:
-            out.append(Action("update", keys[p], p, sev, inc.window_start, inc.window_end, inc))
     return out
 
 

@@ -119,23 +119,21 @@ def test_store_product_opens_fold_under_an_already_open_product_alert():
     assert len(out.folded[("product", "p1")]) == 2
 
 
-def test_a_critical_store_product_row_folded_under_a_warning_product_alert_makes_it_critical():
-    """Folding must not soften a store's critical incident into a warning nobody is pushed."""
+def test_a_critical_store_product_row_is_not_folded_under_a_warning_product_alert():
+    """Folding must not soften a store's critical incident into a watch item nobody is pushed."""
     keys = [("product", "p1"), ("store_product", "s1|p1"), ("store_product", "s2|p1"), ("store_product", "s3|p1")]
     total, negative = grid([(90, 24), (30, 10), (30, 7), (30, 7)])  # no store drives it: chain-wide
     actions = [Action("open", keys[0], 0, 1, NOW, NOW), *opens(keys, [1], severity=2)]
     out = explain_actions(keys, assessment(4, [1, 2, 1, 1]), actions, total, negative, {0: [1, 2, 3]}, {})
-    assert [(a.key, a.severity) for a in out.actions] == [(("product", "p1"), 2)]
-    # an open warning product alert with no action this run is raised by an update
-    incidents = {("product", "p1"): Incident(1, NOW, NOW, NOW)}
+    # s2's row is only a warning: it folds; s1's row is critical: it keeps its own alert
+    assert [(a.key, a.severity) for a in out.actions] == [(("product", "p1"), 1), (("store_product", "s1|p1"), 2)]
+    assert [k for k, _ in out.folded[("product", "p1")]] == [("store_product", "s2|p1"), ("store_product", "s3|p1")]
+    # under a critical product alert the same critical row folds
+    incidents = {("product", "p1"): Incident(2, NOW, NOW, NOW)}
     out = explain_actions(keys, assessment(4, [0, 2, 0, 0]), opens(keys, [1], severity=2), total, negative,
                           {0: [1, 2, 3]}, incidents)
-    assert [(a.kind, a.key, a.severity) for a in out.actions] == [("update", ("product", "p1"), 2)]
-    # warning rows leave a warning product alert as it is
-    out = explain_actions(keys, assessment(4, [1, 1, 1, 1]), [Action("open", keys[0], 0, 1, NOW, NOW),
-                                                              *opens(keys, [1], severity=1)],
-                          total, negative, {0: [1, 2, 3]}, {})
-    assert [(a.key, a.severity) for a in out.actions] == [(("product", "p1"), 1)]
+    assert out.actions == [] or all(a.key[0] == "product" for a in out.actions)
+    assert ("store_product", "s1|p1") in [k for k, _ in out.folded[("product", "p1")]]
 
 
 def test_store_product_alerts_of_other_products_are_untouched():
