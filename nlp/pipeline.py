@@ -200,14 +200,28 @@ def _pending_query(after_id: int, batch_size: int, dialect: str) -> Any:
     )
 
 
+def _lock_for_claim(session: Session, dialect: str) -> None:
+    """On SQLite, take the database write lock before the batch is read.
+
+    SQLite has no row locks, and its driver starts the transaction only at the first
+    write: two runners would read the same batch and the slower one's insert would hit
+    the primary key. A write that changes nothing, issued first, opens the transaction
+    with the write lock held, so a second runner waits (busy timeout) and then reads
+    only what is still queued. PostgreSQL claims rows with ``SKIP LOCKED`` instead.
+    """
+    if dialect == "sqlite":
+        session.execute(sa.delete(ScoreQueue).where(sa.false()))
+
+
 def score_pending(db: Database, *, model: SentimentModel | None = None, batch_size: int = 500,
                   limit: int | None = None, now: datetime | None = None) -> int:
     """Analyse every queued mention (at most ``limit``); the number scored.
 
     Re-runnable: a second run finds nothing pending and writes nothing. On PostgreSQL
     each batch's queue rows are claimed with ``FOR UPDATE SKIP LOCKED`` so concurrent
-    workers share the backlog; a batch that loses a race to another writer is rolled
-    back and re-read.
+    workers share the backlog; on SQLite each batch is read under the write lock, so
+    concurrent runners take turns (:func:`_lock_for_claim`). A batch that loses a race
+    to another writer is rolled back and re-read.
     """
     model = model or get_model()
     now = now or datetime.now(timezone.utc)
@@ -219,6 +233,7 @@ def score_pending(db: Database, *, model: SentimentModel | None = None, batch_si
         size = batch_size if limit is None else min(batch_size, limit - done)
         try:
             with db.session() as session:
+                _lock_for_claim(session, db.dialect)
                 claimed = session.exec(_pending_query(after, size, db.dialect)).all()
                 if not claimed:
                     break

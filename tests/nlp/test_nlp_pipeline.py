@@ -182,3 +182,49 @@ def test_a_queued_mention_that_is_already_analysed_is_dequeued_not_rescored(db):
     assert score_pending(db, model=FakeModel(), now=NOW) == 3
     after, _, _ = _snapshot(db)
     assert after[:2] == before and _queued(db) == []
+
+
+def test_two_runners_at_once_share_the_backlog_without_crashing(db):
+    """Two ``tingfeng process`` on one database (each with its own engine, as two
+    processes would): neither raises, and every mention is scored exactly once."""
+    import threading
+    import time
+
+    from storage import Database
+
+    with db.session() as s:
+        s.add(Source(id="wb", type="feed", platform="weibo"))
+        s.flush()
+        ts = datetime(2026, 11, 21, 1, 0, tzinfo=timezone.utc)
+        for i in range(600):
+            s.add(Mention(source_id="wb", external_id=str(i), text=f"第{i}条 店员态度太差", published_at=ts,
+                          collected_at=ts, content_hash=str(i)))
+
+    class Slow(FakeModel):
+        def score(self, texts):
+            time.sleep(0.001)  # keep both runners inside a batch at the same time
+            return super().score(texts)
+
+    start = threading.Barrier(2)
+    counts, errors = [], []
+
+    def run():
+        other = Database(db.url)
+        try:
+            start.wait()
+            counts.append(score_pending(other, model=Slow(), batch_size=10, now=NOW))
+        except Exception as e:  # noqa: BLE001 - the test reports any failure of a runner
+            errors.append(e)
+        finally:
+            other.engine.dispose()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sum(counts) == 600
+    with db.session() as s:
+        ids = s.exec(select(MentionAnalysis.mention_id)).all()
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 600 and _queued(db) == []
