@@ -240,15 +240,15 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
             i, key = action.index, action.key
             if action.kind == "open":
                 sev = severity_name(action.severity)
+                reason = backtest_reason(key, sev, int(result.window[i]), int(result.negative[i]),
+                                         int(result.total[i]), float(result.expected[i]),
+                                         rarity_zh(table.months_between(
+                                             key[0], float(result.per_day[i]), float(result.evidence[i])))
+                                         if table is not None else "")
                 alert = BacktestAlert(key[0], key[1], now, action.window_start, now, sev,
-                                      backtest_reason(key, sev, int(result.window[i]), int(result.negative[i]),
-                                                      int(result.total[i]), float(result.expected[i]),
-                                                      rarity_zh(table.months_between(
-                                                          key[0], float(result.per_day[i]), float(result.evidence[i])))
-                                                      if table is not None else "")
-                                      + explained_note(key, explained))
+                                      reason + explained_note(key, explained))
                 out.append(alert)
-                base[id(alert)] = alert.reason[:len(alert.reason) - len(explained_note(key, explained))]
+                base[id(alert)] = reason
                 covered[id(alert)] = [{"store": s, "negative": n} for s, n in affected_stores(explained, key)]
                 incidents[key] = Incident(action.severity, now, action.window_start, now, None, alert)
             elif action.kind == "update":
