@@ -339,21 +339,33 @@ def backoff(attempts: int, settings: ChannelSettings) -> timedelta:
     return timedelta(seconds=min(seconds, settings.backoff_max_seconds))
 
 
+def _priority() -> sa.ColumnElement[int]:
+    """The claim tier of an outbox row: 0 urgent (food safety), 1 critical, 2 the rest.
+
+    Read from the row's alert (digests have none and rank last), so after an outage the
+    backlog drains urgent and critical pushes first, whatever their age.
+    """
+    return sa.case((Alert.kind == "urgent", 0), (Alert.severity == "critical", 1), else_=2)
+
+
 def _claim(db: Any, now: datetime, lease_until: datetime, limit: int) -> list[Notification]:
     """Mark up to ``limit`` due rows ``sending`` with a lease and return them (committed).
 
-    One ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING id`` statement: atomic under
-    SQLite's write lock, and with ``FOR UPDATE SKIP LOCKED`` in the sub-select on
-    PostgreSQL, so concurrent senders take disjoint rows instead of waiting or colliding.
+    Among due rows, urgent and critical alerts first (:func:`_priority`), then the oldest
+    due. One ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING id`` statement: atomic
+    under SQLite's write lock, and with ``FOR UPDATE OF notifications SKIP LOCKED`` in the
+    sub-select on PostgreSQL, so concurrent senders take disjoint rows instead of waiting
+    or colliding. Rows are returned in claim order, so they are also sent in it.
     """
     due = (
         select(Notification.id)
+        .outerjoin(Alert, Alert.id == Notification.alert_id)
         .where(Notification.status.in_(CLAIMABLE), Notification.next_attempt_at <= now)
-        .order_by(Notification.next_attempt_at, Notification.id)
+        .order_by(_priority(), Notification.next_attempt_at, Notification.id)
         .limit(limit)
     )
-    if db.dialect == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    if db.dialect == "postgresql":  # lock only the outbox rows, never the alerts they point to
+        due = due.with_for_update(skip_locked=True, of=Notification)
     with db.session() as session:
         claimed = session.execute(
             sa.update(Notification)
@@ -363,7 +375,10 @@ def _claim(db: Any, now: datetime, lease_until: datetime, limit: int) -> list[No
         ).scalars().all()
         if not claimed:
             return []
-        return list(session.exec(select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)))
+        return list(session.exec(
+            select(Notification).outerjoin(Alert, Alert.id == Notification.alert_id)
+            .where(Notification.id.in_(claimed)).order_by(_priority(), Notification.id)
+        ))
 
 
 def _as_message(n: Notification) -> OutgoingMessage:

@@ -559,3 +559,43 @@ def test_concurrent_senders_split_the_rows_without_overlap(db):
     ids = [n.id for batch in batches for n in batch]
     assert len(ids) == len(set(ids)) == 40
     assert all(n.status == "sending" and n.attempts == 1 for n in rows(db))
+
+
+def _alert(s, kind: str, severity: str, n: int) -> int:
+    alert = Alert(kind=kind, scope_type="store", scope_id="jingan", incident_key=f"{kind}:{n}", severity=severity,
+                  title=f"{kind} {severity}", opened_at=NOW, updated_at=NOW)
+    s.add(alert)
+    s.flush()
+    return alert.id
+
+
+def test_urgent_and_critical_pushes_are_claimed_before_older_warnings_and_digests(db):
+    """After an outage the backlog is all due at once: the food-safety report goes out first."""
+    with db.session() as s:
+        due = {  # older rows were queued first, so they also have the lower ids
+            "digest": (None, NOW - timedelta(minutes=40)),
+            "warning": (_alert(s, "spike", "warning", 1), NOW - timedelta(minutes=30)),
+            "critical": (_alert(s, "spike", "critical", 2), NOW - timedelta(minutes=20)),
+            "urgent": (_alert(s, "urgent", "critical", 3), NOW - timedelta(minutes=1)),
+            "later": (_alert(s, "urgent", "critical", 4), NOW + timedelta(minutes=1)),  # not due yet
+        }
+        for key, (alert_id, when) in due.items():
+            s.add(Notification(idempotency_key=key, channel="wecom", recipient_id="r", address="https://qyapi.example/x",
+                               body_text=key, alert_id=alert_id, digest_week="2026-W47" if alert_id is None else None,
+                               status="failed" if key == "warning" else "pending", next_attempt_at=when, created_at=when))
+    lease = NOW + timedelta(minutes=5)
+    order = [[n.idempotency_key for n in outbox._claim(db, NOW, lease, 1)] for _ in range(5)]
+    assert order == [["urgent"], ["critical"], ["digest"], ["warning"], []]
+
+
+def test_a_delivery_batch_sends_the_urgent_push_first(db):
+    with db.session() as s:
+        warning, urgent = _alert(s, "spike", "warning", 1), _alert(s, "urgent", "critical", 2)
+        for key, alert_id, when in (("w", warning, NOW - timedelta(minutes=30)), ("u", urgent, NOW - timedelta(minutes=1))):
+            s.add(Notification(idempotency_key=key, channel="wecom", recipient_id=key, address=f"https://qyapi.example/{key}",
+                               body_text=key, alert_id=alert_id, status="pending", next_attempt_at=when, created_at=when))
+    bot = Recorder()
+    one = deliver_notifications(db, ChannelSettings(), now=NOW, limit=1, notifiers={"wecom": bot})
+    assert one.sent == 1 and [m.key for m in bot.sent] == ["u"]
+    both = deliver_notifications(db, ChannelSettings(), now=NOW, notifiers={"wecom": bot})
+    assert both.sent == 1 and [m.key for m in bot.sent] == ["u", "w"]
