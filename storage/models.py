@@ -365,6 +365,23 @@ class JobRun(SQLModel, table=True):
     detail: dict[str, Any] = _json({})
 
 
+class SchedulerLock(SQLModel, table=True):
+    """Which process runs the scheduler: one row per lock, kept alive by heartbeats.
+
+    A holder that dies (SIGKILL, power loss) stops renewing; once ``expires_at`` has
+    passed another runner may take the row over (see ``storage.scheduler_lock``).
+    """
+
+    __tablename__ = "scheduler_locks"
+    name: str = Field(primary_key=True)
+    holder_id: str  # a random id per process start: a restarted pid is a new holder
+    host: str
+    pid: int
+    acquired_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    heartbeat_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
 class CatalogSetting(SQLModel, table=True):
     """A catalog section the dashboard needs but cannot read from the TOML: written by sync.
 
