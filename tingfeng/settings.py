@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import make_url_for_path
@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     respect_robots: bool = True
 
     sentiment_model: str | None = Field(None, description="name of the sentiment model; unset = default")
+
+    scheduler_heartbeat_seconds: float = Field(
+        20.0, gt=0, description="how often `tingfeng run` renews its scheduler lock (and a waiting one retries)")
+    scheduler_lock_ttl_seconds: float = Field(
+        60.0, gt=0, description="a scheduler lock not renewed for this long is stale: a waiting runner takes over")
+
+    @model_validator(mode="after")
+    def _lock_outlives_heartbeats(self) -> "Settings":
+        if self.scheduler_lock_ttl_seconds < 2 * self.scheduler_heartbeat_seconds:
+            raise ValueError(
+                f"TINGFENG_SCHEDULER_LOCK_TTL_SECONDS ({self.scheduler_lock_ttl_seconds:g}) must be at least twice "
+                f"TINGFENG_SCHEDULER_HEARTBEAT_SECONDS ({self.scheduler_heartbeat_seconds:g}): one late heartbeat "
+                "would otherwise hand the lock to a second scheduler")
+        return self
 
     @property
     def db_url(self) -> str:
