@@ -148,3 +148,17 @@ def test_a_database_outage_keeps_the_lock_only_while_the_lease_lasts(sqlite_db, 
     assert "cannot reach the database" in caplog.text and "could not be renewed before it expired" in caplog.text
     keeper.db = sqlite_db
     assert keeper.hold()  # back: the stale lease is ours to take again
+
+
+def test_a_lock_ttl_shorter_than_two_heartbeats_is_refused_with_both_variables_named(monkeypatch) -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from tingfeng.settings import Settings
+
+    monkeypatch.setenv("TINGFENG_SCHEDULER_HEARTBEAT_SECONDS", "30")
+    monkeypatch.setenv("TINGFENG_SCHEDULER_LOCK_TTL_SECONDS", "45")
+    with pytest.raises(ValidationError, match="TINGFENG_SCHEDULER_LOCK_TTL_SECONDS.*twice.*HEARTBEAT"):
+        Settings()
+    monkeypatch.setenv("TINGFENG_SCHEDULER_LOCK_TTL_SECONDS", "90")
+    assert Settings().scheduler_lock_ttl_seconds == 90
