@@ -75,7 +75,7 @@ def test_many_mentions_show_the_corrected_share_with_its_interval_everywhere():
         assert window.display() in body and usual in body
         assert "40%" not in body and "8%" not in body  # the raw shares are never shown
         assert "占比已按情感模型的误判率校正，括号内为 95% 区间" in body
-    assert "- 负面占比：**47% (" in markdown
+    assert "- 负面占比：**47% (" in markdown and "\n\n注：占比已按情感模型的误判率校正" in markdown  # its own paragraph
 
 
 def test_few_mentions_say_small_sample_and_give_no_percentage():
