@@ -45,6 +45,7 @@ from alerts.spikes import (
 )
 from storage.db import Database
 from storage.models import Alert, Mention, MentionAnalysis, Rollup, Store, utcnow
+from storage.shares import honest_shares, stored_display
 
 ACTIVE = ("open", "acknowledged")
 
@@ -96,6 +97,24 @@ def spike_numbers(result: Assessment, i: int, key: ScopeKey | None = None,
     }
 
 
+# which negative shares an alert states: (evidence key, Assessment counts behind it)
+SHARE_SCOPES = (("window", "negative", "total"), ("usual", "baseline_negative", "baseline_total"),
+                ("peers", "peer_negative", "peer_total"))
+
+
+def spike_shares(session: Session, result: Assessment, i: int) -> dict[str, Any]:
+    """Scope ``i``'s negative shares — this window, its usual, its peers' — as the dashboard and
+    digest state them: corrected for the classifier's error, with the 95% interval, 样本不足 below
+    the threshold (:func:`storage.shares.honest_shares`). JSON-ready, for the alert's evidence.
+
+    Only the negative side is read: the rollups the detector loads carry no positive count.
+    """
+    counts = [(0.0, float(getattr(result, neg)[i]), float(getattr(result, tot)[i])) for _, neg, tot in SHARE_SCOPES]
+    rates, shares = honest_shares(session, counts)
+    stored: dict[str, Any] = {name: s.negative.as_dict() for (name, _, _), s in zip(SHARE_SCOPES, shares)}
+    return {**stored, "corrected": rates.corrected, "model": rates.model}
+
+
 def spike_title(severity: str, name: str, numbers: dict[str, Any]) -> str:
     """【严重】上海万象城店 差评激增：近6小时差评 8 条（平时约 0.5 条）"""
     return (f"【{ev.SEVERITY_ZH.get(severity, severity)}】{name} 差评激增：近{numbers['window_hours']}小时差评 "
@@ -111,14 +130,19 @@ def spike_headline(numbers: dict[str, Any]) -> str:
 
 
 def spike_reason(numbers: dict[str, Any], touchpoints: list[dict[str, Any]], keywords: list[str],
-                 products: list[dict[str, Any]] | None = None) -> str:
-    """A one-paragraph Chinese explanation of why the alert fired."""
-    share = numbers["negative_share"] or 0.0
-    parts = [
-        spike_headline(numbers),
-        f"近{numbers['window_hours']}小时共 {numbers['total']} 条提及，差评占比 {share:.0%}；"
-        f"该范围平时差评占比约 {numbers['baseline_share']:.0%}，同类范围约 {numbers['peer_share']:.0%}",
-    ]
+                 products: list[dict[str, Any]] | None = None, shares: dict[str, Any] | None = None) -> str:
+    """A one-paragraph Chinese explanation of why the alert fired.
+
+    Shares are those of :func:`spike_shares` (corrected, with interval, or 样本不足); without
+    them the paragraph states counts only — never a raw share.
+    """
+    volume = f"近{numbers['window_hours']}小时共 {numbers['total']} 条提及"
+    window, usual, peers = (stored_display((shares or {}).get(k)) for k, _, _ in SHARE_SCOPES)
+    if window is not None:
+        volume += f"，差评占比 {window}"
+    if usual is not None:
+        volume += f"；该范围平时差评占比 {usual}" + (f"，同类范围 {peers}" if peers is not None else "")
+    parts = [spike_headline(numbers), volume]
     if keywords:
         parts.append("主要抱怨：" + "、".join(keywords[:5]))
     if touchpoints:
@@ -232,16 +256,19 @@ def _apply(db: Database, session: Session, action: Action, result: Assessment, n
     alert = session.get(Alert, action.incident.ref) if action.kind == "update" else None
     fresh = int(result.severity[action.index]) > 0 or alert is None
     numbers = spike_numbers(result, action.index, key, table) if fresh else alert.evidence.get("numbers", {})
+    shares = spike_shares(session, result, action.index) if fresh else alert.evidence.get("shares")
     window_start = action.window_start if alert is None else min(alert.window_start or action.window_start,
                                                                   action.window_start)
     evidence, touchpoints, keywords = _evidence(db, session, key, window_start, now, numbers,
                                                 alert.evidence if alert is not None else None)
+    if shares:
+        evidence["shares"] = shares
     name = ev.scope_name(session, *key)
     # the store alert carries the products its incident hit (no separate product alerts for them)
     products = ev.top_products(session, key[1], window_start, now) if key[0] == "store" else []
     if products:
         evidence["products"] = products
-    reason = spike_reason(numbers, touchpoints, keywords, products)
+    reason = spike_reason(numbers, touchpoints, keywords, products, shares)
     if explained is not None:
         previous_driver = alert.evidence.get("driven_by") if alert is not None else None
         if key not in explained.drivers and previous_driver:

@@ -87,6 +87,10 @@ class Assessment:
     baseline_share: np.ndarray  # negative share the scope usually has
     peer_share: np.ndarray  # negative share of its peers over the baseline
     peer_window_share: np.ndarray  # negative share of its peers in the window
+    baseline_negative: np.ndarray  # the counts behind baseline_share (excluded hours left out),
+    baseline_total: np.ndarray  # so a message can state the usual share with its interval
+    peer_negative: np.ndarray  # the peers' baseline counts behind peer_share
+    peer_total: np.ndarray
     hot: np.ndarray  # bool: a short window is still above normal (keeps an incident open)
     evidence: np.ndarray  # −log10 of the smallest corrected p over windows and the scan
     evidence_critical: np.ndarray  # the same over windows with at least min_negative_critical negatives
@@ -148,13 +152,15 @@ def assess(
 
     weights = np.ones((s_count, length))
     peer_share = np.zeros(s_count)
+    peer_x, peer_n = np.zeros(s_count), np.zeros(s_count)
     peer_rate = np.zeros(s_count)
     peer_other = np.zeros(s_count)
     peer_win = np.zeros((s_count, windows.size))
     for g in np.unique(groups):
         rows = groups == g
         weights[rows] = _seasonal_weights(total[rows], b, hod, dow)
-        peer_share[rows] = (xb[rows].sum() + 1.0) / (nb[rows].sum() + 10.0)
+        peer_x[rows], peer_n[rows] = xb[rows].sum(), nb[rows].sum()
+        peer_share[rows] = (peer_x[rows] + 1.0) / (peer_n[rows] + 10.0)
         for k, w in enumerate(windows):
             xw, nw = negative[rows, -w:].sum(), total[rows, -w:].sum()
             peer_win[rows, k] = xw / nw if nw else 0.0
@@ -246,6 +252,10 @@ def assess(
         baseline_share=alpha / (alpha + beta),
         peer_share=peer_share,
         peer_window_share=peer_win[idx, best],
+        baseline_negative=xb,
+        baseline_total=nb,
+        peer_negative=peer_x,
+        peer_total=peer_n,
         hot=(p_hot <= policy.alpha_hold).any(1),
         evidence=evidence_cols.max(1),
         evidence_critical=np.where(strong, evidence_cols, 0.0).max(1),

@@ -9,27 +9,27 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.labels import TOUCHPOINTS, label
+from dashboard.queries.metrics import share_note, stored_display
 
 _SOURCE_FIELDS = {"consecutive_failures": "连续失败次数", "http_status": "HTTP 状态码", "last_success_at": "上次成功采集",
                   "last_new_item_at": "上次有新内容", "errors": "最近错误"}
 
 
-def _pct(value: Any) -> str:
-    return f"{float(value) * 100:.1f}%"
-
-
-def _spike_line(n: dict[str, Any]) -> str | None:
+def _spike_line(n: dict[str, Any], shares: dict[str, Any]) -> str | None:
+    """Counts as counted; shares only as the detector stored them corrected (never a raw share)."""
     if "negative" not in n:
         return None
+    window, usual, peers = (stored_display(shares.get(k)) for k in ("window", "usual", "peers"))
     parts = [f"近 {n['window_hours']} 小时" if n.get("window_hours") else "统计窗口内",
-             f"差评 {n['negative']} 条" + (f" / 共 {n['total']} 条（{_pct(n['negative_share'])}）"
-                                         if n.get("total") and n.get("negative_share") is not None else "")]
+             f"差评 {n['negative']} 条" + (f" / 共 {n['total']} 条" if n.get("total") else "")]
+    if window is not None:
+        parts.append(f"负面占比 {window}")
     if n.get("expected_negative") is not None:
         parts.append(f"平时同期约 {float(n['expected_negative']):.1f} 条")
-    if n.get("baseline_share") is not None:
-        parts.append(f"平时负面占比 {_pct(n['baseline_share'])}")
-    if n.get("peer_share") is not None:
-        parts.append(f"同类范围 {_pct(n['peer_share'])}")
+    if usual is not None:
+        parts.append(f"平时负面占比 {usual}")
+    if peers is not None:
+        parts.append(f"同类范围 {peers}")
     if n.get("p_value") is not None:
         parts.append(f"偶然出现的概率 p = {float(n['p_value']):.2g}")
     return "，".join(parts[:2]) + ("；" + "；".join(parts[2:]) if parts[2:] else "")
@@ -40,9 +40,12 @@ def evidence_lines(evidence: dict[str, Any] | None) -> list[tuple[str, str]]:
     e = evidence or {}
     out: list[tuple[str, str]] = []
     numbers = e.get("numbers") if isinstance(e.get("numbers"), dict) else {}
-    line = _spike_line(numbers or e)
+    shares = e.get("shares") if isinstance(e.get("shares"), dict) else {}
+    line = _spike_line(numbers or e, shares)
     if line:
         out.append(("数据", line))
+    if any(stored_display(shares.get(k)) is not None for k in ("window", "usual", "peers")):
+        out.append(("占比说明", share_note(bool(shares.get("corrected")))))
     if isinstance(e.get("count"), int):
         reposts = f"（另有 {e['reposts']} 条转发）" if e.get("reposts") else ""
         out.append(("提及", f"{e['count']} 条含紧急词{reposts}"))

@@ -84,6 +84,37 @@ class Share:
             return f"{SMALL_SAMPLE} (n={self.n})"
         return f"{self.estimate:.0%} ({self.low:.0%}–{self.high:.0%})"
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, for a share stored with what it describes (an alert's evidence)."""
+        def num(v: float | None) -> float | None:
+            return None if v is None else round(float(v), 4)
+        return {"n": self.n, "observed": num(self.observed), "estimate": num(self.estimate),
+                "low": num(self.low), "high": num(self.high), "small_sample": bool(self.small_sample)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Share | None":
+        """The share :meth:`as_dict` stored; None for anything else (evidence written before it)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            n = int(data["n"])
+            nums = [None if data.get(k) is None else float(data[k]) for k in ("observed", "estimate", "low", "high")]
+            return cls(n, *nums, bool(data.get("small_sample", n < MIN_N)))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def stored_display(data: Any) -> str | None:
+    """:meth:`Share.display` of a share :meth:`Share.as_dict` stored; None for anything else."""
+    found = Share.from_dict(data)
+    return None if found is None else found.display()
+
+
+def share_note(corrected: bool, min_n: int = MIN_N) -> str:
+    """The reading guide under stated shares: corrected or not, what the brackets are, 样本不足."""
+    how = "已按情感模型的误判率校正" if corrected else "未校正（尚无带误判率的上线模型）"
+    return f"占比{how}，括号内为 95% 区间；提及少于 {min_n} 条的显示“{SMALL_SAMPLE}”，不给百分比。"
+
 
 @dataclass(frozen=True)
 class SentimentShares:

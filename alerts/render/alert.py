@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from alerts.render.env import render
 from storage.models import Alert
+from storage.shares import share_note, stored_display
 
 SEVERITY_LABELS = {"info": "提示", "warning": "预警", "critical": "严重"}
 SEVERITY_COLORS = {"info": "#2f6fb5", "warning": "#d98200", "critical": "#c62828"}
@@ -39,8 +40,12 @@ NUMBER_LABELS = {
     "p_value": "显著性 p 值", "window_hours": "统计窗口（小时）", "urgent": "紧急提及数", "ratio": "倍数",
     "peer_window_share": "同类范围本窗口负面占比", "count": "相关提及数",
     "consecutive_failures": "连续失败次数", "http_status": "HTTP 状态码", "run_id": "采集批次",
+    "reposts": "另有转发（不重复计数）",
 }
-# statistical detail kept in the evidence (and the reason text) but not in the message's table
+# the detector's corrected shares (evidence["shares"], storage.shares), in the table's order
+SHARE_LABELS = (("window", "负面占比"), ("usual", "平时负面占比"), ("peers", "同类范围负面占比"))
+# statistical detail kept in the evidence (and the reason text) but not in the message's table;
+# raw shares (any key naming a share) never show: a share is shown corrected, from evidence["shares"]
 HIDDEN_NUMBERS = frozenset({"p_value", "peer_window_share", "run_id", "evidence", "months_between"})
 HEALTH_LABELS = {"failing": "连续失败", "blocked": "被拦截/需登录", "stale": "长时间无新内容", "ok": "正常"}
 _TITLE_TAG = re.compile(r"^\s*【[^】]{1,8}】\s*")
@@ -80,21 +85,29 @@ class AlertView:
     chart_cid: str | None = None
     escalation: bool = False
     escalation_note: str = ""  # who was told and how long nobody acknowledged
+    share_note: str = ""  # how to read the shares shown (corrected or not, interval, 样本不足)
 
 
 def _fmt_number(key: str, value: float) -> str:
-    if ("share" in key or key.endswith("rate")) and 0 <= value <= 1:
+    if key.endswith("rate") and 0 <= value <= 1:
         return f"{value * 100:.1f}%"
     if key.startswith("p_") or key in ("p", "pvalue"):
         return f"{value:.2g}"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+def _stored_shares(evidence: dict[str, Any]) -> dict[str, Any]:
+    shares = evidence.get("shares")
+    return shares if isinstance(shares, dict) else {}
+
+
 def evidence_numbers(evidence: dict[str, Any]) -> list[tuple[str, str]]:
     """The scalar numbers of an alert's evidence, labelled, in the detector's order.
 
     Reads ``evidence["numbers"]`` when the detector nests them there, else the top-level
-    scalars plus those of ``evidence["baseline"]``.
+    scalars plus those of ``evidence["baseline"]``. Shares come last, only as the detector
+    stored them corrected (``evidence["shares"]``: with interval, or 样本不足); a raw share is
+    never shown.
     """
     nested = evidence.get("numbers")
     if isinstance(nested, dict) and nested:
@@ -109,10 +122,16 @@ def evidence_numbers(evidence: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(source, dict):
             continue
         for key, value in source.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or key in HIDDEN_NUMBERS:
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or key in HIDDEN_NUMBERS
+                    or "share" in key):
                 continue
             label = NUMBER_LABELS.get(key, key)
             rows.append((prefix + label if prefix and not label.startswith("基线") else label, _fmt_number(key, float(value))))
+    shares = _stored_shares(evidence)
+    for key, label in SHARE_LABELS:
+        text = stored_display(shares.get(key))
+        if text is not None:
+            rows.append((label, text))
     return rows
 
 
@@ -191,6 +210,9 @@ def build_alert_view(
         window = f"{start} – {end[-5:] if end[:10] == start[:10] else end[5:]}"
     keywords = _named_counts(evidence.get("keywords"), {}) or [str(t) for t in evidence.get("terms", [])[:6]]
     numbers = evidence_numbers(evidence)
+    shares = _stored_shares(evidence)
+    stated = any(stored_display(shares.get(key)) is not None for key, _ in SHARE_LABELS)
+    note = share_note(bool(shares.get("corrected"))) if stated else ""
     if alert.kind == "source_health":
         numbers += source_facts(evidence, tz)
     return AlertView(
@@ -205,6 +227,7 @@ def build_alert_view(
         keywords=keywords,
         mentions=mentions[:5], links=links, chart_cid=chart_cid, escalation=escalation,
         escalation_note=escalation_note(alert, notified, now) if escalation else "",
+        share_note=note,
     )
 
 

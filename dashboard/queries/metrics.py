@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 
 from storage import Database
-from storage.shares import MIN_N, SMALL_SAMPLE, Rates, SentimentShares, honest_shares
+from storage.shares import (MIN_N, SMALL_SAMPLE, Rates, SentimentShares, honest_shares, share_note,
+                            stored_display)
 
-__all__ = ["MIN_N", "SMALL_SAMPLE", "SentimentShares", "net_sentiment", "scope_shares", "share_columns"]
+__all__ = ["MIN_N", "SMALL_SAMPLE", "SentimentShares", "net_sentiment", "scope_shares", "share_columns",
+           "share_note", "stored_display"]
 
 SHARE_COLUMNS = ("pos_share", "ci_low", "ci_high", "neg_share", "neg_low", "neg_high", "small_sample", "pos_text",
                  "neg_text")

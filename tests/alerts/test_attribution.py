@@ -21,6 +21,7 @@ def assessment(n: int, severity, window=6, share=0.1) -> Assessment:
     z = np.zeros(n)
     return Assessment(severity=np.asarray(severity), p_value=z, window=np.full(n, window), negative=z, total=z,
                       expected=z, baseline_share=np.full(n, share), peer_share=z, peer_window_share=z,
+                      baseline_negative=z, baseline_total=z, peer_negative=z, peer_total=z,
                       hot=np.zeros(n, bool), evidence=z, evidence_critical=z, per_day=z)
 
 

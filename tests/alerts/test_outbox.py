@@ -18,6 +18,7 @@ from alerts.policy import AlertPolicy
 from alerts.render.links import LinkSettings
 from storage.alert_state import verify_action
 from storage.models import Alert, Brand, Mention, MentionAnalysis, Notification, Recipient, Region, Store
+from storage.shares import share
 from test_email import SmtpServer, smtp_server  # noqa: F401 - fixture
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai
@@ -58,6 +59,7 @@ def seed(db, *, severity="warning", opened=NOW, evil=False, opt_in=True) -> int:
                       reason="近 6 小时负面 8 条，基线 1.2 条", opened_at=opened, updated_at=opened,
                       window_start=NOW - timedelta(hours=6), window_end=NOW,
                       evidence={"negative": 8, "total": 11, "negative_share": 0.727, "baseline": {"negative_share": 0.1},
+                                "shares": {"window": share(8, 11).as_dict(), "corrected": False},
                                 "touchpoints": [{"touchpoint": "product", "negative": 6}], "keywords": ["头发", "异物"],
                                 "mention_ids": [1]})
         s.add(alert)
@@ -147,8 +149,10 @@ def test_enqueued_email_has_evidence_and_signed_links(db):
     enqueue_alert_notifications(db, AlertPolicy(), links=LINKS, now=NOW)
     mail = next(n for n in rows(db) if n.recipient_id == "mgr-jingan" and n.channel == "email")
     assert mail.subject == "【听风·预警】静安寺店 负面评价激增"
-    for needle in ("门店：静安寺店", "72.7%", "出品/商品（6）", "头发", "奶茶里有头发", "https://www.dianping.com/review/1"):
+    for needle in ("门店：静安寺店", "样本不足 (n=11)", "出品/商品（6）", "头发", "奶茶里有头发",
+                   "https://www.dianping.com/review/1"):
         assert needle in mail.body_html and needle in mail.body_text
+    assert "72.7%" not in mail.body_text + mail.body_html  # 11 mentions: no share as a percentage, raw or not
     token = mail.body_text.split("action=ack&token=")[1].split()[0]
     claim = verify_action("s3cret", token, max_age=60)
     assert (claim.alert_id, claim.action, claim.recipient_id) == (alert_id, "ack", "mgr-jingan")
@@ -401,14 +405,19 @@ def test_detector_shaped_evidence_renders_numbers_and_one_severity_tag():
                                   "expected_negative": 0.52, "baseline_share": 0.08, "peer_share": 0.1,
                                   "peer_window_share": 0.09, "p_value": 3.2e-09},
                       "baseline": {"share": 0.08, "expected_negative": 0.52, "peer_share": 0.1},
+                      "shares": {"window": share(8, 11, 0.8, 0.05).as_dict(), "usual": share(40, 500, 0.8, 0.05).as_dict(),
+                                 "peers": share(300, 3000, 0.8, 0.05).as_dict(), "corrected": True},
                       "touchpoints": [{"touchpoint": "product", "name": "出品", "negative": 6}],
                       "keywords": ["头发", "异物"], "scope_name": "静安寺店", "mention_ids": [1]})
     view = build_alert_view(alert, scope_name="静安寺店", mentions=[], links={}, tz="Asia/Shanghai")
     subject, text, html = render_alert_email(view)
     assert subject == "【听风·严重】静安寺店 差评激增：近6小时差评 8 条（平时约 0.5 条）"
+    # p value and peer window share: reason text only; shares only corrected ((0.08 − 0.05)/0.75 = 4%)
     assert dict(view.numbers) == {
-        "统计窗口（小时）": "6", "负面数": "8", "总提及数": "11", "负面占比": "72.7%", "平时同期负面数": "0.52",
-        "平时负面占比": "8.0%", "同类范围负面占比": "10.0%"}  # p value and peer window share: reason text only
+        "统计窗口（小时）": "6", "负面数": "8", "总提及数": "11", "平时同期负面数": "0.52",
+        "负面占比": "样本不足 (n=11)", "平时负面占比": share(40, 500, 0.8, 0.05).display(),
+        "同类范围负面占比": share(300, 3000, 0.8, 0.05).display()}
+    assert view.numbers[-2][1].startswith("4% (") and view.numbers[-1][1].startswith("7% (")
     assert "出品/商品（6）" in text and "头发、异物" in html
     title, markdown = render_alert_markdown(view)
     assert markdown.startswith("### 【严重】静安寺店 差评激增") and "【严重】【严重】" not in markdown

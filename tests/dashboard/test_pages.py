@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from storage.alert_state import sign_action
 from storage.models import Alert
+from storage.shares import share
 from tests.dashboard.seed import PASSWORD
 
 PAGES = ["views/overview.py", "views/stores.py", "views/products.py", "views/mentions.py", "views/alerts.py",
@@ -335,6 +336,8 @@ def test_email_link_opens_that_alert_with_names_and_all_its_mentions(seeded_sqli
                      severity="warning", title="上海南京西路店·幽兰拿铁 差评激增", opened_at=now, updated_at=now,
                      evidence={"numbers": {"window_hours": 30, "negative": 16, "total": 19, "negative_share": 0.84,
                                            "expected_negative": 1.4, "baseline_share": 0.23, "p_value": 1e-10},
+                               "shares": {"window": share(16, 19).as_dict(), "usual": share(46, 200).as_dict(),
+                                          "corrected": False},
                                "touchpoints": [{"touchpoint": "product", "negative": 12}],
                                "keywords": ["难喝"], "mention_ids": [1]})
         brand = Alert(kind="spike", scope_type="brand", scope_id="chayan", incident_key="b1", severity="warning",
@@ -359,7 +362,10 @@ def test_email_link_opens_that_alert_with_names_and_all_its_mentions(seeded_sqli
     assert not [x for x in scopes if "|" in x or x in ("chayan", "sh-nanjingxi")]
     at.selectbox(key="al_pick").set_value(pair_id).run()
     text = _page_text(at)
-    assert "近 30 小时，差评 16 条 / 共 19 条（84.0%）；平时同期约 1.4 条" in text
+    # 19 mentions: 样本不足, never 84%; the usual share with its interval, said uncorrected
+    assert (f"近 30 小时，差评 16 条 / 共 19 条；负面占比 样本不足 (n=19)；平时同期约 1.4 条；"
+            f"平时负面占比 {share(46, 200).display()}；") in text and "84%" not in text and "84.0%" not in text
+    assert "占比说明**：占比未校正" in text
     assert "负面触点**：出品/商品 12" in text and "投诉词**：难喝" in text
     assert "**范围**：上海南京西路店 · 幽兰拿铁" in text
     other = make_app(db)
