@@ -158,12 +158,12 @@ class Baseline:
 
 def fit_ours(train: list[Example], tmp: Path, tag: str):  # noqa: ANN201 - an NgramModel
     """The shipped recipe fitted exactly as ``nlp.train`` does, on ``train`` only, loaded as inference loads it."""
-    from nlp.models.ngram import NgramModel, save_artifact
+    from nlp.models.ngram import NgramModel
 
     fit, cal = calibration_split(train)
     fitted = fit_model(fit, cal, RECIPE, log=lambda m: print(f"  [{tag}] {m}"[:300], file=sys.stderr, flush=True))
     path = tmp / f"{tag}.npz"
-    save_artifact(path, fitted.weights, fitted.meta, idf=fitted.idf)
+    fitted.save(path)
     return NgramModel(path)
 
 
