@@ -9,8 +9,9 @@ domain weights, C 8); ``w1`` / ``w2`` fitted on Weibo only (C 1 / 2); ``det`` a 
 (Weibo vs the rest, C 8); ``det_aug`` the router also fitted on Weibo texts without their
 emoticons. Each sentiment head is Platt-calibrated on the out-of-fold scores of its own
 texts; ``hard`` routes by the router at 0.5, ``soft`` mixes the two calibrated logits by
-the router's probability (:func:`nlp.models.ngram.mix_logits`, what recipe
-``tfidf-social`` ships), ``oracle`` routes by the true domain. ``weibo_noemo``: the Weibo
+the router's probability, ``oracle`` routes by the true domain; ``gate k t`` mixes by
+``sigmoid(k · (router − t))`` (:func:`nlp.models.ngram.mix_logits`; recipe
+``tfidf-social`` ships k 2, t 1, the best mean over the three domains). ``weibo_noemo``: the Weibo
 rows with every ``[表情]`` removed, scored by the same fold models. Prints macro-F1 per domain.
 """
 import random
@@ -108,3 +109,11 @@ for dk in ("det", "det_aug"):
         rep(f"{dk}/{hk} hard", np.where(s > .5, hw, gg), np.where(ss > .5, hws, ggs))
         rep(f"{dk}/{hk} soft", s * hw + (1 - s) * gg, ss * hws + (1 - ss) * ggs)
         rep(f"{dk}/{hk} oracle", np.where(isw, hw, gg), hws)
+# the gate sigmoid(k * (router - t)) of recipe tfidf-social (router "det", social head "w2"):
+# t > 0 keeps texts the router is unsure of on the general head
+hw, hws = cal(Z["w2"], ZS["w2"], isw)
+gg, ggs = cal(Z["g"], ZS["g"], ~isw)
+for k in (1, 2, 4):
+    for t in (0, 1, 2, 3):
+        s, ss = 1 / (1 + np.exp(-k * (Z["det"] - t))), 1 / (1 + np.exp(-k * (ZS["det"] - t)))
+        rep(f"gate k {k} t {t}", gg + s * (hw - gg), ggs + ss * (hws - ggs))

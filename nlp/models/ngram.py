@@ -15,10 +15,10 @@ scaling fitted on the calibration split).
 A model with a **social head** (metadata ``social``, format 3) holds two more weight
 vectors over the same buckets: a head fitted on social posts only (Weibo) and a router
 fitted to tell social posts from reviews. Each head's linear score gets its own Platt
-scaling, and the text's logit is the router-weighted mix of the two
-(:func:`mix_logits`): a post that reads like Weibo is scored mostly by the social head,
-a review by the general one. One gather of the three weights per feature keeps this
-about as fast as one head.
+scaling, and the text's logit is the router-gated mix of the two (:func:`mix_logits`):
+a post that reads like Weibo is scored mostly by the social head, a review by the
+general one. The social head is computed only for texts whose gate share is at least
+:data:`MIN_SHARE` (below it the share counts as 0), so long reviews pay for two heads, not three.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ BATCH = 2000  # texts hashed at once: bounds memory on very large calls
 
 
 HEADS = ("social", "router")  # the extra weight vectors of a model with a social head
+MIN_SHARE = 1e-4  # a smaller gate share is 0: the social head moves such a logit by < 1e-3
 
 
 def save_artifact(path: Path, weights: np.ndarray, meta: Mapping[str, Any], idf: np.ndarray | None = None,
@@ -78,13 +79,20 @@ def load_artifact(path: Path = ARTIFACT) -> tuple[np.ndarray, dict[str, Any], np
 def mix_logits(general: np.ndarray, social: np.ndarray, router: np.ndarray, meta: Mapping[str, Any]) -> np.ndarray:
     """The calibrated logit of a model with a social head, from the three heads' linear scores (intercepts in).
 
-    ``sigmoid(router)`` is how much the text reads like a social post; each head's score
-    gets its own Platt scaling before they are mixed.
+    :func:`gate_share` of the router score is how much the text reads like a social post;
+    each head's score gets its own Platt scaling before they are mixed. Where the share is
+    0 the social score is not used (it may be any finite number).
     """
+    general = meta["platt_a"] * general + meta["platt_b"]
+    share = gate_share(router, meta)
+    return general + share * (meta["social"]["platt_a"] * social + meta["social"]["platt_b"] - general)
+
+
+def gate_share(router: np.ndarray, meta: Mapping[str, Any]) -> np.ndarray:
+    """How much of each text the social head scores: ``sigmoid(k · (router − t))``, 0 below :data:`MIN_SHARE`."""
     head = meta["social"]
-    share = 1.0 / (1.0 + np.exp(-router))
-    return (share * (head["platt_a"] * social + head["platt_b"])
-            + (1.0 - share) * (meta["platt_a"] * general + meta["platt_b"]))
+    share = 1.0 / (1.0 + np.exp(-head["gate_k"] * (router - head["gate_t"])))
+    return np.where(share < MIN_SHARE, 0.0, share)
 
 
 class NgramModel:
@@ -92,8 +100,7 @@ class NgramModel:
 
     def __init__(self, path: Path = ARTIFACT) -> None:
         weights, meta, idf, heads = load_artifact(path)
-        # one column per head (general, social, router): a single gather per feature
-        self._w = np.stack([weights, *(heads[n] for n in HEADS if heads)], axis=1).astype(np.float32)
+        self._w = [weights.astype(np.float32), *(heads[n].astype(np.float32) for n in HEADS if heads)]
         self._social = meta.get("social") or None
         self._intercepts = np.array([float(meta["intercept"])]
                                     + ([self._social["intercept"], self._social["router_intercept"]]
@@ -106,19 +113,27 @@ class NgramModel:
         self._a, self._b = float(meta["platt_a"]), float(meta["platt_b"])
 
     def linear(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(linear score of each head with its intercept, one column per head; number of features) of each text."""
-        out = np.empty((len(texts), self._w.shape[1]), dtype=np.float64)
+        """(linear score of each head with its intercept, one column per head; number of features) of each text.
+
+        Columns: general, then social and router for a model with a social head; the social
+        score is 0 where the gate share is 0 (not computed, :func:`mix_logits` ignores it).
+        """
+        out = np.zeros((len(texts), len(self._w)), dtype=np.float64)
         counts = np.empty(len(texts), dtype=np.int64)
         for start in range(0, len(texts), BATCH):
             chunk = list(texts[start:start + BATCH])
+            n = len(chunk)
             rows, cols, tf = bucket_counts(chunk, self._spec)
-            x = (row_weights(rows, len(chunk)) if self._idf is None
-                 else tfidf_weights(rows, cols, tf, self._idf, len(chunk)))
-            values = self._w[cols].astype(np.float64) * x[:, None]
-            for k in range(self._w.shape[1]):
-                out[start:start + len(chunk), k] = np.bincount(rows, weights=values[:, k], minlength=len(chunk))
-            counts[start:start + len(chunk)] = np.bincount(rows, minlength=len(chunk))
-        return out + self._intercepts, counts
+            x = (row_weights(rows, n) if self._idf is None else tfidf_weights(rows, cols, tf, self._idf, n))
+            part = out[start:start + n]
+            part[:, 0] = np.bincount(rows, weights=self._w[0][cols] * x, minlength=n) + self._intercepts[0]
+            if self._social:
+                part[:, 2] = np.bincount(rows, weights=self._w[2][cols] * x, minlength=n) + self._intercepts[2]
+                used = (gate_share(part[:, 2], self.metadata) > 0)[rows]
+                part[:, 1] = (np.bincount(rows[used], weights=self._w[1][cols[used]] * x[used], minlength=n)
+                              + self._intercepts[1])
+            counts[start:start + n] = np.bincount(rows, minlength=n)
+        return out, counts
 
     def decision(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(uncalibrated linear score of the general head, number of features) of each text."""
