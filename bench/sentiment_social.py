@@ -11,7 +11,8 @@ emoticons. Each sentiment head is Platt-calibrated on the out-of-fold scores of 
 texts; ``hard`` routes by the router at 0.5, ``soft`` mixes the two calibrated logits by
 the router's probability, ``oracle`` routes by the true domain; ``gate k t`` mixes by
 ``sigmoid(k · (router − t))`` (:func:`nlp.models.ngram.mix_logits`; recipe
-``tfidf-social`` ships k 2, t 1, the best mean over the three domains). ``weibo_noemo``: the Weibo
+``tfidf-social`` ships k 2, t 3, chosen out of domain by ``bench/sentiment_gate_lodo.py``;
+k 2, t 1 is the best mean over the three domains here). ``weibo_noemo``: the Weibo
 rows with every ``[表情]`` removed, scored by the same fold models. Prints macro-F1 per domain.
 """
 import random
