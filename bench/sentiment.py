@@ -53,7 +53,7 @@ from nlp.models import available_models, get_model  # noqa: E402
 from nlp.train import (DEFAULT_DATA, LONG_CHARS, RECIPE, RECIPE_NAME, Example, baseline_vectorizer,  # noqa: E402
                        calibration_split, evaluation_split, fit_model, read_labelled, training_pool)
 
-PREVIOUS_REV = "57b284b"  # the last commit shipping ngram-lr 1.ffe2112c (binary features)
+PREVIOUS_REV = "bd86c2f"  # the last commit shipping ngram-lr 2.f89c3003 (tfidf, one head)
 
 EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
 SEED = 7
@@ -158,12 +158,12 @@ class Baseline:
 
 def fit_ours(train: list[Example], tmp: Path, tag: str):  # noqa: ANN201 - an NgramModel
     """The shipped recipe fitted exactly as ``nlp.train`` does, on ``train`` only, loaded as inference loads it."""
-    from nlp.models.ngram import NgramModel, save_artifact
+    from nlp.models.ngram import NgramModel
 
     fit, cal = calibration_split(train)
     fitted = fit_model(fit, cal, RECIPE, log=lambda m: print(f"  [{tag}] {m}"[:300], file=sys.stderr, flush=True))
     path = tmp / f"{tag}.npz"
-    save_artifact(path, fitted.weights, fitted.meta, idf=fitted.idf)
+    fitted.save(path)
     return NgramModel(path)
 
 

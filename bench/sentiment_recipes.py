@@ -6,8 +6,9 @@ Reads only the training pool of :func:`nlp.train.evaluation_split` (never its he
 sets: the ``*_dev.csv`` files, the waimai 30%, the held-out half of the long reviews).
 The pool is cut into ``--folds`` folds stratified by domain, label and length band;
 each fold is scored by a model fitted on the others. Every variant is a complete recipe
-(:data:`nlp.train.RECIPES`): features, domain weights, C; its out-of-fold decisions get
-one Platt fit. The baseline is scikit-learn's TF-IDF (character 1–3-grams, sublinear tf,
+(:data:`nlp.train.RECIPES`): features, domain weights, C, social head; its out-of-fold
+decisions are calibrated as ``nlp.train`` calibrates (:func:`nlp.train.calibrate`: one
+Platt fit, or one per head with a social head). The baseline is scikit-learn's TF-IDF (character 1–3-grams, sublinear tf,
 L2) + logistic regression, with its own probabilities at 0.5. The vocabulary / idf is
 fitted on the whole pool once (unsupervised; the same for every row). Prints one JSON
 line per variant: out-of-fold macro-F1 and ROC-AUC per domain and per length band.
@@ -28,8 +29,8 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 
 from nlp import metrics  # noqa: E402
-from nlp.train import (DEFAULT_DATA, LONG_CHARS, RECIPES, SEED, baseline_vectorizer, design,  # noqa: E402
-                       domain_weights, evaluation_split, fit_linear, platt)
+from nlp.train import (DEFAULT_DATA, LONG_CHARS, RECIPES, SEED, baseline_vectorizer, calibrate,  # noqa: E402
+                       design, evaluation_split, fit_heads, head_scores)
 
 
 def folds_of(pool, k: int) -> np.ndarray:  # noqa: ANN001
@@ -72,21 +73,17 @@ def run_variant(name: str, pool, fold: np.ndarray, k: int) -> dict:  # noqa: ANN
     else:
         recipe = RECIPES[name]
         x = design(texts, recipe, idf_texts=texts)
-        w = np.array(domain_weights(pool)) if recipe.domain_weights else np.ones(len(pool))
-    z = np.zeros(len(pool))
+    z: dict[str, np.ndarray] = {}
     for f in range(k):
         tr, te = fold != f, fold == f
         if name == "baseline":
             clf = LogisticRegression(max_iter=1000).fit(x[tr], y[tr])
-            z[te] = clf.predict_proba(x[te])[:, 1]
+            z.setdefault("p", np.zeros(len(pool)))[te] = clf.predict_proba(x[te])[:, 1]
         else:
-            coef, intercept = fit_linear(x[tr], y[tr], w[tr], recipe.c)
-            z[te] = x[te] @ coef + intercept
-    if name == "baseline":
-        probs = z
-    else:
-        a, b = platt(z, y)
-        probs = 1.0 / (1.0 + np.exp(-(a * z + b)))
+            heads = fit_heads(x[tr], [r for r, t in zip(pool, tr) if t], recipe)
+            for head, scores in head_scores(x[te], heads).items():
+                z.setdefault(head, np.zeros(len(pool)))[te] = scores
+    probs = z["p"] if name == "baseline" else calibrate(z, pool, recipe)[1]
     return {"variant": name, **figures(pool, y, probs), "seconds": round(time.time() - t0)}
 
 

@@ -154,11 +154,11 @@ def adapt(db: Database, models_dir: Path, *, data_dir: Path = DEFAULT_DATA, base
         log(f"cross-validated macro-F1: base {base.name} {base.version} {base_f1:.4f}, candidate {cand_f1:.4f}")
         final = Path(tmp) / "final.npz"
         fit(examples, final)
-        weights, meta, idf = load_artifact(final)
+        weights, meta, idf, heads = load_artifact(final)
     meta = {**meta, "name": CANDIDATE_NAME, "adapted_from": f"{base.name} {base.version}", "n_chain": len(examples)}
     models_dir = Path(models_dir)
     artifact = models_dir / f"{CANDIDATE_NAME}-{meta['version']}.npz"
-    save_artifact(artifact, weights, meta, idf=idf)
+    save_artifact(artifact, weights, meta, idf=idf, heads=heads)
     better = cand_f1 > base_f1 + min_gain
     result = AdaptResult(f"{base.name} {base.version}", f"{CANDIDATE_NAME} {meta['version']}", base_f1, cand_f1,
                          len(examples), n_corr, folds, better, artifact)

@@ -11,10 +11,11 @@ shared training data (:func:`training_pool` with ``include_holdout``): every
 already in online_shopping. Each domain is split 90/10, stratified: the 90% fits, the
 10% ("calibration split") fits the Platt calibration and gives the confusion rates
 shipped for adjusted counting; then the weights are refitted on 100% (:func:`fit_model`).
-The recipe (:data:`RECIPE`: features, weighting, domain weights, C) was chosen by
-cross-validation on the training pool of :func:`evaluation_split`, which holds out the
-``*_dev.csv`` files, the waimai 30% and half of the long reviews
-(``bench/sentiment_recipes.py``); ``bench/sentiment.py`` refits the recipe on that pool
+The recipe (:data:`RECIPE`: features, weighting, domain weights, C, and a social head:
+a Weibo-only head and a router that mixes it in for texts that read like Weibo) was
+chosen by cross-validation on the training pool of :func:`evaluation_split`, which holds
+out the ``*_dev.csv`` files, the waimai 30% and half of the long reviews
+(``bench/sentiment_recipes.py``, ``bench/sentiment_social.py``); ``bench/sentiment.py`` refits the recipe on that pool
 and scores the held-out sets against the TF-IDF + LR baseline.
 """
 
@@ -56,6 +57,15 @@ class Recipe:
     weighting: str = "binary"  # "binary" (1/sqrt(k) per feature) or "tfidf" ((1 + log tf) · idf, L2)
     domain_weights: bool = True  # each training domain the same total weight
     c: float = 8.0
+    #: a training domain ("weibo") given its own head, fitted on that domain only with ``social_c``,
+    #: and a router (LR, ``router_c``) that tells its texts from the others' (``nlp.models.ngram.mix_logits``)
+    social: str = ""
+    social_c: float = 2.0
+    router_c: float = 8.0
+    #: the gate ``sigmoid(k · (router − t))``: t > 0 keeps reviews the router is unsure of on the general head
+    #: (t 3: reviews of a domain the router never saw stay there, ``bench/sentiment_gate_lodo.py``)
+    gate_k: float = 2.0
+    gate_t: float = 3.0
 
 
 #: The variants compared by ``bench/sentiment_recipes.py``; :data:`RECIPE` is the shipped one.
@@ -65,8 +75,9 @@ RECIPES: dict[str, Recipe] = {
     "tfidf-pooled": Recipe(weighting="tfidf", domain_weights=False),
     "tfidf-c16": Recipe(weighting="tfidf", c=16.0),
     "tfidf-contrast": Recipe(HashSpec(bits=21, max_n=3, contrast=True), weighting="tfidf"),
+    "tfidf-social": Recipe(weighting="tfidf", social="weibo"),
 }
-RECIPE_NAME = "tfidf"  # chosen by bench/sentiment_recipes.py (docs/benchmarks.md "## NLP")
+RECIPE_NAME = "tfidf-social"  # chosen by bench/sentiment_recipes.py (docs/benchmarks.md "## NLP")
 RECIPE = RECIPES[RECIPE_NAME]
 
 
@@ -263,6 +274,58 @@ class Fitted:
     weights: object  # numpy float16 array, one weight per bucket
     idf: object  # numpy float16 array or None
     meta: dict
+    heads: dict = None  # "social" / "router" -> float16 weights, for a recipe with a social head
+
+    def save(self, path: Path) -> None:
+        """Write the artifact ``nlp.models.ngram.NgramModel`` loads."""
+        from nlp.models.ngram import save_artifact
+
+        save_artifact(path, self.weights, self.meta, idf=self.idf, heads=self.heads)
+
+
+def fit_heads(x, rows: Sequence[Example], recipe: Recipe) -> dict[str, tuple]:  # noqa: ANN001 - scipy matrix
+    """head -> (coefficients, intercept): "general" always; "social" and "router" for a recipe with a social head.
+
+    Without a row of the social domain (or with nothing else) there is no social head.
+    """
+    import numpy as np
+
+    y = np.array([r.label for r in rows])
+    w = np.array(domain_weights(rows)) if recipe.domain_weights else np.ones(len(rows))
+    heads = {"general": fit_linear(x, y, w, recipe.c)}
+    social = np.array([r.domain == recipe.social for r in rows])
+    if recipe.social and social.any() and not social.all():  # no head for a domain left out
+        heads["social"] = fit_linear(x[social], y[social], np.ones(int(social.sum())), recipe.social_c)
+        heads["router"] = fit_linear(x, social.astype(int), np.ones(len(rows)), recipe.router_c)
+    return heads
+
+
+def head_scores(x, heads: dict[str, tuple]) -> dict[str, object]:  # noqa: ANN001
+    """head -> linear score (intercept included) of each row of ``x``."""
+    return {k: x @ coef + intercept for k, (coef, intercept) in heads.items()}
+
+
+def calibrate(scores: dict[str, object], rows: Sequence[Example], recipe: Recipe) -> tuple[dict, object]:
+    """(Platt metadata, calibrated probabilities) of ``rows`` from their head scores (:func:`head_scores`).
+
+    The general head is calibrated on every row, or, with a social head, on the rows of
+    the other domains while the social head is calibrated on its domain's rows.
+    """
+    import numpy as np
+
+    from nlp.models.ngram import mix_logits
+
+    y = np.array([r.label for r in rows])
+    if "social" not in scores:
+        a, b = platt(scores["general"], y)
+        return {"platt_a": a, "platt_b": b}, 1.0 / (1.0 + np.exp(-(a * scores["general"] + b)))
+    social = np.array([r.domain == recipe.social for r in rows])
+    a, b = platt(scores["general"][~social], y[~social])
+    sa, sb = platt(scores["social"][social], y[social])
+    meta = {"platt_a": a, "platt_b": b, "social": {"domain": recipe.social, "platt_a": sa, "platt_b": sb,
+                                                   "gate_k": recipe.gate_k, "gate_t": recipe.gate_t}}
+    logit = mix_logits(scores["general"], scores["social"], scores["router"], meta)
+    return meta, 1.0 / (1.0 + np.exp(-logit))
 
 
 def fit_model(fit: Sequence[Example], cal: Sequence[Example], recipe: Recipe = RECIPE, *,
@@ -280,17 +343,10 @@ def fit_model(fit: Sequence[Example], cal: Sequence[Example], recipe: Recipe = R
     t0 = time.time()
     log(f"fit {len(fit)} / calibration {len(cal)} examples, recipe {recipe}")
     idf = fit_idf([r.text for r in fit], recipe.spec) if recipe.weighting == "tfidf" else None
-    x_fit = design([r.text for r in fit], recipe, idf=idf)
     x_cal = design([r.text for r in cal], recipe, idf=idf)
-    y_fit, y_cal = np.array([r.label for r in fit]), np.array([r.label for r in cal])
-
-    def weights_of(rows):  # noqa: ANN001, ANN202
-        return np.array(domain_weights(rows)) if recipe.domain_weights else np.ones(len(rows))
-
-    coef, intercept = fit_linear(x_fit, y_fit, weights_of(fit), recipe.c)
-    decision = x_cal @ coef + intercept
-    a, b = platt(decision, y_cal)
-    probs = 1.0 / (1.0 + np.exp(-(a * decision + b)))
+    y_cal = np.array([r.label for r in cal])
+    heads = fit_heads(design([r.text for r in fit], recipe, idf=idf), fit, recipe)
+    calibration, probs = calibrate(head_scores(x_cal, heads), cal, recipe)
     validation, validation_n = {}, {}
     for dom in sorted({r.domain for r in cal}):
         mask = np.array([r.domain == dom for r in cal])
@@ -300,13 +356,21 @@ def fit_model(fit: Sequence[Example], cal: Sequence[Example], recipe: Recipe = R
     if refit_all:
         both = list(fit) + list(cal)
         idf = fit_idf([r.text for r in both], recipe.spec) if recipe.weighting == "tfidf" else None
-        x_all = design([r.text for r in both], recipe, idf=idf)
-        coef, intercept = fit_linear(x_all, np.array([r.label for r in both]), weights_of(both), recipe.c)
+        heads = fit_heads(design([r.text for r in both], recipe, idf=idf), both, recipe)
         log(f"refitted on all {len(both)} examples ({time.time() - t0:.0f}s)")
+    coef, intercept = heads["general"]
     weights = coef.astype(np.float16)
+    extra = {k: heads[k][0].astype(np.float16) for k in ("social", "router") if k in heads}
+    if extra:
+        calibration["social"].update(intercept=heads["social"][1], router_intercept=heads["router"][1],
+                                     C=recipe.social_c, router_C=recipe.router_c)
+    digest = hashlib.sha1(b"".join(a.tobytes() for a in (weights, idf, *extra.values()) if a is not None))
+    if extra:  # the gate changes every score too
+        digest.update(f"gate {recipe.gate_k} {recipe.gate_t}".encode())
     meta = {
         "name": "ngram-lr",
-        "version": "2." + hashlib.sha1(weights.tobytes() + (b"" if idf is None else idf.tobytes())).hexdigest()[:8],
+        # the major number is the artifact format: 2 = one head, 3 = with a social head
+        "version": ("3." if extra else "2.") + digest.hexdigest()[:8],
         "trained_on": sorted({r.domain for r in fit}),
         "n_fit": len(fit) + (len(cal) if refit_all else 0),
         "n_calibration": len(cal),
@@ -317,8 +381,7 @@ def fit_model(fit: Sequence[Example], cal: Sequence[Example], recipe: Recipe = R
         "domain_weights": recipe.domain_weights,
         "C": recipe.c,
         "seed": SEED,
-        "platt_a": a,
-        "platt_b": b,
+        **calibration,
         "intercept": intercept,
         "neutral_low": NEUTRAL_LOW,
         "neutral_high": NEUTRAL_HIGH,
@@ -326,7 +389,7 @@ def fit_model(fit: Sequence[Example], cal: Sequence[Example], recipe: Recipe = R
         "validation_n": validation_n,
         **confusion_rates(probs.tolist(), y_cal.tolist(), NEUTRAL_LOW, NEUTRAL_HIGH),
     }
-    return Fitted(weights, idf, meta)
+    return Fitted(weights, idf, meta, extra)
 
 
 def train(data_dir: Path, out: Path, *, recipe: Recipe = RECIPE, exclude: Sequence[str] = (),
@@ -339,8 +402,6 @@ def train(data_dir: Path, out: Path, *, recipe: Recipe = RECIPE, exclude: Sequen
     ``nlp.adapt``), split 90/10 like every training file (with their own seeds, so the
     shared data splits the same with or without them) and weighted per domain.
     """
-    from nlp.models.ngram import save_artifact
-
     t0 = time.time()
     pool = [r for r in training_pool(data_dir, include_holdout=include_holdout) if r.domain not in exclude]
     fit, cal = calibration_split(pool)
@@ -349,7 +410,7 @@ def train(data_dir: Path, out: Path, *, recipe: Recipe = RECIPE, exclude: Sequen
         fit.extend(rest)
         cal.extend(taken)
     fitted = fit_model(fit, cal, recipe, log=log)
-    save_artifact(out, fitted.weights, fitted.meta, idf=fitted.idf)
+    fitted.save(out)
     log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.time() - t0:.0f}s: "
         f"{json.dumps(fitted.meta, ensure_ascii=False)}")
     return fitted.meta

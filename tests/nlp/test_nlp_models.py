@@ -135,3 +135,56 @@ def test_tfidf_artifact_scores_as_training_computed(tmp_path):
     assert z == pytest.approx(expected, abs=1e-6) and (counts > 0).all()
     p = model.score(["好吃好吃", "难吃"])
     assert p[0] > 0.5 > p[1]
+
+
+def test_social_head_artifact_scores_as_training_computed(tmp_path):
+    """A recipe with a social head ships three weight vectors; the loaded model mixes them exactly as
+    training calibrated them, and a word whose sense flips between Weibo and reviews is scored by the
+    head of the text's own kind (the router), not by the pooled head."""
+    import numpy as np
+
+    from nlp.models.hashing import HashSpec
+    from nlp.models.ngram import NgramModel, mix_logits
+    from nlp.train import Example, Recipe, calibration_split, design, fit_model
+
+    social_pos = ["绝了[哈哈]", "太绝了[哈哈][哈哈]", "开心[哈哈]", "绝了绝了[爱你]"]
+    social_neg = ["难过[泪]", "心累[泪][泪]", "哭了[泪]", "烦[怒]"]
+    review_pos = ["快递很快，质量好", "质量不错，推荐", "很好，好评", "包装好，发货快"]
+    review_neg = ["质量绝了，差", "绝了，坏了，退货", "发货慢，差评", "破损，差"]
+    pool = [Example(f"{d}{y}{i}", t, y, d)
+            for d, groups in (("weibo", ((1, social_pos), (0, social_neg))),
+                              ("shop", ((1, review_pos), (0, review_neg))))
+            for y, texts in groups for i, t in enumerate(texts * 5)]
+    recipe = Recipe(HashSpec(bits=14, max_n=2), weighting="tfidf", c=4.0, social="weibo", social_c=4.0)
+    fitted = fit_model(*calibration_split(pool), recipe, log=lambda _: None)
+    assert fitted.meta["version"].startswith("3.") and set(fitted.heads) == {"social", "router"}
+    path = tmp_path / "m.npz"
+    fitted.save(path)
+    model = NgramModel(path)
+    texts = ["绝了[哈哈]", "绝了，坏了", "一般"]
+    x = design(texts, recipe, idf=fitted.idf)
+    head = fitted.meta["social"]
+    z = [x @ fitted.weights.astype(np.float64) + fitted.meta["intercept"],
+         x @ fitted.heads["social"].astype(np.float64) + head["intercept"],
+         x @ fitted.heads["router"].astype(np.float64) + head["router_intercept"]]
+    expected = 1.0 / (1.0 + np.exp(-mix_logits(*z, fitted.meta)))
+    p = model.score(texts)
+    assert p == pytest.approx(expected.tolist(), abs=1e-5)
+    assert p[0] > 0.5 > p[1]
+
+
+def test_social_recipe_without_its_domain_fits_one_head(tmp_path):
+    """Leaving the social domain out (leave-one-domain-out, a chain without Weibo) gives a plain one-head model."""
+    from nlp.models.hashing import HashSpec
+    from nlp.models.ngram import NgramModel
+    from nlp.train import Example, Recipe, calibration_split, fit_model
+
+    pos, neg = ["好吃好吃", "味道很好", "不错，推荐"], ["难吃", "太慢了", "态度差"]
+    pool = [Example(f"{d}{y}{i}", t, y, d) for d in ("a", "b") for y, texts in ((1, pos), (0, neg))
+            for i, t in enumerate(texts * 5)]
+    recipe = Recipe(HashSpec(bits=14, max_n=2), weighting="tfidf", social="weibo")
+    fitted = fit_model(*calibration_split(pool), recipe, log=lambda _: None)
+    assert fitted.meta["version"].startswith("2.") and not fitted.heads and "social" not in fitted.meta
+    fitted.save(tmp_path / "m.npz")
+    p = NgramModel(tmp_path / "m.npz").score(["好吃", "难吃"])
+    assert p[0] > 0.5 > p[1]
