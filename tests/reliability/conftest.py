@@ -40,11 +40,16 @@ class Deployment:
     def write_catalog(self, text: str) -> None:
         (self.root / "tingfeng.toml").write_text(text, encoding="utf-8")
 
-    def cli(self, *args: str, timeout: float = 120, **extra_env: str) -> subprocess.CompletedProcess:
-        """Run ``tingfeng ARGS`` to the end (stdout and stderr together)."""
-        return subprocess.run([sys.executable, "-m", "tingfeng.cli", *args], cwd=self.root,
-                              env={**self.env, **extra_env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=timeout)
+    def invoke(self, *args: str) -> str:
+        """Run ``tingfeng ARGS`` inside this process (same code path and environment, no
+        start-up cost); returns what it printed. Its log lines go to pytest's ``caplog``."""
+        from typer.testing import CliRunner
+
+        from tingfeng.cli import app
+
+        result = CliRunner().invoke(app, list(args), env=self.env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
 
     def start(self, *args: str) -> subprocess.Popen:
         """Start ``tingfeng ARGS`` in its own process group (so SIGKILL takes all of it)."""
