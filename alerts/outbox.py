@@ -497,6 +497,9 @@ def deliver_notifications(
             except ServerUnreachable as exc:
                 _fail(db, batch, exc, channels, now, summary)
                 down[channel] = now + backoff(1, channels)
+                rest = [r for b in batches[i + 1:] for r in b]  # more rows to this address: back untried
+                _defer(db, rest, down[channel], None)
+                summary.deferred += len(rest)
                 break
             except DeliveryError as exc:
                 _fail(db, batch, exc, channels, now, summary)
@@ -529,6 +532,11 @@ def _fail(db: Any, rows: list[Notification], exc: Exception, settings: ChannelSe
         if isinstance(exc, ChannelError) or row.attempts >= settings.max_attempts:
             _update(db, [row.id], status="dead", last_error=message)
             summary.dead += 1
+            log.error("notification %s (%s to %s) is dead after %d attempt(s): %s",
+                      row.id, row.channel, row.recipient_id, row.attempts, message)
         else:
-            _update(db, [row.id], status="failed", last_error=message, next_attempt_at=now + backoff(row.attempts, settings))
+            retry_at = now + backoff(row.attempts, settings)
+            _update(db, [row.id], status="failed", last_error=message, next_attempt_at=retry_at)
             summary.retried += 1
+            log.warning("notification %s (%s to %s) failed, attempt %d, retry at %s: %s",
+                        row.id, row.channel, row.recipient_id, row.attempts, f"{retry_at:%Y-%m-%d %H:%M:%S} UTC", message)
