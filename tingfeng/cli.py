@@ -224,11 +224,14 @@ def run(config: Optional[Path] = CatalogOpt) -> None:
 
 def dashboard_command(settings: Settings, *, port: int, address: str = "127.0.0.1") -> list[str]:
     """The streamlit command line that serves the dashboard."""
-    app_path = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    dashboard_dir = Path(__file__).resolve().parent.parent / "dashboard"
+    # serve.py preloads the pages' modules and warms the server with one script run (the
+    # health check) so the first visitor does not pay the server's first session
     return [
-        sys.executable, "-m", "streamlit", "run", str(app_path),
+        sys.executable, str(dashboard_dir / "serve.py"), address, str(port), "run", str(dashboard_dir / "app.py"),
         "--server.address", address, "--server.port", str(port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
+        "--server.scriptHealthCheckEnabled", "true",
     ]
 
 
