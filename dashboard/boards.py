@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import cache, charts, ui
 from dashboard.context import Context
+from dashboard.queries.metrics import MIN_N
 from dashboard.labels import ALERT_STATUS, SEVERITY, TOUCHPOINTS, label
 
 
@@ -90,6 +91,39 @@ def touchpoint_heatmap(ctx: Context, board: pd.DataFrame, entity: str, top: int 
     st.caption(f"颜色为净情感（红＝负面多，绿＝正面多），数字为提及数；{more}，与排行同序（最需要关注的在上）。")
     ui.chart(st, charts.heatmap(heat, "触点", title, "触点", title, rows=[ctx.short(kind, k) for k in shown]))
     return tp
+
+
+def touchpoint_standing_section(ctx: Context) -> None:
+    """Store × touchpoint against the chain's own share on each touchpoint, one compact table:
+    the flagged pairs first (most significant first), then the other tested pairs
+    (``queries.touchpoint_standing``); the untested small samples are counted, not listed."""
+    st.subheader("触点连锁标准")
+    df = cache.q(ctx.db_url, "touchpoint_standing", ctx.scope)
+    tested = df[~df["small_sample"].astype(bool)] if not df.empty else df
+    untested = len(df) - len(tested)
+    st.caption(f"{ui.TOUCHPOINT_STANDARD_HELP} 本期检验 {len(tested)} 组“门店 × 触点”，"
+               f"{untested} 组该触点提及不足 {MIN_N} 条，未检验。")
+    if tested.empty:
+        st.caption("没有足够提及的“门店 × 触点”可以检验。")
+        return
+    n_flagged = int(tested["flagged"].sum())
+    if n_flagged:
+        st.warning(f"{n_flagged} 组“门店 × 触点”的负面占比显著高于连锁标准（排在表首）。", icon=":material/trending_down:")
+    else:
+        st.caption("本期没有门店在任何触点上显著差于连锁标准。")
+    st.dataframe(pd.DataFrame({
+        "门店": tested["store_id"].map(lambda k: ctx.short("stores", k)),
+        "触点": tested["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)),
+        "提及": tested["total"].astype(int),
+        "本店负面占比": tested["neg_text"],
+        "连锁负面占比": tested["chain_text"],
+        "p 值": tested["p_value"].astype(float),
+        "结论": tested["flagged"].map(lambda f: "低于连锁标准" if f else "无显著差异"),
+    }), hide_index=True, placeholder="—", width="stretch", height=min(36 * (len(tested) + 1) + 3, 360),
+        column_config={"本店负面占比": st.column_config.TextColumn(help=ui.SHARE_HELP),
+                       "连锁负面占比": st.column_config.TextColumn(help="本范围内参与检验的门店在该触点上的合计（已校正，95% 区间）"),
+                       "p 值": st.column_config.NumberColumn(format="%.4f", help="单侧 p 值（未经多重检验校正；结论已按 Benjamini–Hochberg 校正）"),
+                       "结论": st.column_config.TextColumn(help=ui.TOUCHPOINT_STANDARD_HELP)})
 
 
 def detail_section(ctx: Context, board: pd.DataFrame, entity: str, touchpoints: pd.DataFrame) -> None:

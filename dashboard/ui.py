@@ -72,6 +72,9 @@ SHARE_CAPTION = (f"正面/负面占比已按模型误判率校正，括号内为
 
 STANDARD_HELP = (f"负面占比显著高于全连锁（本表门店合计）：单侧检验，按门店间正常差异放宽，"
                  f"Benjamini–Hochberg 控制误报率 5%，且至少高 5 个百分点；提及少于 {MIN_N} 条的门店不参与。")
+TOUCHPOINT_STANDARD_HELP = (f"每个触点各自比较：门店在该触点上的负面占比与本范围全部门店在同一触点上的合计相比，"
+                            f"单侧检验，按门店间正常差异放宽；全部“门店 × 触点”一起做 Benjamini–Hochberg，"
+                            f"误报率控制在 5%，且至少高 5 个百分点；该触点提及少于 {MIN_N} 条的门店不参与（样本不足）。")
 
 
 def share_metric(shares: SentimentShares) -> tuple[str, str]:

@@ -20,8 +20,8 @@ from dashboard.queries.audit import AUDIT_COLUMNS, audit_events
 from dashboard.queries.attention import alerted, attention, concern_board, rank_by_concern
 from dashboard.queries.base import COUNT_COLUMNS, TOUCHPOINT_KEYS, plan, store_universe
 from dashboard.queries.boards import (
-    SPARK_DAYS, complaint_keywords, leaderboard, product_store_matrix, product_touchpoint_matrix,
-    touchpoint_matrix,
+    SPARK_DAYS, STANDING_COLUMNS, complaint_keywords, leaderboard, product_store_matrix, product_touchpoint_matrix,
+    touchpoint_matrix, touchpoint_standing,
 )
 from dashboard.queries.catalog import catalog_counts, filter_options, latest_day
 from dashboard.queries.handling import (
@@ -54,4 +54,5 @@ __all__ = [
     "net_sentiment", "plan",
     "product_store_matrix", "product_touchpoint_matrix", "recent_runs", "scope_stores", "source_health",
     "scope_shares", "share_columns", "store_universe", "to_weekly", "totals", "touchpoint_matrix",
+    "STANDING_COLUMNS", "touchpoint_standing",
 ]

@@ -14,10 +14,10 @@ from dashboard.queries.base import (
     COUNT_COLUMNS, MA, M, R, TOUCHPOINT_KEYS, TP, _empty_counts, _frame, _numeric, _raw_day, _raw_sums, _raw_where,
     _rollup_sums, _rollup_where, _store_product_ids, _stores_for, _to_day, plan,
 )
-from dashboard.queries.metrics import MIN_N, _add_rates
+from dashboard.queries.metrics import MIN_N, _add_rates, share_columns
 from dashboard.scope import Plan, Scope
 from storage import Database
-from nlp.consistency import below_standard
+from nlp.consistency import below_standard, touchpoints_below_standard
 from nlp import vocabulary
 from nlp.keywords import complaint_phrases
 from storage.models import Brand, Product, Store
@@ -284,6 +284,47 @@ def touchpoint_matrix(db: Database, scope: Scope, only: tuple[str, ...] | None =
     ``only`` limits it to some stores (e.g. the leaderboard's busiest), within the scope.
     """
     return _touchpoint_matrix(db, scope, "store", only)
+
+
+STANDING_COLUMNS = ["store_id", "name", "touchpoint", "total", "negative", "neg_share", "neg_low", "neg_high",
+                    "neg_text", "chain_share", "chain_text", "z", "p_value", "flagged", "small_sample"]
+
+
+def touchpoint_standing(db: Database, scope: Scope) -> pd.DataFrame:
+    """Each store × touchpoint of the scope against the chain's own share on that touchpoint
+    (``nlp.consistency.touchpoints_below_standard``: the scope's stores are the chain compared).
+
+    One row per store × touchpoint with mentions: the store's corrected negative share with
+    its interval (``neg_text``, 样本不足 below ``MIN_N``: such rows are not tested), the
+    chain's corrected share on the touchpoint over the tested stores (``chain_text``), z,
+    p-value and ``flagged``. Flagged rows first, most significant first; then tested rows
+    by p-value; untested rows last.
+    """
+    mat = touchpoint_matrix(db, scope)
+    if mat.empty:
+        return pd.DataFrame(columns=STANDING_COLUMNS)
+    counts: dict[str, dict[str, tuple[int, int]]] = {}
+    for sid, tp, neg, total in zip(mat["store_id"], mat["touchpoint"], mat["negative"], mat["total"]):
+        counts.setdefault(tp, {})[sid] = (int(neg), int(total))
+    standing = touchpoints_below_standard(counts, min_n=MIN_N)
+    df = mat[["store_id", "touchpoint", "total", "positive", "negative"]].reset_index(drop=True)
+    rows = [standing[tp][sid] for sid, tp in zip(df["store_id"], df["touchpoint"])]
+    df["z"] = [r.z for r in rows]
+    df["p_value"] = [r.p_value for r in rows]
+    df["flagged"] = [r.flagged for r in rows]
+    _, df = share_columns(db, df)
+    tested = df[~df["small_sample"]]
+    chain = tested.groupby("touchpoint", as_index=False)[["total", "positive", "negative"]].sum()
+    _, chain = share_columns(db, chain)
+    chain_share = dict(zip(chain["touchpoint"], chain["neg_share"]))
+    chain_text = dict(zip(chain["touchpoint"], chain["neg_text"]))
+    df["chain_share"] = df["touchpoint"].map(chain_share)
+    df["chain_text"] = df["touchpoint"].map(chain_text).fillna("—")
+    names = _names(db, Store.__table__)
+    df["name"] = df["store_id"].map(dict(zip(names["id"], names["name"]))).fillna(df["store_id"])
+    df["_rank"] = np.where(df["flagged"], 0, np.where(df["small_sample"], 2, 1))
+    df = df.sort_values(["_rank", "p_value", "store_id", "touchpoint"], na_position="last", kind="stable")
+    return df[STANDING_COLUMNS].reset_index(drop=True)
 
 
 def product_touchpoint_matrix(db: Database, scope: Scope, only: tuple[str, ...] | None = None) -> pd.DataFrame:

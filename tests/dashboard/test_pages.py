@@ -307,7 +307,12 @@ def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None
 def test_store_detail_opens_on_selection_and_for_a_single_store(seeded, make_app) -> None:
     db, _ = seeded
     at = make_app(db).run().switch_page("views/stores.py").run()
-    assert len(_charts(at)) == 1 and len(at.dataframe) == 1  # leaderboard + store × touchpoint heatmap
+    # leaderboard, store × touchpoint heatmap (a chart) and the touchpoints against the chain standard
+    assert len(_charts(at)) == 1 and len(at.dataframe) == 2
+    standard = at.dataframe[1].value
+    assert list(standard.columns) == ["门店", "触点", "提及", "本店负面占比", "连锁负面占比", "p 值", "结论"]
+    assert set(standard["结论"]) <= {"低于连锁标准", "无显著差异"} and {"出品/商品", "服务"} <= set(standard["触点"])
+    assert any("Benjamini–Hochberg" in c.value and "未检验" in c.value for c in at.caption)
     at.selectbox(key="store_detail").set_value("bj-guomao").run()
     assert not at.exception and len(_charts(at)) == 4 and "国贸" in at.dataframe[-1].value.to_csv()
     wang = _login(make_app(db, auth="local"), "wang")  # one store: its detail is open at once
