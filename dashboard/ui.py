@@ -82,6 +82,16 @@ def share_metric(shares: SentimentShares) -> tuple[str, str]:
     return pct(s.estimate), f"{s.display()}。{SHARE_HELP}"
 
 
+def net_text(net: float | None, n: int) -> str:
+    """A net sentiment worth reading: ``+0.33``; ``样本不足（5 条）`` below :data:`MIN_N`
+    mentions (one or two posts swing it to ±1.00); ``—`` without any opinion."""
+    if net is None or net != net:
+        return "—"
+    if n < MIN_N:
+        return f"{SMALL_SAMPLE}（{int(n)} 条）"
+    return f"{net:+.2f}"
+
+
 def pct(value: float | None, signed: bool = False) -> str:
     """0.123 → 12.3 %, None → —."""
     if value is None or value != value:
