@@ -104,7 +104,11 @@ def _heatmap_spec(x: str, y: str, x_title: str, y_title: str) -> dict[str, Any]:
     chart = alt.Chart().mark_rect().encode(
         x=alt.X(f"{x}:N", title=x_title, axis=alt.Axis(labelAngle=0, labelOverlap=False, orient="top")),
         y=alt.Y(f"{y}:N", title=y_title or None, sort=rows, axis=y_axis),
-        color=alt.Color("net:Q", title="净情感", scale=NET_SCALE),
+        # below the rows, across: a one-row heatmap (a store's own touchpoints) is too short for a
+        # vertical colour bar, which the browser squeezed to one unreadable tick
+        color=alt.Color("net:Q", title="净情感", scale=NET_SCALE,
+                        legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=200,
+                                          titleOrient="left", titleBaseline="middle")),
         tooltip=[alt.Tooltip(f"{y}:N", title=y_title or "范围"), alt.Tooltip(f"{x}:N", title=x_title),
                  alt.Tooltip("total:Q", title="提及"), alt.Tooltip("negative:Q", title="负面"),
                  alt.Tooltip("net:Q", title="净情感", format="+.2f")],
