@@ -37,6 +37,7 @@ def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
     })
     st.dataframe(
         _highlight(view, board["alert"]), hide_index=True, placeholder="—", width="stretch",
+        height=ui.fit_height(len(view)),
         column_config={
             "预警": st.column_config.TextColumn(help="待处理或已确认、尚未解决的预警中最严重的级别"),
             "正面占比": st.column_config.TextColumn(help=ui.SHARE_HELP),

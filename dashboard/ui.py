@@ -160,6 +160,15 @@ def mentions_table(ctx: Context, df: pd.DataFrame, height: int | None = None, ke
         st.caption("点选一行，在这里查看全文和原文链接。")
 
 
+GRID_ROW_PX = 35  # Streamlit's data grid: one row (and the header) this tall, plus a 3 px border
+
+
+def fit_height(rows: int, most: int = 30) -> int:
+    """A data grid's height showing all its ``rows`` (up to ``most``, then it scrolls): the default
+    shows ten, so the 11th and 12th store of a ranking hid below the fold."""
+    return GRID_ROW_PX * (min(max(rows, 1), most) + 1) + 3
+
+
 def chart(where: Any, spec: charts.ChartSpec) -> None:
     """Draw a :mod:`dashboard.charts` chart in ``where`` (``st`` or a column), full width."""
     where.vega_lite_chart(spec[0], charts.spec(spec), width="stretch")

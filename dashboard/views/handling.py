@@ -56,7 +56,7 @@ st.dataframe(pd.DataFrame({
     "负面提及": kpi["negative"].astype(int),
     "回复率": kpi["reply_rate"].map(ui.pct),
     "回复用时（中位）": kpi["median_reply_hours"].map(_hours),
-}), hide_index=True, width="stretch")
+}), hide_index=True, width="stretch", height=ui.fit_height(len(kpi)))
 
 st.subheader("差评回复")
 flash = st.session_state.pop("reply_flash", None)

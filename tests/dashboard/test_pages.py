@@ -470,3 +470,31 @@ def test_audit_log_records_logins_exports_and_alert_actions_for_admin_only(seede
     assert ack["对象"] == f"alert:{alert_id}" and ack["范围"] == "store:sh-nanjingxi"
     export_row = log[log["操作"] == "导出"].iloc[0]
     assert export_row["对象"] == "mentions" and "authors_masked: True" in export_row["详情"]
+
+
+def test_rankings_show_every_row_without_scrolling_inside_the_grid(seeded_sqlite, make_app, monkeypatch) -> None:
+    """The grid's default height shows ten rows: the 11th and 12th store of the demo's ranking hid."""
+    import streamlit as st
+    from streamlit.delta_generator import DeltaGenerator
+
+    from dashboard import ui
+
+    db, _ = seeded_sqlite
+    drawn: list[tuple[int, object]] = []
+    original = DeltaGenerator.dataframe
+
+    def recording(self, data=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        rows = len(data.data if hasattr(data, "data") else data) if data is not None else 0
+        drawn.append((rows, kwargs.get("height", "auto")))
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "dataframe", recording)
+    monkeypatch.setattr(st, "dataframe", lambda *a, **k: recording(st._main, *a, **k))
+    at = make_app(db).run()
+    for page in ("views/stores.py", "views/sources.py", "views/handling.py"):
+        drawn.clear()
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        rows, height = drawn[0]  # the page's ranking (stores / sources / stores' handling)
+        assert rows >= 4 and height == ui.fit_height(rows), (page, rows, height)
+    assert ui.fit_height(12) > ui.GRID_ROW_PX * 13 and ui.fit_height(500) == ui.fit_height(30)
