@@ -374,8 +374,8 @@ def test_overview_first_says_what_needs_attention(seeded_sqlite, make_app) -> No
     assert not at.exception and at.subheader[0].value == "需要关注"
     links = [(link.proto.label, link.proto.page, link.proto.query_string) for link in at.get("page_link")]
     # the open alerts, most severe first, by store name, each opening its alert
-    assert links[0] == ("严重 · 北京三里屯店 · 11-20 14:00　负面声量激增", "alerts",
-                        f"alert={info['alerts']['bj-sanlitun']}")
+    assert links[0] == ("严重 · 北京三里屯店 · 11-20 14:00", "alerts", f"alert={info['alerts']['bj-sanlitun']}")
+    assert at.caption[1].value == "负面声量激增"  # what it is about, on a line of its own (a link never wraps)
     assert links[1][0].startswith("警告 · 上海南京西路店") and links[1][2] == f"alert={info['alerts']['sh-nanjingxi']}"
     md = [m.value for m in at.markdown]
     movers = md[md.index("**变差的门店**") + 1:md.index("**变差的产品**")]
@@ -384,6 +384,7 @@ def test_overview_first_says_what_needs_attention(seeded_sqlite, make_app) -> No
     assert movers[0] == ":red[●] **北京三里屯店**　净情感 +0.07，较上期 -0.27　正面占比 40% (29%–53%)，60 条"
     urgent = md[md.index("**紧急提及（本期 4 条）**") + 1]
     assert "北京三里屯店 · 声声乌龙" in urgent and "拉肚子" in urgent
+    assert "[原文](https://" in urgent  # the post itself, one click away
 
 
 def test_leaderboard_and_heatmap_rank_the_bad_store_first(seeded_sqlite, make_app) -> None:
