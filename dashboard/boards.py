@@ -8,6 +8,8 @@ import streamlit as st
 from dashboard import cache, charts, ui
 from dashboard.context import Context
 from dashboard.labels import ALERT_STATUS, SEVERITY, TOUCHPOINTS, label
+from dashboard.queries import to_weekly
+from dashboard.queries.metrics import MIN_N
 
 
 ALERT_MARK = {"critical": "严重", "warning": "警告", "info": "提示"}
@@ -141,6 +143,11 @@ def trend_block(ctx: Context, scope: object) -> None:
     if df.empty:
         st.info("该周期内没有提及。")
         return
+    per_day = df.groupby("day")["total"].sum()
+    if per_day.median() < MIN_N:
+        # one store's day holds a handful of posts, each day's net swings ±1 and hides when it turned
+        df = to_weekly(df)
+        st.caption(f"每天提及较少（中位 {per_day.median():.0f} 条），按周显示；首尾两周可能不满一周。")
     df["label"] = "全部"
     a, b = st.columns(2)
     ui.chart(a, charts.volume_chart(df, "范围", height=220))

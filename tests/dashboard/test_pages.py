@@ -499,3 +499,15 @@ def test_rankings_show_every_row_without_scrolling_inside_the_grid(seeded_sqlite
         rows, height = drawn[0]  # the page's ranking (stores / sources / stores' handling)
         assert rows >= 4 and height == ui.fit_height(rows), (page, rows, height)
     assert ui.fit_height(12) > ui.GRID_ROW_PX * 13 and ui.fit_height(500) == ui.fit_height(30)
+
+
+def test_a_store_with_few_mentions_a_day_shows_its_trend_by_week(seeded_sqlite, make_app) -> None:
+    """A day of one store holds a few posts: its daily net sentiment swung ±1 and hid the turn."""
+    db, _ = seeded_sqlite
+    at = make_app(db).run().switch_page("views/stores.py").run()
+    at.selectbox(key="store_detail").set_value("bj-guomao").run()
+    assert not at.exception
+    volume = _charts(at)[1]  # after the store × touchpoint heatmap
+    days = pd.to_datetime(volume["日期"])
+    assert len(days) > 1 and (days.dt.day_of_week == 0).all()  # one bar per week, on its Monday
+    assert any("按周显示" in c.value for c in at.caption)
