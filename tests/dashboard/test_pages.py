@@ -291,6 +291,11 @@ def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None
     assert not at.exception and [h.value for h in at.subheader][:3] == ["产品排行", "产品 × 门店", "产品详情"]
     (by_store,) = _charts(at)
     assert {"门店", "产品"} <= set(by_store.columns) and "国贸" in " ".join(by_store["门店"])
+    # products left to right in the leaderboard's order (the one with an alert first), not alphabetical
+    ranked = list(at.dataframe[0].value.data["名称"]) if hasattr(at.dataframe[0].value, "data") \
+        else list(at.dataframe[0].value["名称"])
+    shown = by_store.sort_values("_col").drop_duplicates("产品")["产品"].tolist()
+    assert shown == [p for p in ranked if p in shown] and len(shown) > 1
     at.segmented_control(key="p_matrix").set_value("产品 × 顾客触点").run()
     at.selectbox(key="product_detail").set_value("yulu").run()
     assert not at.exception
