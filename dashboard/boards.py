@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import cache, charts, ui
 from dashboard.context import Context
-from dashboard.labels import ALERT_STATUS, SEVERITY, TOUCHPOINTS, label
+from dashboard.labels import ALERT_STATUS, SEVERITY, TOUCHPOINT_COLUMNS, TOUCHPOINTS, label
 from dashboard.queries import to_weekly
 from dashboard.queries.metrics import MIN_N
 
@@ -91,7 +91,8 @@ def touchpoint_heatmap(ctx: Context, board: pd.DataFrame, entity: str, top: int 
                         "触点": tp["touchpoint"].map(lambda t: label(TOUCHPOINTS, t))})
     more = f"排行中最需要关注的 {len(shown)} 个{title}" if len(board) > len(shown) else f"全部 {len(shown)} 个{title}"
     st.caption(f"颜色为净情感（红＝负面多，绿＝正面多），数字为提及数；{more}，与排行同序（最需要关注的在上）。")
-    ui.chart(st, charts.heatmap(heat, "触点", title, "触点", title, rows=[ctx.short(kind, k) for k in shown]))
+    ui.chart(st, charts.heatmap(heat, "触点", title, "触点", title, rows=[ctx.short(kind, k) for k in shown],
+                                columns=TOUCHPOINT_COLUMNS))
     return tp
 
 
@@ -187,4 +188,4 @@ def touchpoint_bars(ctx: Context, tp: pd.DataFrame, entity: str) -> None:
         st.caption("没有识别到顾客触点。")
         return
     tp = tp.assign(触点=tp["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)), 范围="本店" if entity == "store" else "本品")
-    ui.chart(st, charts.heatmap(tp, "触点", "范围", "触点", ""))
+    ui.chart(st, charts.heatmap(tp, "触点", "范围", "触点", "", columns=TOUCHPOINT_COLUMNS))

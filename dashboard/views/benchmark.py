@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import cache, charts, ui
 from dashboard.context import current
-from dashboard.labels import TOUCHPOINTS, label
+from dashboard.labels import TOUCHPOINT_COLUMNS, TOUCHPOINTS, label
 from dashboard.queries.metrics import MIN_N, SMALL_SAMPLE
 
 ctx = current()
@@ -40,7 +40,7 @@ if not tps.empty:
                         触点=tps["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)), total=tps["mentions"])
     matrix = matrix.dropna(subset=["net"])
     ui.chart(st, charts.heatmap(matrix[["品牌", "触点", "net", "total", "negative"]], "触点", "品牌", "触点", "品牌",
-                                rows=list(dict.fromkeys(matrix["品牌"]))))
+                                rows=list(dict.fromkeys(matrix["品牌"])), columns=TOUCHPOINT_COLUMNS))
     cells = matrix.assign(text=[ui.net_text(v, n) for v, n in zip(matrix["net"], matrix["total"])])
     wide = cells.pivot_table(index="触点", columns="品牌", values="text", aggfunc="first")
     wide = wide.reindex([label(TOUCHPOINTS, t) for t in TOUCHPOINTS if label(TOUCHPOINTS, t) in wide.index])

@@ -403,6 +403,8 @@ def test_leaderboard_and_heatmap_rank_the_bad_store_first(seeded_sqlite, make_ap
     (heat,) = _charts(at)
     rows = heat.sort_values("_row").drop_duplicates("门店")["门店"].tolist()
     assert rows == list(board["名称"])  # every store labelled, in the leaderboard's order
+    columns = heat.sort_values("_col").drop_duplicates("触点")["触点"].tolist()
+    assert columns == ["出品/商品", "服务"]  # the journey's order (出品 first), not the alphabet's (价格 first)
 
 
 def test_mention_table_leads_with_text_and_link_and_opens_a_row_in_full(seeded_sqlite, make_app) -> None:
