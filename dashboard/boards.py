@@ -7,8 +7,9 @@ import streamlit as st
 
 from dashboard import cache, charts, ui
 from dashboard.context import Context
+from dashboard.labels import ALERT_STATUS, SEVERITY, TOUCHPOINT_COLUMNS, TOUCHPOINTS, label
+from dashboard.queries import to_weekly
 from dashboard.queries.metrics import MIN_N
-from dashboard.labels import ALERT_STATUS, SEVERITY, TOUCHPOINTS, label
 
 
 ALERT_MARK = {"critical": "严重", "warning": "警告", "info": "提示"}
@@ -38,6 +39,7 @@ def leaderboard_table(ctx: Context, board: pd.DataFrame, entity: str) -> None:
     })
     st.dataframe(
         _highlight(view, board["alert"]), hide_index=True, placeholder="—", width="stretch",
+        height=ui.fit_height(len(view)),
         column_config={
             "预警": st.column_config.TextColumn(help="待处理或已确认、尚未解决的预警中最严重的级别"),
             "正面占比": st.column_config.TextColumn(help=ui.SHARE_HELP),
@@ -89,7 +91,8 @@ def touchpoint_heatmap(ctx: Context, board: pd.DataFrame, entity: str, top: int 
                         "触点": tp["touchpoint"].map(lambda t: label(TOUCHPOINTS, t))})
     more = f"排行中最需要关注的 {len(shown)} 个{title}" if len(board) > len(shown) else f"全部 {len(shown)} 个{title}"
     st.caption(f"颜色为净情感（红＝负面多，绿＝正面多），数字为提及数；{more}，与排行同序（最需要关注的在上）。")
-    ui.chart(st, charts.heatmap(heat, "触点", title, "触点", title, rows=[ctx.short(kind, k) for k in shown]))
+    ui.chart(st, charts.heatmap(heat, "触点", title, "触点", title, rows=[ctx.short(kind, k) for k in shown],
+                                columns=TOUCHPOINT_COLUMNS))
     return tp
 
 
@@ -174,6 +177,11 @@ def trend_block(ctx: Context, scope: object) -> None:
     if df.empty:
         st.info("该周期内没有提及。")
         return
+    per_day = df.groupby("day")["total"].sum()
+    if per_day.median() < MIN_N:
+        # one store's day holds a handful of posts, each day's net swings ±1 and hides when it turned
+        df = to_weekly(df)
+        st.caption(f"每天提及较少（中位 {per_day.median():.0f} 条），按周显示；首尾两周可能不满一周。")
     df["label"] = "全部"
     a, b = st.columns(2)
     ui.chart(a, charts.volume_chart(df, "范围", height=220))
@@ -213,4 +221,4 @@ def touchpoint_bars(ctx: Context, tp: pd.DataFrame, entity: str) -> None:
         st.caption("没有识别到顾客触点。")
         return
     tp = tp.assign(触点=tp["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)), 范围="本店" if entity == "store" else "本品")
-    ui.chart(st, charts.heatmap(tp, "触点", "范围", "触点", ""))
+    ui.chart(st, charts.heatmap(tp, "触点", "范围", "触点", "", columns=TOUCHPOINT_COLUMNS))

@@ -96,30 +96,43 @@ ROW_STEP = 28  # px per heatmap row: every label shown, none overlapping
 ROW_ORDER = "_row"  # heatmap rows are drawn in this column's order (worst first)
 
 
+COLUMN_ORDER = "_col"  # and its columns in this one's, when one is given
+
+
 @lru_cache(maxsize=32)
-def _heatmap_spec(x: str, y: str, x_title: str, y_title: str) -> dict[str, Any]:
+def _heatmap_spec(x: str, y: str, x_title: str, y_title: str, ordered_columns: bool = False) -> dict[str, Any]:
     rows = alt.EncodingSortField(field=ROW_ORDER, op="min", order="ascending")
+    cols = alt.EncodingSortField(field=COLUMN_ORDER, op="min", order="ascending") if ordered_columns else "ascending"
     y_axis = alt.Axis(labelOverlap=False, labelLimit=260, labelFontSize=12, titleAngle=0, titleAlign="right",
                       titleY=-8, titleX=0) if y_title else alt.Axis(labelOverlap=False, labelLimit=260, title=None)
     chart = alt.Chart().mark_rect().encode(
-        x=alt.X(f"{x}:N", title=x_title, axis=alt.Axis(labelAngle=0, labelOverlap=False, orient="top")),
+        x=alt.X(f"{x}:N", title=x_title, sort=cols, axis=alt.Axis(labelAngle=0, labelOverlap=False, orient="top")),
         y=alt.Y(f"{y}:N", title=y_title or None, sort=rows, axis=y_axis),
-        color=alt.Color("net:Q", title="净情感", scale=NET_SCALE),
+        # below the rows, across: a one-row heatmap (a store's own touchpoints) is too short for a
+        # vertical colour bar, which the browser squeezed to one unreadable tick
+        color=alt.Color("net:Q", title="净情感", scale=NET_SCALE,
+                        legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=200,
+                                          titleOrient="left", titleBaseline="middle")),
         tooltip=[alt.Tooltip(f"{y}:N", title=y_title or "范围"), alt.Tooltip(f"{x}:N", title=x_title),
                  alt.Tooltip("total:Q", title="提及"), alt.Tooltip("negative:Q", title="负面"),
                  alt.Tooltip("net:Q", title="净情感", format="+.2f")],
     )
     text = alt.Chart().mark_text(fontSize=11).encode(
-        x=f"{x}:N", y=alt.Y(f"{y}:N", sort=rows), text=alt.Text("total:Q"),
+        x=alt.X(f"{x}:N", sort=cols), y=alt.Y(f"{y}:N", sort=rows), text=alt.Text("total:Q"),
         color=alt.condition("abs(datum.net) > 0.55", alt.value("white"), alt.value("#222")))
     return _base(alt.layer(chart, text), alt.Step(ROW_STEP))
 
 
 def heatmap(df: pd.DataFrame, x: str, y: str, x_title: str, y_title: str,
-            rows: list[str] | None = None) -> ChartSpec:
+            rows: list[str] | None = None, columns: list[str] | None = None) -> ChartSpec:
     """A net-sentiment heatmap (red = negative, green = positive), volume as the cell text;
     one :data:`ROW_STEP` high row per ``y`` value, in the order of ``rows`` (default: the
-    data's order), so the chart is as tall as it needs and no label is dropped."""
+    data's order), so the chart is as tall as it needs and no label is dropped. ``columns``:
+    the ``x`` values left to right (default: alphabetical)."""
     order = rows if rows is not None else list(dict.fromkeys(df[y]))
     rank = {name: i for i, name in enumerate(order)}
-    return df.assign(**{ROW_ORDER: df[y].map(rank).fillna(len(order))}), _heatmap_spec(x, y, x_title, y_title)
+    data = df.assign(**{ROW_ORDER: df[y].map(rank).fillna(len(order))})
+    if columns is not None:
+        col_rank = {name: i for i, name in enumerate(columns)}
+        data[COLUMN_ORDER] = data[x].map(col_rank).fillna(len(columns))
+    return data, _heatmap_spec(x, y, x_title, y_title, columns is not None)

@@ -11,6 +11,8 @@ TOUCHPOINTS: dict[str, str] = {
     "digital": "数字渠道",
 }
 
+TOUCHPOINT_COLUMNS: list[str] = list(TOUCHPOINTS.values())  # heatmap columns: the customer journey, not the alphabet
+
 SENTIMENTS: dict[str, str] = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 
 PLATFORMS: dict[str, str] = {

@@ -85,6 +85,16 @@ def share_metric(shares: SentimentShares) -> tuple[str, str]:
     return pct(s.estimate), f"{s.display()}。{SHARE_HELP}"
 
 
+def net_text(net: float | None, n: int) -> str:
+    """A net sentiment worth reading: ``+0.33``; ``样本不足（5 条）`` below :data:`MIN_N`
+    mentions (one or two posts swing it to ±1.00); ``—`` without any opinion."""
+    if net is None or net != net:
+        return "—"
+    if n < MIN_N:
+        return f"{SMALL_SAMPLE}（{int(n)} 条）"
+    return f"{net:+.2f}"
+
+
 def pct(value: float | None, signed: bool = False) -> str:
     """0.123 → 12.3 %, None → —."""
     if value is None or value != value:
@@ -151,6 +161,15 @@ def mentions_table(ctx: Context, df: pd.DataFrame, height: int | None = None, ke
         mention_detail(ctx, df.iloc[picked[0]])
     else:
         st.caption("点选一行，在这里查看全文和原文链接。")
+
+
+GRID_ROW_PX = 35  # Streamlit's data grid: one row (and the header) this tall, plus a 3 px border
+
+
+def fit_height(rows: int, most: int = 30) -> int:
+    """A data grid's height showing all its ``rows`` (up to ``most``, then it scrolls): the default
+    shows ten, so the 11th and 12th store of a ranking hid below the fold."""
+    return GRID_ROW_PX * (min(max(rows, 1), most) + 1) + 3
 
 
 def chart(where: Any, spec: charts.ChartSpec) -> None:

@@ -48,7 +48,8 @@ def handling_deadlines(db: Database) -> dict[str, int]:
 def handling_kpis(db: Database, scope: Scope) -> pd.DataFrame:
     """One row per store in scope with an alert or a negative mention in the period.
 
-    Sorted worst first: lowest 及时率, then lowest 回复率, then most alerts.
+    Sorted worst first: lowest 及时率, then lowest 回复率, then most alerts, then most
+    negative mentions waiting for a reply.
     """
     lo, hi = scope.bounds()
     with db.session() as s:
@@ -59,8 +60,12 @@ def handling_kpis(db: Database, scope: Scope) -> pd.DataFrame:
         return df
     df = df.astype({c: "float" for c in ("on_time_rate", "resolve_rate", "reply_rate", "median_response_hours",
                                          "median_resolve_hours", "median_reply_hours")})
-    return df.sort_values(["on_time_rate", "reply_rate", "alerts", "store_id"], ascending=[True, True, False, True],
-                          na_position="last").reset_index(drop=True)
+    # ties (no alert due, nothing replied: every store of the demo) go by the most negatives waiting
+    # for a reply, not by the store's internal id
+    df["_waiting"] = df["reply_needed"] - df["replied"]
+    return df.sort_values(["on_time_rate", "reply_rate", "alerts", "_waiting", "store_id"],
+                          ascending=[True, True, False, False, True],
+                          na_position="last").drop(columns="_waiting").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- replies

@@ -7,7 +7,8 @@ import streamlit as st
 
 from dashboard import cache, charts, ui
 from dashboard.context import current
-from dashboard.labels import TOUCHPOINTS, label
+from dashboard.labels import TOUCHPOINT_COLUMNS, TOUCHPOINTS, label
+from dashboard.queries.metrics import MIN_N, SMALL_SAMPLE
 
 ctx = current()
 f = ctx.scope.filters
@@ -29,7 +30,7 @@ st.dataframe(pd.DataFrame({
     "类型": brands["kind"].map(KIND),
     "提及": brands["mentions"],
     "负面占比（校正）": brands["neg_text"],
-    "净情感": brands["net"].map(lambda v: "—" if v is None or v != v else f"{v:+.2f}"),
+    "净情感": [ui.net_text(v, n) for v, n in zip(brands["net"], brands["mentions"])],
 }), hide_index=True, width="stretch")
 st.caption(ui.SHARE_CAPTION)
 
@@ -39,7 +40,9 @@ if not tps.empty:
                         触点=tps["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)), total=tps["mentions"])
     matrix = matrix.dropna(subset=["net"])
     ui.chart(st, charts.heatmap(matrix[["品牌", "触点", "net", "total", "negative"]], "触点", "品牌", "触点", "品牌",
-                                rows=list(dict.fromkeys(matrix["品牌"]))))
-    wide = matrix.pivot_table(index="触点", columns="品牌", values="net", aggfunc="first")
+                                rows=list(dict.fromkeys(matrix["品牌"])), columns=TOUCHPOINT_COLUMNS))
+    cells = matrix.assign(text=[ui.net_text(v, n) for v, n in zip(matrix["net"], matrix["total"])])
+    wide = cells.pivot_table(index="触点", columns="品牌", values="text", aggfunc="first")
     wide = wide.reindex([label(TOUCHPOINTS, t) for t in TOUCHPOINTS if label(TOUCHPOINTS, t) in wide.index])
-    st.dataframe(wide.map(lambda v: "—" if v != v else f"{v:+.2f}"), width="stretch")
+    st.dataframe(wide.fillna("—"), width="stretch")
+    st.caption(f"格子里的数字为提及数；某触点提及少于 {MIN_N} 条的显示“{SMALL_SAMPLE}”，不宜据此比较。")

@@ -44,6 +44,9 @@ c2.metric("解决率", ui.pct(_share(kpi["resolved_on_time"].sum(), kpi["resolve
 c3.metric("回复率", ui.pct(_share(kpi["replied"].sum(), kpi["reply_needed"].sum())), border=True,
           help="需要回复的负面提及（未标记“无需回复”）中已回复的比例")
 c4.metric("待回复负面", f"{int(kpi['reply_needed'].sum() - kpi['replied'].sum()):,}", border=True)
+if not kpi["response_due"].sum():
+    # a bare "—" read as broken: say why (the demo's alerts were all still within their deadline)
+    st.caption(f"及时率、解决率为“—”：本期 {int(kpi['alerts'].sum())} 条门店预警都还没到确认时限，到期后才计入。")
 
 st.subheader("各门店处理时效（最差在前）")
 st.dataframe(pd.DataFrame({
@@ -56,7 +59,7 @@ st.dataframe(pd.DataFrame({
     "负面提及": kpi["negative"].astype(int),
     "回复率": kpi["reply_rate"].map(ui.pct),
     "回复用时（中位）": kpi["median_reply_hours"].map(_hours),
-}), hide_index=True, width="stretch")
+}), hide_index=True, width="stretch", height=ui.fit_height(len(kpi)))
 
 st.subheader("差评回复")
 flash = st.session_state.pop("reply_flash", None)

@@ -45,7 +45,7 @@ else:
     rate = figures.get("rates") or {}
     if rate:
         st.caption(f"该模型在校准集上的误判率：正面召回 tpr {rate.get('tpr', 0):.1%}，负面被判为正面 fpr "
-                   f"{rate.get('fpr', 0):.1%}（看板、周报与预警邮件中的正面/负面占比都按它们校正并给出 95% 区间，见 storage.shares）。")
+                   f"{rate.get('fpr', 0):.1%}（看板、周报与预警邮件中的正面/负面占比都按它们校正并给出 95% 区间）。")
 
 st.subheader("更正率（按模型版本）")
 if rates.empty:

@@ -16,6 +16,7 @@ from dashboard.queries import to_weekly
 
 SEVERITY_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
 SEVERITY_DOT = {"critical": ":red[●]", "warning": ":orange[●]", "info": ":blue[●]"}
+URGENT_CHARS = 80  # an urgent mention's text on the overview; the rest behind "…" and its link
 _TAG = re.compile(r"^\s*【[^】]{1,8}】\s*")
 
 
@@ -39,7 +40,9 @@ def _alert_links(ctx: Context, att: dict) -> None:
         st.page_link("views/alerts.py", query_params={"alert": str(a["id"])},
                      icon=SEVERITY_ICON.get(a["severity"], ":material/circle:"),
                      label=f"{label(SEVERITY, a['severity'])} · {ctx.scope_name(a['scope_type'], a['scope_id'], short=True)}"
-                           f" · {opened}　{what}", help=str(a["title"]))
+                           f" · {opened}", help=str(a["title"]))
+        # on its own line: a link label never wraps, and the reason was cut mid-word ("12315、")
+        st.caption(ui.md_escape(what))
     if att["open_alerts"] > len(att["alerts"]):
         st.page_link("views/alerts.py", label=f"查看全部 {att['open_alerts']} 条预警 →")
 
@@ -64,7 +67,11 @@ def _urgent(ctx: Context, att: dict) -> None:
         where = " · ".join(x for x in (ctx.short("stores", m["store_id"]) if pd.notna(m["store_id"]) else "",
                                         ctx.name("products", m["product_id"]) if pd.notna(m["product_id"]) else "")
                            if x)
-        st.markdown(f"{at}　**{ui.md_escape(where or '未关联门店')}**　{ui.md_escape(str(m['text'])[:80])}")
+        text = str(m["text"])
+        text = text if len(text) <= URGENT_CHARS else text[:URGENT_CHARS] + "…"
+        link = ui.safe_url(m["url"])
+        st.markdown(f"{at}　**{ui.md_escape(where or '未关联门店')}**　{ui.md_escape(text)}"
+                    + (f"　[原文]({link.replace('(', '%28').replace(')', '%29')})" if link else ""))
     st.caption("全部紧急提及：在「声量明细」勾选“仅紧急”。")
 
 ctx = current()

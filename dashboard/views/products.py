@@ -27,7 +27,9 @@ else:
         matrix["产品"] = matrix["product_id"].map(lambda p: ctx.name("products", p))
         sums = matrix.groupby("门店")[["positive", "negative"]].sum()
         worst = ((sums["positive"] - sums["negative"]) / (sums["positive"] + sums["negative"])).sort_values()
-        st.caption(f"颜色为净情感，数字为提及数；声量最高的 {len(worst)} 家门店，净情感最低的在上。")
-        ui.chart(st, charts.heatmap(matrix, "产品", "门店", "产品", "门店", rows=list(worst.index)))
+        st.caption(f"颜色为净情感，数字为提及数；声量最高的 {len(worst)} 家门店，净情感最低的在上；"
+                   "产品与排行同序（最需要关注的在左）。")
+        ui.chart(st, charts.heatmap(matrix, "产品", "门店", "产品", "门店", rows=list(worst.index),
+                                    columns=[ctx.name("products", p) for p in board["id"]]))
 
 boards.detail_section(ctx, board, "product", touchpoints=tp)

@@ -48,7 +48,7 @@ st.dataframe(pd.DataFrame({
     "连续失败": health["consecutive_failures"].astype(int),
     "距上次新数据(小时)": health["stale_hours"].round(1),
     "最近错误": health["last_errors"].fillna(""),
-}), hide_index=True, placeholder="—", width="stretch", column_config={
+}), hide_index=True, placeholder="—", width="stretch", height=ui.fit_height(len(health)), column_config={
     "最近运行": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
 })
 

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import cache, charts, ui
 from dashboard.context import current
 from dashboard.labels import TOUCHPOINTS, label
+from dashboard.queries.metrics import MIN_N, SMALL_SAMPLE
 
 ctx = current()
 f = ctx.scope.filters
@@ -45,9 +46,11 @@ st.dataframe(pd.DataFrame({
     "触点": summary["touchpoint"].map(lambda t: label(TOUCHPOINTS, t)),
     "提及": summary["total"].astype(int),
     "负面": summary["negative"].astype(int),
-    "净情感": summary["net"].map(lambda v: "—" if v != v else f"{v:+.2f}"),
+    "净情感": [ui.net_text(v, n) for v, n in zip(summary["net"], summary["total"])],
     "最近一期净情感": summary["touchpoint"].map(
-        lambda t: "—" if t not in recent.index or recent.loc[t, "net"] is None else f"{recent.loc[t, 'net']:+.2f}"),
+        lambda t: "—" if t not in recent.index else ui.net_text(recent.loc[t, "net"], recent.loc[t, "total"])),
     "最早一期净情感": summary["touchpoint"].map(
-        lambda t: "—" if t not in first.index or first.loc[t, "net"] is None else f"{first.loc[t, 'net']:+.2f}"),
+        lambda t: "—" if t not in first.index else ui.net_text(first.loc[t, "net"], first.loc[t, "total"])),
 }), hide_index=True, width="stretch")
+st.caption(f"一期提及少于 {MIN_N} 条的显示“{SMALL_SAMPLE}”（一两条就能把净情感推到 ±1）；"
+           "首尾两期可能不满一周/一天，以所选日期范围为准。")

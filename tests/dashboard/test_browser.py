@@ -27,7 +27,8 @@ CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = Path("/tmp/tingfeng-shots")
 PAGES = [("", "总览"), ("stores", "门店"), ("products", "产品"), ("mentions", "声量明细"),
-         ("alerts", "预警"), ("sources", "数据源")]
+         ("alerts", "预警"), ("handling", "处理与回复"), ("touchpoints", "触点趋势"), ("benchmark", "竞品对比"),
+         ("sources", "数据源"), ("models", "模型"), ("audit", "审计日志")]
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 pytestmark = [

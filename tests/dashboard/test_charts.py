@@ -44,3 +44,25 @@ def test_heatmap_rows_follow_the_given_order_with_every_label_and_a_fitting_heig
         return float(re.search(r'translate\(([-\d.]+),([-\d.]+)\)[^>]*>' + name + "</text>", svg).group(2))
 
     assert label_y("三里屯店") < label_y("国贸店")  # the first row on top
+
+
+def test_a_one_row_heatmap_has_a_colour_bar_long_enough_to_read() -> None:
+    cells = pd.DataFrame({"触点": ["服务", "价格"], "范围": ["本店", "本店"], "total": [4, 2],
+                          "negative": [3, 0], "net": [-0.5, 1.0]})
+    svg = vlc.vegalite_to_svg(charts.with_data(charts.heatmap(cells, "触点", "范围", "触点", "")))
+    bar = re.search(r'role-legend-gradient"[^>]*><path d="M0,0h([\d.]+)v([\d.]+)', svg)
+    length = max(float(bar.group(1)), float(bar.group(2)))
+    assert length >= 150  # not squeezed to the 28 px of the one row
+    assert all(f">{tick}</text>" in svg for tick in ("−1.0", "0.0", "1.0"))
+
+
+def test_heatmap_columns_follow_the_given_order() -> None:
+    cells = pd.DataFrame({"产品": ["美式", "乌龙", "拿铁"], "门店": ["国贸店"] * 3, "total": [4, 2, 1],
+                          "negative": [3, 0, 1], "net": [-0.5, 1.0, -1.0]})
+    svg = vlc.vegalite_to_svg(charts.with_data(charts.heatmap(cells, "产品", "门店", "产品", "门店",
+                                                               columns=["拿铁", "美式", "乌龙"])))
+
+    def label_x(name: str) -> float:
+        return float(re.search(r'translate\(([-\d.]+),([-\d.]+)\)[^>]*>' + name + "</text>", svg).group(1))
+
+    assert label_x("拿铁") < label_x("美式") < label_x("乌龙")

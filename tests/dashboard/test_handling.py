@@ -35,6 +35,13 @@ def test_handling_kpis_per_store_worst_first(handled):
     assert by.loc["bj-sanlitun", "on_time_rate"] == 0.0  # opened hours ago, never answered
     assert by.loc["bj-sanlitun", "negative"] > 0 and by.loc["bj-sanlitun", "reply_rate"] == 0.0
     assert list(df["on_time_rate"].dropna()) == sorted(df["on_time_rate"].dropna())
+    # stores tied on both rates and on alerts: the one with more negatives waiting for a reply first
+    # (10 of 三里屯's 21 need no reply: 11 wait there, 15 at 南京西路, 12 at 徐家汇)
+    queue = q.reply_queue(db, ADMIN.narrowed(stores=("bj-sanlitun",)))
+    for mention_id in queue["mention_id"][:10]:
+        set_reply(db, int(mention_id), "not_needed", "admin")
+    tied = q.handling_kpis(db, ADMIN)
+    assert list(tied["store_id"][:3]) == ["sh-nanjingxi", "sh-xujiahui", "bj-sanlitun"]
     mine = q.handling_kpis(db, Scope(F30, WANG))
     assert list(mine["store_id"]) == ["sh-nanjingxi"]  # a manager sees their store only
     assert q.handling_deadlines(db) == {"acknowledge_minutes": 60, "resolve_hours": 24, "reply_hours": 24}

@@ -63,7 +63,8 @@ def test_touchpoint_trend_for_a_store(handled_sqlite, make_app) -> None:
     assert set(chart["label"]) == {"出品/商品", "服务"}
     summary = at.dataframe[0].value
     assert list(summary["触点"])[0] == "服务"  # worst first: every service mention is negative
-    assert summary["最近一期净情感"].iloc[0] == "-1.00"
+    # all 10 service mentions of the last week are negative: flagged, not a bare -1.00
+    assert summary["最近一期净情感"].iloc[0] == "样本不足（10 条）"
     at.selectbox(key="tp_product").set_value("yulu").run()
     assert at.subheader[0].value.startswith("北京三里屯店 · 幽兰拿铁")
 
@@ -78,6 +79,10 @@ def test_benchmark_page_puts_competitors_next_to_us(handled_sqlite, make_app) ->
     assert table["负面占比（校正）"].iloc[2] == "75% (53%–89%)" and table["净情感"].iloc[2] == "-0.50"
     heat = _charts(at)[0]
     assert "竹里茶坊（竞品）" in set(heat["品牌"]) and "配送" in set(heat["触点"])
+    # side by side per touchpoint: a handful of posts is flagged, not compared as a number
+    side = at.dataframe[1].value
+    assert side.loc["配送", "竹里茶坊（竞品）"] == "样本不足（10 条）"
+    assert side.loc["服务", "茶颜"] == "-1.00" and side.loc["服务", "咖啡研究所"] == "样本不足（15 条）"
     # the overview counts our brands only once a competitor is in the catalog
     at.switch_page("views/overview.py").run()
     f = Filters(start=LAST_DAY - timedelta(days=29), end=LAST_DAY)

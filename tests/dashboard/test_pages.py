@@ -292,6 +292,11 @@ def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None
     assert not at.exception and [h.value for h in at.subheader][:3] == ["产品排行", "产品 × 门店", "产品详情"]
     (by_store,) = _charts(at)
     assert {"门店", "产品"} <= set(by_store.columns) and "国贸" in " ".join(by_store["门店"])
+    # products left to right in the leaderboard's order (the one with an alert first), not alphabetical
+    ranked = list(at.dataframe[0].value.data["名称"]) if hasattr(at.dataframe[0].value, "data") \
+        else list(at.dataframe[0].value["名称"])
+    shown = by_store.sort_values("_col").drop_duplicates("产品")["产品"].tolist()
+    assert shown == [p for p in ranked if p in shown] and len(shown) > 1
     at.segmented_control(key="p_matrix").set_value("产品 × 顾客触点").run()
     at.selectbox(key="product_detail").set_value("yulu").run()
     assert not at.exception
@@ -385,8 +390,8 @@ def test_overview_first_says_what_needs_attention(seeded_sqlite, make_app) -> No
     assert not at.exception and at.subheader[0].value == "需要关注"
     links = [(link.proto.label, link.proto.page, link.proto.query_string) for link in at.get("page_link")]
     # the open alerts, most severe first, by store name, each opening its alert
-    assert links[0] == ("严重 · 北京三里屯店 · 11-20 14:00　负面声量激增", "alerts",
-                        f"alert={info['alerts']['bj-sanlitun']}")
+    assert links[0] == ("严重 · 北京三里屯店 · 11-20 14:00", "alerts", f"alert={info['alerts']['bj-sanlitun']}")
+    assert at.caption[1].value == "负面声量激增"  # what it is about, on a line of its own (a link never wraps)
     assert links[1][0].startswith("警告 · 上海南京西路店") and links[1][2] == f"alert={info['alerts']['sh-nanjingxi']}"
     md = [m.value for m in at.markdown]
     movers = md[md.index("**变差的门店**") + 1:md.index("**变差的产品**")]
@@ -395,6 +400,7 @@ def test_overview_first_says_what_needs_attention(seeded_sqlite, make_app) -> No
     assert movers[0] == ":red[●] **北京三里屯店**　净情感 +0.07，较上期 -0.27　正面占比 40% (29%–53%)，60 条"
     urgent = md[md.index("**紧急提及（本期 4 条）**") + 1]
     assert "北京三里屯店 · 声声乌龙" in urgent and "拉肚子" in urgent
+    assert "[原文](https://" in urgent  # the post itself, one click away
 
 
 def test_leaderboard_and_heatmap_rank_the_bad_store_first(seeded_sqlite, make_app) -> None:
@@ -408,6 +414,8 @@ def test_leaderboard_and_heatmap_rank_the_bad_store_first(seeded_sqlite, make_ap
     (heat,) = _charts(at)
     rows = heat.sort_values("_row").drop_duplicates("门店")["门店"].tolist()
     assert rows == list(board["名称"])  # every store labelled, in the leaderboard's order
+    columns = heat.sort_values("_col").drop_duplicates("触点")["触点"].tolist()
+    assert columns == ["出品/商品", "服务"]  # the journey's order (出品 first), not the alphabet's (价格 first)
 
 
 def test_mention_table_leads_with_text_and_link_and_opens_a_row_in_full(seeded_sqlite, make_app) -> None:
@@ -481,3 +489,43 @@ def test_audit_log_records_logins_exports_and_alert_actions_for_admin_only(seede
     assert ack["对象"] == f"alert:{alert_id}" and ack["范围"] == "store:sh-nanjingxi"
     export_row = log[log["操作"] == "导出"].iloc[0]
     assert export_row["对象"] == "mentions" and "authors_masked: True" in export_row["详情"]
+
+
+def test_rankings_show_every_row_without_scrolling_inside_the_grid(seeded_sqlite, make_app, monkeypatch) -> None:
+    """The grid's default height shows ten rows: the 11th and 12th store of the demo's ranking hid."""
+    import streamlit as st
+    from streamlit.delta_generator import DeltaGenerator
+
+    from dashboard import ui
+
+    db, _ = seeded_sqlite
+    drawn: list[tuple[int, object]] = []
+    original = DeltaGenerator.dataframe
+
+    def recording(self, data=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        rows = len(data.data if hasattr(data, "data") else data) if data is not None else 0
+        drawn.append((rows, kwargs.get("height", "auto")))
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "dataframe", recording)
+    monkeypatch.setattr(st, "dataframe", lambda *a, **k: recording(st._main, *a, **k))
+    at = make_app(db).run()
+    for page in ("views/stores.py", "views/sources.py", "views/handling.py"):
+        drawn.clear()
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        rows, height = drawn[0]  # the page's ranking (stores / sources / stores' handling)
+        assert rows >= 4 and height == ui.fit_height(rows), (page, rows, height)
+    assert ui.fit_height(12) > ui.GRID_ROW_PX * 13 and ui.fit_height(500) == ui.fit_height(30)
+
+
+def test_a_store_with_few_mentions_a_day_shows_its_trend_by_week(seeded_sqlite, make_app) -> None:
+    """A day of one store holds a few posts: its daily net sentiment swung ±1 and hid the turn."""
+    db, _ = seeded_sqlite
+    at = make_app(db).run().switch_page("views/stores.py").run()
+    at.selectbox(key="store_detail").set_value("bj-guomao").run()
+    assert not at.exception
+    volume = _charts(at)[1]  # after the store × touchpoint heatmap
+    days = pd.to_datetime(volume["日期"])
+    assert len(days) > 1 and (days.dt.day_of_week == 0).all()  # one bar per week, on its Monday
+    assert any("按周显示" in c.value for c in at.caption)
