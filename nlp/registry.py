@@ -60,8 +60,11 @@ def ensure_registered(db: Database, model: SentimentModel, now: datetime | None 
             ModelRecord.name == model.name, ModelRecord.version == model.version)).one()
         anything_promoted = promoted(session) is not None
     if not known:
-        record(db, model.name, model.version, validation_figures(model.metadata), promote=not anything_promoted,
-               now=now)
+        try:
+            record(db, model.name, model.version, validation_figures(model.metadata), promote=not anything_promoted,
+                   now=now)
+        except sa.exc.IntegrityError:  # a second runner registered it since we looked: its row stands
+            pass
 
 
 def current_model(db: Database, name: str | None = None) -> SentimentModel:
