@@ -319,7 +319,7 @@ def touchpoint_standing(db: Database, scope: Scope) -> pd.DataFrame:
     chain_share = dict(zip(chain["touchpoint"], chain["neg_share"]))
     chain_text = dict(zip(chain["touchpoint"], chain["neg_text"]))
     df["chain_share"] = df["touchpoint"].map(chain_share)
-    df["chain_text"] = df["touchpoint"].map(chain_text).fillna("—")
+    df["chain_text"] = [chain_text.get(tp, "—") for tp in df["touchpoint"]]
     names = _names(db, Store.__table__)
     df["name"] = df["store_id"].map(dict(zip(names["id"], names["name"]))).fillna(df["store_id"])
     df["_rank"] = np.where(df["flagged"], 0, np.where(df["small_sample"], 2, 1))
