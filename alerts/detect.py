@@ -423,12 +423,28 @@ def detect_urgent(db: Database, session: Session, policy: AlertPolicy, now: date
         session.add(alert)
 
 
+def _one_detector_at_a_time(session: Session, dialect: str) -> None:
+    """Serialise alert detection across runners for the rest of the transaction.
+
+    Detection reads the open alerts, then inserts the missing ones; ``incident_key`` is
+    not unique, so two ``tingfeng process`` detecting at once could both open the same
+    incident. PostgreSQL takes a transaction-scoped advisory lock; SQLite takes the
+    database write lock with a write that changes nothing. A second runner waits, then
+    reads the first one's alerts and opens nothing twice.
+    """
+    if dialect == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('tingfeng.detect_alerts'))"))
+    else:
+        session.execute(sa.delete(Alert).where(sa.false()))
+
+
 def detect_alerts(db: Database, policy: AlertPolicy | None = None, now: datetime | None = None) -> DetectSummary:
     """Create, update and resolve spike and urgent alerts as of ``now`` (default: the current time)."""
     policy = policy or AlertPolicy()
     now = (now or utcnow()).astimezone(timezone.utc)
     summary = DetectSummary()
     with db.session() as session:
+        _one_detector_at_a_time(session, db.dialect)
         detect_spikes(db, session, policy, now, summary)
         if policy.urgent:
             detect_urgent(db, session, policy, now, summary)
