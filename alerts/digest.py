@@ -36,7 +36,7 @@ from alerts.render.alert import (
 from alerts.render.links import LinkSettings
 from storage.handling import Deadlines, StoreHandling, store_handling
 from storage.shares import MIN_N as SHARE_MIN_N, SentimentShares, honest_shares
-from nlp.consistency import below_standard
+from nlp.consistency import below_standard, touchpoints_below_standard
 from nlp import keywords as nlp_keywords
 from nlp import vocabulary as nlp_vocabulary
 from storage.models import (
@@ -221,6 +221,16 @@ class TouchpointRow:
 
 
 @dataclass
+class TouchpointFlag:
+    """One store's touchpoint significantly more negative than the chain's on that touchpoint."""
+
+    store: str  # the store's display name
+    row: TouchpointRow  # the store's mentions of the touchpoint
+    chain: TouchpointRow  # the tested stores' mentions of it together: the standard
+    p_value: float
+
+
+@dataclass
 class Quote:
     text: str
     store: str
@@ -286,6 +296,7 @@ class DigestData:
     handling: list[HandlingRow] = field(default_factory=list)  # per store, worst 及时率 first
     below_standard: list[StoreRow] = field(default_factory=list)  # significantly more negative than the chain
     standard_share: float | None = None  # the chain's pooled negative share they are compared with
+    touchpoints_below_standard: list[TouchpointFlag] = field(default_factory=list)  # store × touchpoint, worst first
 
 
 def _counts_by_store(session: Session, scope: Scope, start: datetime, end: datetime) -> dict[str | None, Totals]:
@@ -349,23 +360,63 @@ def complaint_keywords(session: Session, scope: Scope, start: datetime, end: dat
     return [(p.term, p.mentions) for p in phrases]
 
 
-def _touchpoints(session: Session, scope: Scope, start: datetime, end: datetime) -> list[TouchpointRow]:
+TouchpointCounts = dict[str, dict[str | None, list[int]]]  # touchpoint → store (None: brand-wide) → [total, pos, neg]
+
+
+def _touchpoint_counts(session: Session, scope: Scope, start: datetime, end: datetime) -> TouchpointCounts:
+    """Mentions of each touchpoint per store in the period, by the polarity of the clause about it."""
     rows = session.exec(
-        select(MentionTouchpoint.touchpoint, MentionTouchpoint.polarity, sa.func.count(sa.distinct(MentionTouchpoint.mention_id)))
+        select(MentionAnalysis.store_id, MentionTouchpoint.touchpoint, MentionTouchpoint.polarity,
+               sa.func.count(sa.distinct(MentionTouchpoint.mention_id)))
         .join(MentionAnalysis, MentionAnalysis.mention_id == MentionTouchpoint.mention_id)
         .where(scope.clause(), MentionAnalysis.counted == sa.true(),
                MentionAnalysis.published_at >= start, MentionAnalysis.published_at < end)
-        .group_by(MentionTouchpoint.touchpoint, MentionTouchpoint.polarity)
+        .group_by(MentionAnalysis.store_id, MentionTouchpoint.touchpoint, MentionTouchpoint.polarity)
     ).all()
-    acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for touchpoint, polarity, n in rows:
-        acc[touchpoint][0] += int(n)
+    acc: TouchpointCounts = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    for store_id, touchpoint, polarity, n in rows:
+        cell = acc[touchpoint][store_id]
+        cell[0] += int(n)
         if polarity == "positive":
-            acc[touchpoint][1] += int(n)
+            cell[1] += int(n)
         elif polarity == "negative":
-            acc[touchpoint][2] += int(n)
-    out = [TouchpointRow(TOUCHPOINT_LABELS.get(k, k), *v) for k, v in acc.items()]
+            cell[2] += int(n)
+    return acc
+
+
+def _summed(name: str, cells: Iterable[list[int]]) -> TouchpointRow:
+    """One touchpoint row of several stores' ``[total, positive, negative]`` together."""
+    total = positive = negative = 0
+    for t, pos, neg in cells:
+        total, positive, negative = total + t, positive + pos, negative + neg
+    return TouchpointRow(name, total, positive, negative)
+
+
+def _touchpoints(counts: TouchpointCounts) -> list[TouchpointRow]:
+    """The scope's touchpoints (every store and brand-wide mentions together), most complained about first."""
+    out = [_summed(TOUCHPOINT_LABELS.get(k, k), list(by_store.values())) for k, by_store in counts.items()]
     return sorted(out, key=lambda r: (-r.negative, -r.total, r.name))
+
+
+def _touchpoints_below_standard(counts: TouchpointCounts, board: list[StoreRow]) -> list[TouchpointFlag]:
+    """The store × touchpoint pairs of a multi-store digest significantly more negative than the
+    scope's stores on that touchpoint (``nlp.consistency.touchpoints_below_standard``), most
+    significant first, each with the tested stores' share on the touchpoint it was compared with."""
+    if len(board) < 2:
+        return []
+    names = {r.store_id: r.name for r in board}
+    families = {tp: {sid: (c[2], c[0]) for sid, c in by_store.items() if sid in names} for tp, by_store in counts.items()}
+    standing = touchpoints_below_standard(families, min_n=SHARE_MIN_N)
+    flags = []
+    for tp, by_store in standing.items():
+        label = TOUCHPOINT_LABELS.get(tp, tp)
+        hits = [s for s in by_store.values() if s.flagged]
+        if not hits:
+            continue
+        chain = _summed(label, [counts[tp][s.store_id] for s in by_store.values() if not s.small_sample])
+        flags += [TouchpointFlag(names[s.store_id], TouchpointRow(label, *counts[tp][s.store_id]), chain,
+                                 float(s.p_value)) for s in hits]
+    return sorted(flags, key=lambda f: (f.p_value, f.store, f.row.name))
 
 
 def _quotes(session: Session, scope: Scope, start: datetime, end: datetime, label: str, n: int,
@@ -496,8 +547,11 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
     weekday = "一二三四五六日"
     daily = [(f"{d.month}/{d.day} 周{weekday[d.weekday()]}", per_day[d]) for d in days]
 
-    touchpoints = _touchpoints(session, scope, start, end)
-    _attach_shares(session, [this, prev, *(t for r in board for t in (r.this, r.prev)), *touchpoints])
+    touchpoint_counts = _touchpoint_counts(session, scope, start, end)
+    touchpoints = _touchpoints(touchpoint_counts)
+    touchpoint_flags = _touchpoints_below_standard(touchpoint_counts, board)
+    _attach_shares(session, [this, prev, *(t for r in board for t in (r.this, r.prev)), *touchpoints,
+                             *(t for f in touchpoint_flags for t in (f.row, f.chain))])
     below, standard_share = _below_standard(board)
 
     return DigestData(
@@ -515,7 +569,7 @@ def collect_digest(session: Session, recipient: Recipient, week: str, settings: 
                                      {"store": store_names, "product": products}, tz),
         dashboard_url=settings.links.dashboard_url.rstrip("/"),
         handling=_handling(session, scope, stores, start, end, settings),
-        below_standard=below, standard_share=standard_share,
+        below_standard=below, standard_share=standard_share, touchpoints_below_standard=touchpoint_flags,
     )
 
 

@@ -348,6 +348,23 @@ def test_digest_email_shows_corrected_shares_and_small_sample_for_a_small_store(
     assert "样本不足 (n=14)" in msg.html and "样本不足 (n=7)" in msg.html
 
 
+def _plain_mentions(s, n: int, store_id: str, total: int, negative: int, touchpoint: str | None = None) -> int:
+    """``total`` mentions of a store spread over the week, the first ``negative`` of them negative and
+    the rest positive (ids from ``n + 1``; on ``touchpoint`` when given); returns the last id."""
+    for k in range(total):
+        n += 1
+        at = MONDAY + timedelta(days=k % 7, hours=10, minutes=k % 50)
+        label = "negative" if k < negative else "positive"
+        s.add(Mention(id=n, source_id="dp", external_id=str(n), platform="dianping", text=f"第{n}条",
+                      published_at=at, collected_at=at, content_hash=f"h{n}"))
+        s.add(MentionAnalysis(mention_id=n, published_at=at, platform="dianping", brand_id="cha",
+                              store_id=store_id, model="t", model_version="1", score=0.5, label=label,
+                              counted=True, scored_at=at))
+        if touchpoint:
+            s.add(MentionTouchpoint(mention_id=n, touchpoint=touchpoint, polarity=label, score=0.5, evidence=f"第{n}条"))
+    return n
+
+
 def test_hq_digest_names_the_store_below_the_chain_standard_and_not_a_small_noisy_one(db):
     with db.session() as s:
         s.add(Brand(id="cha", name="茶颜"))
@@ -358,18 +375,75 @@ def test_hq_digest_names_the_store_below_the_chain_standard_and_not_a_small_nois
         plan["tiny"] = (5, 4)  # 80% negative, but 5 mentions
         for sid, (total, negative) in plan.items():
             s.add(Store(id=sid, brand_id="cha", name=f"{sid}店"))
-            for k in range(total):
-                n += 1
-                at = MONDAY + timedelta(days=k % 7, hours=10, minutes=k % 50)
-                label = "negative" if k < negative else "positive"
-                s.add(Mention(id=n, source_id="dp", external_id=str(n), platform="dianping", text=f"第{n}条",
-                              published_at=at, collected_at=at, content_hash=f"h{n}"))
-                s.add(MentionAnalysis(mention_id=n, published_at=at, platform="dianping", brand_id="cha",
-                                      store_id=sid, model="t", model_version="1", score=0.5, label=label,
-                                      counted=True, scored_at=at))
+            n = _plain_mentions(s, n, sid, total, negative)
     d = data_for(db, "hq")
     assert [r.store_id for r in d.below_standard] == ["bad"]
     msg = build_digest(db, SETTINGS, "hq", WEEK)
     section = msg.text[msg.text.index("低于连锁标准的门店"):]
     assert "bad店：负面 24/40" in section and "tiny店" not in section.split("（单侧检验")[0]
     assert "低于连锁标准的门店" in msg.html and "bad店" in msg.html
+
+
+def _touchpoint_chain(db) -> None:
+    """Nine stores with 40 服务 and 40 出品 mentions each this week: 服务 20% negative and 出品 15%
+    everywhere except 服务 at 坏店 (60% negative); a manager of 坏店 and one of 好店0."""
+    with db.session() as s:
+        s.add(Brand(id="cha", name="茶颜"))
+        s.add(Recipient(id="hq", name="总部", role="hq", email="hq@example.com"))
+        s.add(Recipient(id="mgr-bad", name="坏店店长", role="manager", email="b@example.com", stores=["bad"]))
+        s.add(Recipient(id="mgr-ok0", name="好店店长", role="manager", email="o@example.com", stores=["ok0"]))
+        n = 0
+        plan = {f"ok{i}": {"service": 8, "product": 6} for i in range(8)}
+        plan["bad"] = {"service": 24, "product": 6}
+        for sid, negatives in plan.items():
+            s.add(Store(id=sid, brand_id="cha", name=("坏店" if sid == "bad" else f"好店{sid[2:]}")))
+            for touchpoint, negative in negatives.items():
+                n = _plain_mentions(s, n, sid, 40, negative, touchpoint)
+
+
+def test_hq_digest_names_the_store_touchpoint_below_the_chain_standard(db):
+    _touchpoint_chain(db)
+    d = data_for(db, "hq")
+    assert [(f.store, f.row.name) for f in d.touchpoints_below_standard] == [("坏店", "服务")]
+    flag = d.touchpoints_below_standard[0]
+    assert (flag.row.negative, flag.row.total) == (24, 40)
+    assert (flag.chain.negative, flag.chain.total) == (8 * 8 + 24, 9 * 40)  # every tested store on 服务
+    assert flag.row.shares.negative.display() == "60% (45%–74%)"
+    msg = build_digest(db, SETTINGS, "hq", WEEK)
+    section = msg.text[msg.text.index("低于连锁标准的门店触点"):]
+    section = section[:section.index("（每个触点")]
+    assert "坏店 · 服务：负面 24/40，负面占比 60% (45%–74%)，全部门店 24% (20%–29%)" in section
+    assert "好店" not in section and "出品" not in section
+    assert "低于连锁标准的门店触点" in msg.html and "<b>坏店</b> · 服务" in msg.html
+
+
+def test_store_manager_digest_has_no_touchpoint_standard_block(db):
+    _touchpoint_chain(db)
+    for recipient in ("mgr-bad", "mgr-ok0"):
+        assert data_for(db, recipient).touchpoints_below_standard == []
+        msg = build_digest(db, SETTINGS, recipient, WEEK)
+        assert "连锁标准" not in msg.text and "连锁标准" not in msg.html
+
+
+def test_touchpoint_standard_block_renders_escaped_in_text_and_html():
+    from alerts.digest import DigestData, Totals, TouchpointFlag, TouchpointRow
+    from alerts.render.env import render
+    from storage.shares import sentiment_shares
+
+    row = TouchpointRow("服务", 40, 10, 24, sentiment_shares(10, 24, 40))
+    chain = TouchpointRow("服务", 360, 200, 88, sentiment_shares(200, 88, 360))
+    data = DigestData(week=WEEK, period="2026年11月16日（周一）– 11月22日（周日）", period_short="11月16日–11月22日",
+                      recipient_id="hq", recipient_name="总部", scope="全部品牌与门店", this=Totals(), prev=Totals(),
+                      daily=[], leaderboard=[], movers=[], touchpoints=[], keywords=[], negative_quotes=[],
+                      positive_quotes=[], alerts=[],
+                      touchpoints_below_standard=[TouchpointFlag("<b>坏</b>店", row, chain, 0.001)])
+    text = render("digest_email.txt", d=data, subject="s")
+    assert ("低于连锁标准的门店触点（该触点负面占比显著高于本期全部门店在该触点的合计）：\n"
+            "- <b>坏</b>店 · 服务：负面 24/40，负面占比 60% (45%–74%)，全部门店 24% (20%–29%)\n") in text
+    assert "Benjamini–Hochberg" in text.split("低于连锁标准的门店触点")[1]
+    html = render("digest_email.html", d=data, subject="s", cids=set())
+    assert "&lt;b&gt;坏&lt;/b&gt;店" in html and "<b>坏</b>店" not in html
+    assert "负面占比 60% (45%–74%)，全部门店 24% (20%–29%)" in html
+    data.touchpoints_below_standard = []
+    assert "门店触点" not in render("digest_email.txt", d=data, subject="s")
+    assert "门店触点" not in render("digest_email.html", d=data, subject="s", cids=set())
