@@ -4,7 +4,8 @@ For the ISO week (Asia/Shanghai by default) and the recipient's scope — their 
 and regions' stores for managers, their brands for marketing/HQ, everything for an
 unscoped recipient — the digest shows volume, positive share and net sentiment
 ((pos − neg)/(pos + neg)) with the week-on-week change, the store leaderboard and the
-biggest movers, the touchpoint breakdown, the top complaint keywords, 3 negative and
+biggest movers, in a multi-store digest the stores and store × touchpoint pairs below
+the chain's standard (``nlp.consistency``), the touchpoint breakdown, the top complaint keywords, 3 negative and
 3 positive quotes and the week's alerts with their state; it is an HTML email with
 inline charts and an Excel file of the week's negative mentions.
 

@@ -411,8 +411,8 @@ def test_hq_digest_names_the_store_touchpoint_below_the_chain_standard(db):
     assert flag.row.shares.negative.display() == "60% (45%–74%)"
     msg = build_digest(db, SETTINGS, "hq", WEEK)
     section = msg.text[msg.text.index("低于连锁标准的门店触点"):]
-    section = section[:section.index("（每个触点")]
-    assert "坏店 · 服务：负面 24/40，负面占比 60% (45%–74%)，全部门店 24% (20%–29%)" in section
+    section = section[:section.index("（每个触点单侧检验")]
+    assert "坏店 · 服务：负面 24/40，负面占比 60% (45%–74%)，全部门店合计 24% (20%–29%)" in section
     assert "好店" not in section and "出品" not in section
     assert "低于连锁标准的门店触点" in msg.html and "<b>坏店</b> · 服务" in msg.html
 
@@ -438,12 +438,12 @@ def test_touchpoint_standard_block_renders_escaped_in_text_and_html():
                       positive_quotes=[], alerts=[],
                       touchpoints_below_standard=[TouchpointFlag("<b>坏</b>店", row, chain, 0.001)])
     text = render("digest_email.txt", d=data, subject="s")
-    assert ("低于连锁标准的门店触点（该触点负面占比显著高于本期全部门店在该触点的合计）：\n"
-            "- <b>坏</b>店 · 服务：负面 24/40，负面占比 60% (45%–74%)，全部门店 24% (20%–29%)\n") in text
+    assert ("低于连锁标准的门店触点（某一触点的负面占比显著高于本期全部门店在该触点的合计）：\n"
+            "- <b>坏</b>店 · 服务：负面 24/40，负面占比 60% (45%–74%)，全部门店合计 24% (20%–29%)\n") in text
     assert "Benjamini–Hochberg" in text.split("低于连锁标准的门店触点")[1]
     html = render("digest_email.html", d=data, subject="s", cids=set())
     assert "&lt;b&gt;坏&lt;/b&gt;店" in html and "<b>坏</b>店" not in html
-    assert "负面占比 60% (45%–74%)，全部门店 24% (20%–29%)" in html
+    assert "负面占比 60% (45%–74%)，全部门店合计 24% (20%–29%)" in html
     data.touchpoints_below_standard = []
     assert "门店触点" not in render("digest_email.txt", d=data, subject="s")
     assert "门店触点" not in render("digest_email.html", d=data, subject="s", cids=set())
