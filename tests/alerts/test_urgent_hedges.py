@@ -9,19 +9,9 @@ from sqlmodel import select
 from alerts.detect import detect_alerts
 from nlp.pipeline import score_pending
 from storage.models import Alert, Brand, Mention, MentionAnalysis, Source, Store
+from tests.nlp.test_nlp_pipeline import FakeModel  # the urgent terms, not the model, decide these alerts
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
-
-
-class FakeModel:
-    """Deterministic and fast: the urgent terms, not the model, decide these alerts."""
-
-    name = "fake"
-    version = "1"
-    metadata = {"neutral_low": 0.4, "neutral_high": 0.6}
-
-    def score(self, texts):
-        return [0.2 for _ in texts]
 
 
 def test_a_hedged_mention_raises_no_urgent_alert_and_a_real_report_does(db):
