@@ -67,8 +67,10 @@ def main() -> None:
     for key in ("urgent", *vocabulary.TOUCHPOINTS):
         for name, res in results.items():
             print(f"{key:12s} {name:18s} {res[key]}")
-    for name, v in lists.items():
-        print(f"{'urgent, hedge rows':18s} {name:18s} {measure(v, hedged)['urgent']}")
+    rest = [r for r in data if r[3] != "hedge"]
+    for label, subset in (("urgent, hedge rows", hedged), ("urgent, other rows", rest)):
+        for name, v in lists.items():
+            print(f"{label:18s} {name:18s} {measure(v, subset)['urgent']}")
     print("\nnew lists, urgent errors:")
     for kind, text in sorted(set(results["new (nlp/data)"]["_misses"])):
         print(f"  {kind}: {text}")
