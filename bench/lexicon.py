@@ -57,13 +57,20 @@ def measure(vocab: vocabulary.Vocabulary, data: list) -> dict[str, str]:
 def main() -> None:
     data = rows()
     n_urgent = sum(r[1] for r in data)
+    hedged = [r for r in data if r[3] == "hedge"]
     print(f"{len(data)} labelled sentences ({n_urgent} urgent, "
-          f"{sum(r[3] == 'hard_negative' for r in data)} hard negatives)")
+          f"{sum(r[3] == 'hard_negative' for r in data)} hard negatives, "
+          f"{len(hedged)} hedge rows of which {sum(r[1] for r in hedged)} urgent)")
     old = vocabulary.read(Path(__file__).resolve().parent / "data" / "lexicon_v1")
-    results = {"old (before #16)": measure(old, data), "new (nlp/data)": measure(vocabulary.shipped(), data)}
+    lists = {"old (before #16)": old, "new (nlp/data)": vocabulary.shipped()}
+    results = {name: measure(v, data) for name, v in lists.items()}
     for key in ("urgent", *vocabulary.TOUCHPOINTS):
         for name, res in results.items():
             print(f"{key:12s} {name:18s} {res[key]}")
+    rest = [r for r in data if r[3] != "hedge"]
+    for label, subset in (("urgent, hedge rows", hedged), ("urgent, other rows", rest)):
+        for name, v in lists.items():
+            print(f"{label:18s} {name:18s} {measure(v, subset)['urgent']}")
     print("\nnew lists, urgent errors:")
     for kind, text in sorted(set(results["new (nlp/data)"]["_misses"])):
         print(f"  {kind}: {text}")

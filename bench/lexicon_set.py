@@ -2,7 +2,8 @@
 
 Each row: text, urgent (1/0), touchpoints (space-separated keys), kind. Sentences are
 combined from hand-written clauses with a few product and store names, including hard
-negatives: negation, hedges, hyperbole and slang, product names and unrelated uses of a
+negatives: negation, hedges (worries, wishes, conditionals: the ``HEDGE`` rows, with
+reports that follow a hedge), hyperbole and slang, product names and unrelated uses of a
 term (优惠券过期, 曝光率, 过敏体质). Nothing comes from ../shared/data.
 """
 
@@ -40,6 +41,21 @@ PLAIN = [
     ("骑手超时一小时，{p}都化了", 0, "product delivery"), ("会员积分换了一杯{p}", 0, "product digital"),
     ("店员一直推{p}，有点烦", 0, "product service"), ("座位太少，{p}只能站着喝", 0, "product environment"),
 ]
+# worries, wishes and conditionals (nothing happened) and reports after a hedge (it did)
+HEDGE = [
+    ("有点担心喝{p}会不会拉肚子", 0, "product"), ("担心{p}喝了会拉肚子，先买一杯试试", 0, "product"),
+    ("第一次喝{p}，希望不要拉肚子", 0, "product"), ("怕过敏，{p}让店员去掉芒果", 0, "product service"),
+    ("万一{p}过期了怎么办，日期看不清", 0, "product"), ("如果{p}里有头发就直接投诉", 0, "product"),
+    ("但愿喝完{p}别拉肚子，冰的喝太多了", 0, "product"), ("{p}是否会引起过敏？想问问成分", 0, "product"),
+    ("孕妇喝{p}会不会过敏啊", 0, "product"), ("害怕{p}太凉喝了肚子疼，点了常温", 0, "product"),
+    ("肠胃不好，生怕喝{p}闹肚子", 0, "product"), ("要是{p}变质了店家会退吗", 0, "product"),
+    ("不知道{p}会不会有虫，放了一晚上", 0, "product"),
+    ("本来担心{p}会拉肚子，结果真的拉肚子了", 1, "product"), ("担心的事还是发生了，喝完{p}拉肚子一晚上", 1, "product"),
+    ("有点怕过敏，喝了{p}还是起疹子了", 1, "product"), ("担心会拉肚子果然喝完{p}就拉肚子了", 1, "product"),
+    ("不知道会不会拉肚子，反正喝完{p}已经吐了", 1, "product"), ("希望不要有事，可是喝完{p}一直肚子疼", 1, "product"),
+    ("万一再过敏怎么办？上次喝{p}过敏进了急诊", 1, "product"), ("如果是{p}的问题，我喝完拉肚子了要索赔", 1, "product"),
+    ("怕冷没加冰，{p}喝完还是拉肚子了", 1, "product"), ("担心的事发生了喝完{p}拉肚子一晚上", 1, "product"),
+]
 NO_PRODUCT = [
     ("今天天气不错，逛街路过", 0, ""), ("店员态度很差，爱答不理", 0, "service"), ("门口垃圾桶都满了，有异味", 0, "environment"),
     ("排队四十分钟才拿到", 0, "service"), ("扫码支付一直失败", 0, "digital"), ("配送费比饮品还贵", 0, "price delivery"),
@@ -59,6 +75,8 @@ def rows() -> list[tuple[str, int, str, str]]:
         out.append((clause.format(p=p), urgent, tps, "urgent"))
     for (clause, urgent, tps), p in cross(HARD_NEGATIVE, PRODUCTS):
         out.append((clause.format(p=p), urgent, tps, "hard_negative"))
+    for (clause, urgent, tps), p in cross(HEDGE, PRODUCTS):
+        out.append((clause.format(p=p), urgent, tps, "hedge"))
     for (clause, urgent, tps), p in cross(PLAIN, PRODUCTS):
         out.append((clause.format(p=p), urgent, tps, "plain"))
     out += [(c, u, t, "no_product") for c, u, t in NO_PRODUCT]

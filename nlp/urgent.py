@@ -4,10 +4,13 @@ The lists are data (``nlp/data/urgent.toml`` plus the chain's own, see
 :mod:`nlp.vocabulary`); this module only matches them. A term does not count when
 
 - it is part of a harmless phrase (``false_friends``: 冬虫夏草, 过敏体质);
-- a negation or hedge stands within ``window`` characters before it in the same clause,
-  with no break word between ("没有异物", "担心会拉肚子"; but "没喝完就吐了" is urgent);
-  a few negations count only right before it ("不过敏"); look-alikes are masked first
-  ("没想到有头发", "没多久就拉肚子" are urgent);
+- a negation stands within ``window`` characters before it in the same clause, with no
+  break word between ("没有异物"; but "没喝完就吐了" is urgent); a few negations count
+  only right before it ("不过敏"); look-alikes are masked first ("没想到有头发",
+  "没多久就拉肚子" are urgent);
+- a hedge (a worry, wish or condition) stands anywhere before it in the same clause, with
+  no ``hedge_breaks`` word between ("担心喝了会拉肚子", "希望不要拉肚子", "如果有头发就投诉";
+  but "担心会拉肚子果然拉肚子了" and "担心的事发生了，拉肚子一晚上" are urgent);
 - a negation closes its clause right after it ("拉肚子倒是没有");
 - its clause has a word showing it is about something else (``unless``: 优惠券过期).
 
@@ -58,22 +61,38 @@ def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _negation_before(text: str, start: int, clause_start: int, lex: UrgentLexicon) -> int | None:
-    """Where a negation or hedge reaching the term at ``start`` begins, else None."""
+    """Where a negation or hedge reaching the term at ``start`` begins, else None.
+
+    A negation reaches ``window`` characters back, a hedge back to its clause's start:
+    "担心杨枝甘露太冰会拉肚子" is a worry however long the product name. ``breaks`` end a
+    negation's reach, ``hedge_breaks`` a hedge's (searched in the unmasked text, so a
+    masked look-alike such as 没想到 can still end a hedge). ``就`` ends a negation
+    (没喝完就吐了) but not a hedge (如果有头发就投诉: nothing has happened yet).
+    """
     lo = max(clause_start, start - lex.window)
+    best = _cue_before(text, lo, start, lex.negations, lex.breaks, lex)
+    for cue in lex.adjacent_negations:
+        if _mask(text[lo:start], lex.not_negations).endswith(cue):
+            at = start - len(cue)
+            best = at if best is None else min(best, at)
+    hedge = _cue_before(text, clause_start, start, lex.hedges, lex.hedge_breaks, lex)
+    if hedge is not None:
+        best = hedge if best is None else min(best, hedge)
+    return best
+
+
+def _cue_before(text: str, lo: int, start: int, cues: tuple[str, ...], breaks: tuple[str, ...],
+                lex: UrgentLexicon) -> int | None:
+    """The earliest of ``cues`` in ``text[lo:start]`` (look-alikes masked) with none of ``breaks`` after it."""
     window = _mask(text[lo:start], lex.not_negations)
     best = None
-    for cue in (*lex.negations, *lex.hedges):
+    for cue in cues:
         at = window.rfind(cue)
         if at < 0:
             continue
-        between = window[at + len(cue):]
-        if any(b in between for b in lex.breaks):
+        if any(b in text[lo + at + len(cue):start] for b in breaks):
             continue
         best = at if best is None else min(best, at)
-    for cue in lex.adjacent_negations:
-        if window.endswith(cue):
-            at = len(window) - len(cue)
-            best = at if best is None else min(best, at)
     return None if best is None else lo + best
 
 

@@ -23,7 +23,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 SETTING_KEY = "vocabulary"  # the CatalogSetting row holding the chain's additions
 TOUCHPOINTS = ("product", "service", "environment", "price", "delivery", "digital")
 _LIST_FIELDS = ("terms", "false_friends", "negations", "adjacent_negations", "hedges", "not_negations",
-                "breaks", "post_fillers", "post_negations")
+                "breaks", "hedge_breaks", "post_fillers", "post_negations")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class UrgentLexicon:
     hedges: tuple[str, ...] = ()
     not_negations: tuple[str, ...] = ()
     breaks: tuple[str, ...] = ()
+    hedge_breaks: tuple[str, ...] = ()
     post_fillers: tuple[str, ...] = ()
     post_negations: tuple[str, ...] = ()
     unless: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (term, clause words that cancel it)

@@ -64,3 +64,42 @@ def test_a_chain_adds_its_own_terms():
     assert urgent_terms("玻璃杯碎了划到手", vocab.urgent) == ["玻璃杯碎了"]
     assert urgent_terms("头发丝般细的面条", vocab.urgent) == []
     assert urgent_terms("玻璃杯碎了划到手") == []
+
+
+@pytest.mark.parametrize("text", [
+    "有点担心会不会拉肚子", "担心吃了会拉肚子", "希望不要拉肚子", "怕过敏", "但愿别拉肚子", "不知道会不会拉肚子",
+    "是否会过敏", "万一喝了过敏怎么办", "如果有头发就投诉",  # 就 does not end a condition's reach
+    "担心杨枝甘露太冰会拉肚子，结果没事",  # a hedge reaches the whole clause, not only `window`
+])
+def test_a_worry_wish_or_condition_is_not_urgent(text):
+    assert urgent_terms(text) == []
+
+
+@pytest.mark.parametrize("text, terms", [
+    ("吃完拉肚子了", ["拉肚子"]),
+    ("担心的事还是发生了，拉肚子一晚上", ["拉肚子"]),  # the hedge stays in its clause
+    ("担心会拉肚子，果然拉肚子了", ["拉肚子"]),
+    ("担心会拉肚子果然拉肚子了", ["拉肚子"]),  # 果然 ends the hedge inside the clause
+    ("担心的事发生了喝完拉肚子一晚上", ["拉肚子"]),
+    ("会不会是变质了，味道很怪", ["变质"]),  # a suspicion about now, not a worry about later
+    ("怕是变质了", ["变质"]), ("怕冷没加冰就拉肚子了", ["拉肚子"]),  # 怕 that is no worry
+    ("要不是拉肚子我也不会投诉", ["拉肚子"]), ("要是早知道会拉肚子就不喝了", ["拉肚子"]),  # counterfactuals: it happened
+])
+def test_a_report_after_or_beside_a_hedge_is_urgent(text, terms):
+    assert urgent_terms(text) == terms
+
+
+def test_negation_still_cancels_and_keeps_its_short_reach():
+    assert urgent_terms("没有吃出头发，也没有变质，放心") == []
+    assert urgent_terms("没喝完就吐了") == ["吐了"]
+    assert urgent_terms("没有排队的那家店里喝到头发") == ["头发"]  # 没有 is beyond `window`
+
+
+def test_hedges_and_their_breaks_are_data():
+    from dataclasses import replace
+
+    from nlp.vocabulary import shipped
+
+    lex = shipped().urgent
+    assert urgent_terms("盼着别拉肚子", replace(lex, hedges=(*lex.hedges, "盼着别"))) == []
+    assert urgent_terms("担心会拉肚子果然拉肚子了", replace(lex, hedge_breaks=())) == []
