@@ -195,3 +195,44 @@ def test_adapt_command_reports_both_figures_and_refuses_without_enough_labels(db
     assert out.exit_code == 0, out.output
     assert "60 labelled mentions (0 from corrections), 3-fold CV" in out.output and "→ promoted" in out.output
     assert list((tmp_path / "var" / "models").glob("ngram-lr-chain-*.npz"))
+
+
+def _recipe_in_meta(meta: dict) -> dict:
+    """The recipe settings an artifact's metadata records (nlp.train.fit_model)."""
+    social = meta.get("social") or {}
+    return {"weighting": meta["weighting"], "domain_weights": meta["domain_weights"], "C": meta["C"],
+            "bits": meta["hash_bits"], "max_n": meta["max_n"], "contrast": meta["contrast"],
+            "social": social.get("domain", ""), "social_C": social.get("C"), "router_C": social.get("router_C"),
+            "gate": (social.get("gate_k"), social.get("gate_t"))}
+
+
+def _recipe_settings(recipe) -> dict:
+    return {"weighting": recipe.weighting, "domain_weights": recipe.domain_weights, "C": recipe.c,
+            "bits": recipe.spec.bits, "max_n": recipe.spec.max_n, "contrast": recipe.spec.contrast,
+            "social": recipe.social, "social_C": recipe.social_c if recipe.social else None,
+            "router_C": recipe.router_c if recipe.social else None,
+            "gate": (recipe.gate_k, recipe.gate_t) if recipe.social else (None, None)}
+
+
+def test_adapt_trains_its_candidates_with_the_recipe_of_the_shipped_model(db, data_dir, base_artifact, tmp_path,
+                                                                          monkeypatch):
+    """Without ``recipe=`` (as ``tingfeng nlp adapt`` calls it) every candidate is fitted with the recipe the
+    shipped artifact records, so re-shipping with a new recipe cannot leave adapt on the old one."""
+    import nlp.adapt
+    from nlp.models.ngram import load_artifact
+
+    seen = []
+
+    def spy(data_dir, out, *, recipe, **kw):
+        seen.append(recipe)
+        return train(data_dir, out, recipe=RECIPE_SMALL, **kw)  # fitted small and fast, the recipe recorded
+
+    monkeypatch.setattr(nlp.adapt, "train", spy)
+    _promote_base(db, base_artifact)
+    _store_rated(db, SLANG)
+    result = adapt(db, tmp_path / "models", data_dir=data_dir, folds=3, now=T0 + timedelta(days=40))
+    shipped = _recipe_in_meta(load_artifact()[1])
+    assert len(seen) == 4  # 3 folds + the final candidate
+    assert all(_recipe_settings(r) == shipped for r in seen), (shipped, _recipe_settings(seen[0]))
+    candidate = load_artifact(result.artifact)[1]
+    assert candidate["social"]["domain"] == shipped["social"] and candidate["social"]["gate_t"] == shipped["gate"][1]
