@@ -19,7 +19,6 @@ import re
 import time
 import urllib.robotparser
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -34,6 +33,7 @@ from collectors.errors import (
     RobotsDisallowed,
 )
 from collectors.parse.charset import decode
+from storage.retry_after import retry_after_seconds  # noqa: F401 - also part of this module's API
 
 log = logging.getLogger(__name__)
 BLOCK_STATUSES = frozenset({403, 432, 461})
@@ -137,20 +137,6 @@ def without_credentials(url: str, also: set[str] = frozenset()) -> tuple[str, li
     if not dropped:
         return url, []
     return urlunsplit(parts._replace(query=urlencode(kept))), sorted(dropped)
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when - (now if now is not None else time.time()))
 
 
 class PoliteClient:

@@ -363,6 +363,10 @@ class JobRun(SQLModel, table=True):
     finished_at: Optional[datetime] = _ts()
     status: str = "running"  # running | ok | failed
     detail: dict[str, Any] = _json({})
+    # who runs it, and when it last said so: the next run of the job closes a dead one's row
+    host: Optional[str] = None
+    pid: Optional[int] = None
+    heartbeat_at: Optional[datetime] = _ts()
 
 
 class SchedulerLock(SQLModel, table=True):

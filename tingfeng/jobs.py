@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Callable
 
-from storage import Database
-from storage.models import JobRun, Source, utcnow
+from storage import Database, job_runs
+from storage.models import Source, utcnow
+from storage.scheduler_lock import Holder
 from tingfeng.catalog import Catalog, load_catalog, sync_catalog
 from tingfeng.settings import Settings
 
@@ -109,24 +110,27 @@ class Context:
 
 
 def _logged(name: str, fn: Callable[[], Any], ctx: Context, **detail: Any) -> Any:
-    """Run ``fn`` as job ``name``, recording a JobRun row and a log line."""
-    with ctx.db.session() as session:
-        run = JobRun(job=name, started_at=utcnow(), detail=dict(detail))
-        session.add(run)
+    """Run ``fn`` as job ``name``, recording a JobRun row (kept alive by heartbeats) and a log line.
+
+    Starting the run closes the rows earlier runs of ``name`` left ``running`` when their
+    process died (``storage.job_runs``); the heartbeat period and staleness are the
+    scheduler lock's.
+    """
+    me, s = Holder.this_process(), ctx.settings
+    run, closed = job_runs.start(ctx.db, name, host=me.host, pid=me.pid, now=utcnow(), detail=detail,
+                                 stale_after=timedelta(seconds=s.scheduler_lock_ttl_seconds))
+    for dead in closed:
+        log.warning("job %s: run %s (started %s) marked failed: %s", name, dead.id,
+                    dead.started_at.isoformat(timespec="seconds"), dead.detail["error"])
     t0 = time.perf_counter()
     try:
-        result = fn()
+        with job_runs.Heartbeat(ctx.db, run.id, s.scheduler_heartbeat_seconds):
+            result = fn()
     except Exception as exc:
-        with ctx.db.session() as session:
-            run.status, run.finished_at = "failed", utcnow()
-            run.detail = {**run.detail, "error": f"{type(exc).__name__}: {exc}"}
-            session.add(run)
+        job_runs.finish(ctx.db, run, "failed", now=utcnow(), error=f"{type(exc).__name__}: {exc}")
         log.exception("job %s failed", name)
         raise
-    with ctx.db.session() as session:
-        run.status, run.finished_at = "ok", utcnow()
-        run.detail = {**run.detail, "result": _summary(result), "seconds": round(time.perf_counter() - t0, 3)}
-        session.add(run)
+    job_runs.finish(ctx.db, run, "ok", now=utcnow(), result=_summary(result), seconds=round(time.perf_counter() - t0, 3))
     log.info("job %s ok in %.2fs: %s", name, time.perf_counter() - t0, _summary(result))
     return result
 

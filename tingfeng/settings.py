@@ -53,9 +53,11 @@ class Settings(BaseSettings):
     sentiment_model: str | None = Field(None, description="name of the sentiment model; unset = default")
 
     scheduler_heartbeat_seconds: float = Field(
-        20.0, gt=0, description="how often `tingfeng run` renews its scheduler lock (and a waiting one retries)")
+        20.0, gt=0, description="how often `tingfeng run` renews its scheduler lock (and a waiting one retries), and a "
+        "running job its job_runs heartbeat")
     scheduler_lock_ttl_seconds: float = Field(
-        60.0, gt=0, description="a scheduler lock not renewed for this long is stale: a waiting runner takes over")
+        60.0, gt=0, description="a scheduler lock not renewed for this long is stale: a waiting runner takes over; a "
+        "job run without a heartbeat for this long is closed as interrupted by the next run of its job")
 
     @model_validator(mode="after")
     def _lock_outlives_heartbeats(self) -> "Settings":

@@ -9,6 +9,7 @@ import httpx
 
 from alerts.channels.base import ChannelSettings
 from alerts.errors import ChannelError, DeliveryError, RateLimited
+from storage.retry_after import http_date, retry_after_seconds
 
 
 def dumps(body: Any) -> bytes:
@@ -29,7 +30,9 @@ def post(url: str, content: bytes, settings: ChannelSettings, headers: dict[str,
     except httpx.HTTPError as exc:
         raise DeliveryError(f"POST {httpx.URL(url).host} failed: {exc!r}") from exc
     if response.status_code == 429:
-        raise RateLimited(f"HTTP 429 from {response.url.host}", retry_after=_retry_after(response))
+        raise RateLimited(f"HTTP 429 from {response.url.host}",
+                          retry_after=rate_limit_wait(response.headers.get("Retry-After"), response.headers.get("Date"),
+                                                      cap=settings.backoff_max_seconds))
     if response.status_code >= 500:
         raise DeliveryError(f"HTTP {response.status_code} from {response.url.host}: {response.text[:200]}")
     if response.status_code >= 400:
@@ -37,11 +40,24 @@ def post(url: str, content: bytes, settings: ChannelSettings, headers: dict[str,
     return response
 
 
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return max(1.0, float(response.headers.get("Retry-After", "60")))
-    except ValueError:
-        return 60.0
+RATE_LIMIT_DEFAULT_SECONDS = 60.0  # a 429 that does not say how long to wait
+RATE_LIMIT_MIN_SECONDS = 1.0  # "retry now" (0, or a date already past) still waits this long
+
+
+def rate_limit_wait(retry_after: str | None, date: str | None = None, *, cap: float, now: float | None = None) -> float:
+    """Seconds to wait after a 429, from its ``Retry-After`` (seconds or HTTP date).
+
+    The date form is counted from the answer's own ``Date`` header when it has one (so
+    the two clocks' skew does not matter), else from ``now`` (default this host's clock).
+    Missing or unreadable → 60 s; 0 or a date in the past → 1 s; never more than ``cap``
+    (the channel's ``backoff_max_seconds``): a bot asking for a day is asked again within
+    the cap, which costs one more 429 and no attempt.
+    """
+    answered_at = http_date(date)
+    wait = retry_after_seconds(retry_after, now=answered_at if answered_at is not None else now)
+    if wait is None:
+        wait = RATE_LIMIT_DEFAULT_SECONDS
+    return min(cap, max(RATE_LIMIT_MIN_SECONDS, wait))
 
 
 def json_answer(response: httpx.Response) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from alerts.channels.email import message_id_for
-from storage.models import Mention, Notification, utcnow
+from storage.models import JobRun, Mention, Notification, utcnow
 from tests.alerts.test_email import Mailbox, SmtpServer
 from tests.reliability.conftest import kill_when
 from tingfeng.catalog import parse_catalog, sync_catalog
@@ -102,6 +102,11 @@ def emails(db) -> list[Notification]:
         return list(s.exec(select(Notification).where(Notification.channel == "email").order_by(Notification.id)))
 
 
+def deliver_runs(db) -> list[JobRun]:
+    with db.session() as s:
+        return list(s.exec(select(JobRun).where(JobRun.job == "deliver_notifications").order_by(JobRun.id)))
+
+
 def time_passes(db) -> None:
     """Make every unsent row due now, as if its backoff or lease had run out."""
     with db.session() as s:
@@ -173,7 +178,13 @@ def test_sigkill_of_deliver_while_the_server_holds_a_message(alerted):
         rows = emails(db)
         assert [n.status for n in rows] == ["sending"] * 4  # claimed under a lease, none marked sent
         assert all(n.next_attempt_at > utcnow() + timedelta(seconds=250) for n in rows)  # the 300 s lease
+        killed = deliver_runs(db)
+        assert [r.status for r in killed] == ["running"] and killed[0].pid == proc.pid  # SIGKILL: no handler ran
         assert "'claimed': 0" in alerted.invoke("deliver")  # no second sender while the lease runs
+        runs = deliver_runs(db)  # the next run closed the dead one's row: ops see no phantom job running
+        assert [r.status for r in runs] == ["failed", "ok"]
+        assert runs[0].detail["error"].startswith("interrupted: the run never finished (crash or kill): process "
+                                                  f"{proc.pid} on ") and runs[0].finished_at is not None
         time_passes(db)  # the lease runs out
         assert "'sent': 4" in alerted.invoke("deliver")
         rows = emails(db)

@@ -5,7 +5,11 @@ and a failing endpoint does not hold up another one."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
+from email.utils import formatdate
+
+import pytest
 
 from sqlmodel import select
 
@@ -76,20 +80,27 @@ def test_webhook_500_then_200_is_retried_with_backoff_and_delivered_once(db, rec
     assert len(receiver.accepted("/hook/b")) == 1
 
 
-def test_webhook_429_waits_for_retry_after_without_spending_an_attempt(db, receiver):
+def in_two_minutes() -> str:
+    """``Retry-After`` as an HTTP date 120 s after the receiver's clock (which stamps its ``Date``)."""
+    return formatdate(time.time() + 120, usegmt=True)
+
+
+@pytest.mark.parametrize(("retry_after", "slack"), [(lambda: "120", 0), (in_two_minutes, 2)], ids=["seconds", "http-date"])
+def test_webhook_429_waits_for_retry_after_without_spending_an_attempt(db, receiver, retry_after, slack):
     seed(db, receiver)
-    receiver.script["/hook/a"] = [(429, {"Retry-After": "120"}), (200, {})]
+    receiver.script["/hook/a"] = [(429, {"Retry-After": retry_after()}), (200, {})]
 
     first = deliver(db, NOW)
     assert (first.sent, first.deferred, first.retried, first.dead) == (1, 1, 0, 0)
     a = row(db, "mgr-a")
     assert (a.status, a.attempts) == ("pending", 0)  # being told to slow down is not a failure
-    assert a.next_attempt_at == NOW + timedelta(seconds=120) and "429" in a.last_error
+    # a date is counted from the answer's Date header, in whole seconds: a second may tick in between
+    assert NOW + timedelta(seconds=120 - slack) <= a.next_attempt_at <= NOW + timedelta(seconds=120) and "429" in a.last_error
 
-    assert deliver(db, NOW + timedelta(seconds=119)).claimed == 0
+    assert deliver(db, a.next_attempt_at - timedelta(seconds=1)).claimed == 0
     assert len(receiver.posts) == 2
 
-    later = deliver(db, NOW + timedelta(seconds=120))
+    later = deliver(db, a.next_attempt_at)
     a2 = row(db, "mgr-a")
     assert later.sent == 1 and (a2.status, a2.attempts) == ("sent", 1)
     assert deliver(db, NOW + timedelta(days=1)).claimed == 0
