@@ -13,8 +13,9 @@ a plain ratio it does not crown words seen once. Counts are per mention (a word 
 once per text), so one long rant cannot dominate.
 
 :func:`complaint_keywords` loads the texts for a scope and period from the database:
-the target is the period's negative mentions, the background the scope's own history
-(the ``history_days`` before the period).
+the target is the period's negative mentions of the scope, the comparison every other
+negative mention of the period and the ``history_days`` before it, the prior everything
+said then (see :func:`complaint_phrases`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ from nlp.errors import UnknownScope
 
 MIN_COUNT = 2
 MIN_Z = 0.5  # below it a term is about as common in the background: chance, not a reason
+# against the other complaints a term must stand out beyond chance: about one-sided 93%,
+# what two mentions here and none anywhere else reach (音乐 / 没地方, spread evenly over
+# the stores' complaints, score 0.6–1.0 in a store's month)
+MIN_Z_COMPLAINTS = 1.4
+MIN_BASELINE = 20  # fewer complaints to compare with say nothing about what is usual
 HISTORY_DAYS = 90
 SCOPE_TYPES = ("brand", "region", "store", "product", "platform", "store_product", "touchpoint", "store_touchpoint")
 
@@ -92,7 +98,19 @@ def document_counts(texts: Iterable[str], names: Iterable[str] = (), stop: froze
 ONE_CHAR_COMPLAINTS = frozenset("贵慢咸甜苦酸凉冷烫脏臭少差淡腥硬腻")
 _DEGREE = ("有点", "太", "很", "超", "巨", "好", "真", "特")
 _NEGATION = "不没"
+# characters that are never the verb of a verb + 不/没 complement (还不承认, 也不新鲜, 就没了)
+_NOT_VERB = frozenset("的了是我你他她它这那就都也还又在有和与跟及或被把让给对之而但才再很太挺真好更最超特巨不没却总")
 _CLAUSE = re.compile(r"[，,。.！!？?；;：:、~～…\s]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]+")
+_NUMERAL = r"[零〇一二两俩三四五六七八九十百千万亿半几多0-9０-９.．]"
+_UNIT = r"(?:分钟|小时|钟头|块钱|个|杯|份|块|元|钱|毛|角|分|秒|天|周|月|年|次|口|瓶|斤|克|件|遍|趟|号|岁|位|点|单)"
+_QUANTITY = re.compile(rf"(?:好|快|近|约|大约|差不多)?(?:{_NUMERAL}|{_UNIT})+")
+KEPT_NUMBERS = frozenset({"315", "12315"})  # the consumer-rights day and hotline: a complaint threat
+
+
+def is_quantity(term: str) -> bool:
+    """Whether ``term`` is only a number, price, amount or duration (二十八, 一个半, 三十块, 2杯,
+    四十分钟, 小时): it says how much, never what went wrong. 315 and 12315 are not."""
+    return term not in KEPT_NUMBERS and _QUANTITY.fullmatch(term) is not None
 
 
 @lru_cache(maxsize=8)
@@ -123,8 +141,10 @@ def terms(text: str, tok: Any, names: Iterable[str] = (), stop: frozenset[str] |
 
     Every dictionary word of two or more characters found anywhere in the text (jieba's
     word graph, so a mis-segmentation such as 冰沙全 / 味像 never becomes a term), a
-    negated word as one term (不舒服, not 舒服), and a degree word with a one-character
-    complaint (太腻, 很慢). Stop words, digits other than 315/12315 and anything that is
+    negated word as one term (不舒服, not 舒服), a one-character verb with its 不/没
+    complement (喝不下去, 退不了: never the fragment 不下去 / 不了) and a degree word with a
+    one-character complaint (太腻, 很慢). Stop words, quantities (:func:`is_quantity`:
+    二十八, 一个半, 三十块) and anything that is
     or contains a catalog name (门店, 产品, 品牌 and their aliases) or a fragment of one
     (:func:`name_fragments`; computed here when ``fragments`` is None) are left out.
     ``stop``: the chain's stop words (the shipped ones when None).
@@ -135,25 +155,40 @@ def terms(text: str, tok: Any, names: Iterable[str] = (), stop: frozenset[str] |
     out: set[str] = set()
     # names become clause breaks: no word across a name's edge (生椰拿铁料 → 铁料)
     for clause in _CLAUSE.split(_names_pattern(frozenset(names)).sub("，", text.lower())):
-        if not clause:
-            continue
-        dag = tok.get_DAG(clause)
-        spans = [(i, j) for i, ends in dag.items() for j in ends if j > i and tok.FREQ.get(clause[i:j + 1])]
-        for i, j in spans:
-            if any(a <= i and j <= b and (a, b) != (i, j) for a, b in spans):
-                continue  # 肚子 inside 拉肚子 / 肚子疼: the longer word says what happened
-            word = clause[i:j + 1]
-            if i and clause[i - 1] in _NEGATION and word[0] not in _NEGATION:
-                word = clause[i - 1] + word
-            out.add(word)
-        for i, c in enumerate(clause):
-            if c in ONE_CHAR_COMPLAINTS:
-                degree = next((d for d in _DEGREE if clause[:i].endswith(d)), None)
-                if degree or (i and clause[i - 1] in _NEGATION):
-                    out.add((degree or clause[i - 1]) + c)
-    return {w for w in out
-            if w not in stop and not (w.isdigit() and w not in {"315", "12315"})
+        if clause:
+            out.update(_clause_terms(clause, tok))
+    return {w for w in out if w not in stop and not is_quantity(w) and w[-1] not in _NEGATION  # 真不: debris
             and not _is_name(w, names, fragments)}
+
+
+def _clause_terms(clause: str, tok: Any) -> set[str]:
+    """The candidate terms of one clause (see :func:`terms`), before any filtering."""
+    dag = tok.get_DAG(clause)
+    spans = [(i, j) for i, ends in dag.items() for j in ends if j > i and tok.FREQ.get(clause[i:j + 1])]
+    word_ends = {j for _, j in spans}
+    found: list[tuple[int, int]] = []
+    for i, j in spans:
+        if i and clause[i - 1] in _NEGATION and clause[i] not in _NEGATION:
+            i -= 1  # a negated word is one term: 不舒服, not 舒服
+        if clause[i] in _NEGATION and i and _is_verb_before(clause, i, word_ends):
+            i -= 1  # a verb with its 不/没 complement is one term: 喝不下去, 退不了, not 不下去 / 不了
+        found.append((i, j))
+    out = {clause[i:j + 1] for i, j in found
+           # 肚子 inside 拉肚子 / 肚子疼, 不下 inside 喝不下去: the longer term says what happened
+           if not any(a <= i and j <= b and (a, b) != (i, j) for a, b in found)}
+    for i, c in enumerate(clause):
+        if c in ONE_CHAR_COMPLAINTS:
+            degree = next((d for d in _DEGREE if clause[:i].endswith(d)), None)
+            if degree or (i and clause[i - 1] in _NEGATION):
+                out.add((degree or clause[i - 1]) + c)
+    return out
+
+
+def _is_verb_before(clause: str, i: int, word_ends: set[int]) -> bool:
+    """Whether the character before ``clause[i]`` (a 不/没) stands alone as a one-character
+    verb: Chinese, not a function character and not the end of a longer word (根本没 → no)."""
+    c = clause[i - 1]
+    return "\u4e00" <= c <= "\u9fff" and c not in _NOT_VERB and (i - 1) not in word_ends
 
 
 REDUNDANT = 0.8  # share of a term's mentions already explained by a chosen term that makes it redundant
@@ -186,28 +221,50 @@ def _example_clause(text: str, term: str, width: int = 40) -> str:
 
 
 def complaint_phrases(target: Sequence[tuple[Any, str]], background: Iterable[str], names: Iterable[str] = (),
-                      top: int = 10, min_count: int = MIN_COUNT, stop: frozenset[str] | None = None
-                      ) -> list[Phrase]:
+                      top: int = 10, min_count: int = MIN_COUNT, stop: frozenset[str] | None = None,
+                      *, complaints: Iterable[str] | None = None) -> list[Phrase]:
     """The terms most over-represented in ``target`` (``(id, text)`` pairs, e.g. the
-    period's negative mentions of a store) against ``background`` texts, each with an
-    example clause from the first target text that uses it.
+    period's negative mentions of a store), each with an example clause from the first
+    target text that uses it.
 
-    Ranked by the log-odds z (:func:`log_odds`); a term inside an already chosen one
-    (肚子 in 拉肚子) or around it is skipped. The ``top`` chosen come back ordered by how
-    many target mentions use them, most first. ``names``: the catalog's names and aliases
-    (never a term, nor their fragments); ``stop``: the chain's stop words.
+    A term must stand out against ``background`` (what customers say in general: it is a
+    complaint, not 奶茶) and, given at least :data:`MIN_BASELINE` ``complaints`` (the
+    baseline's negative mentions: the chain's, over the period and before), against
+    those too by :data:`MIN_Z_COMPLAINTS`: a complaint every store gets (没地方, 音乐 of
+    the noisy-shop reviews) is no more frequent here than there and does not rank. With
+    fewer complaints (a new chain) there is nothing to compare with but the background.
+
+    Ranked by the log-odds z (:func:`log_odds`) against the complaints when they are
+    compared with, else against the background; a term inside an already chosen one (肚子 in 拉肚子) or
+    around it is skipped. The ``top`` chosen come back ordered by how many target
+    mentions use them, most first. ``names``: the catalog's names and aliases (never a
+    term, nor their fragments); ``stop``: the chain's stop words.
     """
     names = [n for n in names if n]
     tok = segment.tokenizer(names)
     fragments = name_fragments(names)
-    target_terms = [(mid, text, terms(textmod.clean(text), tok, names, stop, fragments)) for mid, text in target]
+    seen: dict[str, set[str]] = {}  # reviews repeat (templates, reposts): segment each text once
+
+    def terms_of(text: str) -> set[str]:
+        if text not in seen:
+            seen[text] = terms(textmod.clean(text), tok, names, stop, fragments)
+        return seen[text]
+
+    target_terms = [(mid, text, terms_of(text)) for mid, text in target]
     counts: Counter[str] = Counter()
     for _, _, ts in target_terms:
         counts.update(ts)
     back: Counter[str] = Counter()
     for t in background:
-        back.update(terms(textmod.clean(t), tok, names, stop, fragments))
+        back.update(terms_of(t))
     scores = log_odds(counts, back)
+    complaints = list(complaints or ())
+    if len(complaints) >= MIN_BASELINE:
+        against: Counter[str] = Counter()
+        for t in complaints:
+            against.update(terms_of(t))
+        scores = {w: z for w, z in log_odds(counts, against).items()
+                  if z >= MIN_Z_COMPLAINTS and scores.get(w, 0.0) >= MIN_Z}
     ranked = sorted(((w, z) for w, z in scores.items() if z >= MIN_Z and counts[w] >= min_count),
                     key=lambda wz: (-wz[1], -len(wz[0]), wz[0]))
     used: dict[str, set[int]] = {}
@@ -271,25 +328,29 @@ def _texts(session: Any, scope_type: str, scope_id: str, start: datetime, end: d
     return [(mid, text or "") for mid, text, _ in session.exec(q).all()]
 
 
-def background_texts(session: Any, start: datetime, end: datetime, exclude: Iterable[int] = (),
-                     limit: int = BACKGROUND_SAMPLE) -> list[str]:
-    """The newest ``limit`` counted mentions of every scope in ``[start, end)``, but ``exclude``:
-    what customers say in general, against which a scope's complaints stand out."""
+def baseline_texts(session: Any, start: datetime, end: datetime, exclude: Iterable[int] = (),
+                   limit: int = BACKGROUND_SAMPLE) -> tuple[list[str], list[str]]:
+    """The newest ``limit`` counted mentions of every scope in ``[start, end)``, but
+    ``exclude``, and the negative ones among them: (what customers say in general, what
+    they complain about in general), against which a scope's complaints stand out
+    (:func:`complaint_phrases`'s ``background`` and ``complaints``)."""
     from storage.models import Mention
     from storage.models import MentionAnalysis as A
 
     skip = set(exclude)
-    q = (select(Mention.id, Mention.text).join(A, A.mention_id == Mention.id)
+    q = (select(Mention.id, Mention.text, A.label).join(A, A.mention_id == Mention.id)
          .where(A.published_at >= start, A.published_at < end, A.counted.is_(True))
          .order_by(A.published_at.desc(), Mention.id.desc()).limit(limit + len(skip)))
-    return [text or "" for mid, text in session.exec(q).all() if mid not in skip][:limit]
+    rows = [(text or "", label) for mid, text, label in session.exec(q).all() if mid not in skip][:limit]
+    return [t for t, _ in rows], [t for t, label in rows if label == "negative"]
 
 
 def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime,
                             top: int = 10, *, history_days: int = HISTORY_DAYS) -> list[Phrase]:
     """The complaint phrases of a catalog scope's negative mentions of ``[start, end)``
-    against everything customers said in the ``history_days`` before ``end``
-    (:func:`complaint_phrases`), each with an example.
+    against every other complaint of that period and the ``history_days`` before it, with
+    everything customers said then as the prior (:func:`complaint_phrases`), each with an
+    example.
 
     ``db`` is a ``storage.Database``. For touchpoint scopes a mention is negative when that
     touchpoint's clause is.
@@ -302,9 +363,9 @@ def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: date
         target = _texts(session, scope_type, scope_id, start, end)
         if not target:
             return []
-        background = background_texts(session, start - timedelta(days=history_days), end,
-                                      exclude=[mid for mid, _ in target])
-    return complaint_phrases(target, background, names, top=top, stop=stop)
+        background, complaints = baseline_texts(session, start - timedelta(days=history_days), end,
+                                                exclude=[mid for mid, _ in target])
+    return complaint_phrases(target, background, names, top=top, stop=stop, complaints=complaints)
 
 
 def complaint_keywords(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime, top: int = 10,
