@@ -329,8 +329,8 @@ def _sum(parts: Iterable[Totals]) -> Totals:
 def complaint_keywords(session: Session, scope: Scope, start: datetime, end: datetime, top: int,
                        exclude: Iterable[str] = (), db: Any = None) -> list[tuple[str, int]]:
     """The week's complaint phrases with the number of negative mentions using each, most
-    used first (``nlp.keywords.complaint_phrases``: over-represented against the other
-    complaints of the week and the ``HISTORY_DAYS`` before it). Catalog names (``exclude``) are never
+    used first (``nlp.keywords.complaint_phrases``: over-represented against the
+    complaints of the ``HISTORY_DAYS`` before the week). Catalog names (``exclude``) are never
     keywords: that a complaint names the store says nothing about what went wrong.
     ``db`` is unused (kept for callers)."""
     del db
@@ -343,7 +343,8 @@ def complaint_keywords(session: Session, scope: Scope, start: datetime, end: dat
     if not target:
         return []
     background, complaints = nlp_keywords.baseline_texts(
-        session, start - timedelta(days=nlp_keywords.HISTORY_DAYS), end, exclude=[mid for mid, _ in target])
+        session, start - timedelta(days=nlp_keywords.HISTORY_DAYS), end, exclude=[mid for mid, _ in target],
+        since=start)
     phrases = nlp_keywords.complaint_phrases([(mid, text or "") for mid, text in target], background, exclude, top=top,
                                              stop=nlp_vocabulary.from_session(session).stopwords,
                                              complaints=complaints)

@@ -13,9 +13,9 @@ a plain ratio it does not crown words seen once. Counts are per mention (a word 
 once per text), so one long rant cannot dominate.
 
 :func:`complaint_keywords` loads the texts for a scope and period from the database:
-the target is the period's negative mentions of the scope, the comparison every other
-negative mention of the period and the ``history_days`` before it, the prior everything
-said then (see :func:`complaint_phrases`).
+the target is the period's negative mentions of the scope, compared with the negative
+mentions of the ``history_days`` before the period and with everything said over both
+(see :func:`complaint_phrases`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from sqlmodel import select
@@ -37,9 +37,9 @@ from nlp.errors import UnknownScope
 
 MIN_COUNT = 2
 MIN_Z = 0.5  # below it a term is about as common in the background: chance, not a reason
-# against the other complaints a term must stand out beyond chance: about one-sided 93%,
-# what two mentions here and none anywhere else reach (音乐 / 没地方, spread evenly over
-# the stores' complaints, score 0.6–1.0 in a store's month)
+# against the earlier complaints a term must stand out beyond chance (about one-sided 92%):
+# two mentions in a store's month and none before reach it, 音乐 / 没地方 (as frequent in
+# the complaints before) score 0.3–1.0
 MIN_Z_COMPLAINTS = 1.4
 MIN_BASELINE = 20  # fewer complaints to compare with say nothing about what is usual
 HISTORY_DAYS = 90
@@ -229,10 +229,11 @@ def complaint_phrases(target: Sequence[tuple[Any, str]], background: Iterable[st
 
     A term must stand out against ``background`` (what customers say in general: it is a
     complaint, not 奶茶) and, given at least :data:`MIN_BASELINE` ``complaints`` (the
-    baseline's negative mentions: the chain's, over the period and before), against
-    those too by :data:`MIN_Z_COMPLAINTS`: a complaint every store gets (没地方, 音乐 of
-    the noisy-shop reviews) is no more frequent here than there and does not rank. With
-    fewer complaints (a new chain) there is nothing to compare with but the background.
+    chain's negative mentions before the period), against those too by
+    :data:`MIN_Z_COMPLAINTS`: what customers always complain about (没地方, 音乐 of the
+    noisy-shop reviews) is no more frequent now than then and does not rank, what went
+    wrong now (头发, 喝不下去) does. With fewer complaints (a new chain) there is nothing to
+    compare with but the background.
 
     Ranked by the log-odds z (:func:`log_odds`) against the complaints when they are
     compared with, else against the background; a term inside an already chosen one (肚子 in 拉肚子) or
@@ -329,28 +330,42 @@ def _texts(session: Any, scope_type: str, scope_id: str, start: datetime, end: d
 
 
 def baseline_texts(session: Any, start: datetime, end: datetime, exclude: Iterable[int] = (),
-                   limit: int = BACKGROUND_SAMPLE) -> tuple[list[str], list[str]]:
+                   limit: int = BACKGROUND_SAMPLE, *, since: datetime | None = None) -> tuple[list[str], list[str]]:
     """The newest ``limit`` counted mentions of every scope in ``[start, end)``, but
-    ``exclude``, and the negative ones among them: (what customers say in general, what
-    they complain about in general), against which a scope's complaints stand out
-    (:func:`complaint_phrases`'s ``background`` and ``complaints``)."""
+    ``exclude``, and the negative ones among them published before ``since`` (the
+    period's start; default ``end``): (what customers say in general, what they used to
+    complain about), against which a scope's complaints stand out (:func:`complaint_phrases`'s
+    ``background`` and ``complaints``)."""
     from storage.models import Mention
     from storage.models import MentionAnalysis as A
 
     skip = set(exclude)
-    q = (select(Mention.id, Mention.text, A.label).join(A, A.mention_id == Mention.id)
+    since = end if since is None else since
+    q = (select(Mention.id, Mention.text, A.label, A.published_at).join(A, A.mention_id == Mention.id)
          .where(A.published_at >= start, A.published_at < end, A.counted.is_(True))
          .order_by(A.published_at.desc(), Mention.id.desc()).limit(limit + len(skip)))
-    rows = [(text or "", label) for mid, text, label in session.exec(q).all() if mid not in skip][:limit]
-    return [t for t, _ in rows], [t for t, label in rows if label == "negative"]
+    rows = [r for r in session.exec(q).all() if r[0] not in skip][:limit]
+    return split_baseline([(text, label, at) for _, text, label, at in rows], since)
+
+
+def split_baseline(rows: Iterable[tuple[str | None, str, datetime]], since: datetime) -> tuple[list[str], list[str]]:
+    """(every text, the negative ones published before ``since``) of (text, label, published_at) rows."""
+    rows = list(rows)
+    since = _naive_utc(since)
+    return ([t or "" for t, _, _ in rows],
+            [t or "" for t, label, at in rows if label == "negative" and _naive_utc(at) < since])
+
+
+def _naive_utc(at: datetime) -> datetime:
+    """``at`` comparable with what either backend returns (SQLite drops the zone)."""
+    return at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at
 
 
 def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime,
                             top: int = 10, *, history_days: int = HISTORY_DAYS) -> list[Phrase]:
     """The complaint phrases of a catalog scope's negative mentions of ``[start, end)``
-    against every other complaint of that period and the ``history_days`` before it, with
-    everything customers said then as the prior (:func:`complaint_phrases`), each with an
-    example.
+    against the complaints of the ``history_days`` before it and everything customers said
+    over both (:func:`complaint_phrases`), each with an example.
 
     ``db`` is a ``storage.Database``. For touchpoint scopes a mention is negative when that
     touchpoint's clause is.
@@ -364,7 +379,7 @@ def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: date
         if not target:
             return []
         background, complaints = baseline_texts(session, start - timedelta(days=history_days), end,
-                                                exclude=[mid for mid, _ in target])
+                                                exclude=[mid for mid, _ in target], since=start)
     return complaint_phrases(target, background, names, top=top, stop=stop, complaints=complaints)
 
 

@@ -141,3 +141,14 @@ def test_phrases_are_whole_and_distinct_from_what_every_store_complains_about():
     # compared with everything customers say, 音乐 is a complaint: the comparison with complaints drops it
     alone = [p.term for p in complaint_phrases(target, background, top=10)]
     assert "喝不下去" in alone and "音乐" in alone
+
+
+def test_the_complaints_to_compare_with_are_the_negatives_before_the_period():
+    from nlp.keywords import split_baseline
+
+    start = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    rows = [("音乐太吵", "negative", datetime(2026, 11, 20)),  # SQLite: naive UTC
+            ("又有头发", "negative", datetime(2026, 12, 1, 8, tzinfo=timezone(timedelta(hours=8)))),
+            ("好喝", "positive", datetime(2026, 11, 20, tzinfo=timezone.utc)), (None, "negative", start)]
+    background, complaints = split_baseline(rows, start)
+    assert background == ["音乐太吵", "又有头发", "好喝", ""] and complaints == ["音乐太吵"]
