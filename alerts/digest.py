@@ -345,9 +345,9 @@ def complaint_keywords(session: Session, scope: Scope, start: datetime, end: dat
     background, complaints = nlp_keywords.baseline_texts(
         session, start - timedelta(days=nlp_keywords.HISTORY_DAYS), end, exclude=[mid for mid, _ in target],
         since=start)
+    vocab = nlp_vocabulary.from_session(session)
     phrases = nlp_keywords.complaint_phrases([(mid, text or "") for mid, text in target], background, exclude, top=top,
-                                             stop=nlp_vocabulary.from_session(session).stopwords,
-                                             complaints=complaints)
+                                             stop=vocab.stopwords, complaints=complaints, words=vocab.words)
     return [(p.term, p.mentions) for p in phrases]
 
 

@@ -81,11 +81,12 @@ def top_keywords(target: Mapping[str, int], background: Mapping[str, int], top: 
     return [(w, round(z, 3)) for w, z in ranked[:top]]
 
 
-def document_counts(texts: Iterable[str], names: Iterable[str] = (), stop: frozenset[str] | None = None
-                    ) -> Counter[str]:
-    """How many texts each complaint term appears in (see :func:`terms`)."""
+def document_counts(texts: Iterable[str], names: Iterable[str] = (), stop: frozenset[str] | None = None,
+                    words: Iterable[str] | None = None) -> Counter[str]:
+    """How many texts each complaint term appears in (see :func:`terms`; ``words``: as in
+    :func:`complaint_phrases`)."""
     names = list(names)
-    tok = segment.tokenizer(names)
+    tok = segment.tokenizer(names, vocabulary.shipped().words if words is None else words)
     fragments = name_fragments(names)
     counts: Counter[str] = Counter()
     for t in texts:
@@ -174,8 +175,9 @@ def _clause_terms(clause: str, tok: Any) -> set[str]:
             i -= 1  # a verb with its 不/没 complement is one term: 喝不下去, 退不了, not 不下去 / 不了
         found.append((i, j))
     out = {clause[i:j + 1] for i, j in found
-           # 肚子 inside 拉肚子 / 肚子疼, 不下 inside 喝不下去: the longer term says what happened
-           if not any(a <= i and j <= b and (a, b) != (i, j) for a, b in found)}
+           # 肚子 inside 拉肚子 / 肚子疼, 不下 inside 喝不下去: the longer term says what happened;
+           # 天才 across the end of 等了半天(才出杯) is debris of the word graph
+           if not any((a <= i and j <= b or a < i <= b < j or i < a <= j < b) and b - a > j - i for a, b in found)}
     for i, c in enumerate(clause):
         if c in ONE_CHAR_COMPLAINTS:
             degree = next((d for d in _DEGREE if clause[:i].endswith(d)), None)
@@ -222,7 +224,8 @@ def _example_clause(text: str, term: str, width: int = 40) -> str:
 
 def complaint_phrases(target: Sequence[tuple[Any, str]], background: Iterable[str], names: Iterable[str] = (),
                       top: int = 10, min_count: int = MIN_COUNT, stop: frozenset[str] | None = None,
-                      *, complaints: Iterable[str] | None = None) -> list[Phrase]:
+                      *, complaints: Iterable[str] | None = None, words: Iterable[str] | None = None
+                      ) -> list[Phrase]:
     """The terms most over-represented in ``target`` (``(id, text)`` pairs, e.g. the
     period's negative mentions of a store), each with an example clause from the first
     target text that uses it.
@@ -239,10 +242,13 @@ def complaint_phrases(target: Sequence[tuple[Any, str]], background: Iterable[st
     compared with, else against the background; a term inside an already chosen one (肚子 in 拉肚子) or
     around it is skipped. The ``top`` chosen come back ordered by how many target
     mentions use them, most first. ``names``: the catalog's names and aliases (never a
-    term, nor their fragments); ``stop``: the chain's stop words.
+    term, nor their fragments); ``stop``: the chain's stop words; ``words``: the chain's
+    lexicon (:attr:`~nlp.vocabulary.Vocabulary.words`, whole terms where jieba's dictionary
+    would cut them: 小程序, 没地方坐); the shipped ones when None.
     """
     names = [n for n in names if n]
-    tok = segment.tokenizer(names)
+    words = vocabulary.shipped().words if words is None else frozenset(words)
+    tok = segment.tokenizer(names, words)
     fragments = name_fragments(names)
     seen: dict[str, set[str]] = {}  # reviews repeat (templates, reposts): segment each text once
 
@@ -267,7 +273,7 @@ def complaint_phrases(target: Sequence[tuple[Any, str]], background: Iterable[st
         scores = {w: z for w, z in log_odds(counts, against).items()
                   if z >= MIN_Z_COMPLAINTS and scores.get(w, 0.0) >= MIN_Z}
     ranked = sorted(((w, z) for w, z in scores.items() if z >= MIN_Z and counts[w] >= min_count),
-                    key=lambda wz: (-wz[1], -len(wz[0]), wz[0]))
+                    key=lambda wz: (-wz[1], -len(wz[0]), wz[0] not in words, wz[0]))  # ties: longer, the chain's word
     used: dict[str, set[int]] = {}
     for i, (_, _, ts) in enumerate(target_terms):
         for w in ts:
@@ -374,13 +380,14 @@ def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: date
 
     with db.session() as session:
         names = load_catalog(session).names()
-        stop = vocabulary.from_session(session).stopwords
+        vocab = vocabulary.from_session(session)
         target = _texts(session, scope_type, scope_id, start, end)
         if not target:
             return []
         background, complaints = baseline_texts(session, start - timedelta(days=history_days), end,
                                                 exclude=[mid for mid, _ in target], since=start)
-    return complaint_phrases(target, background, names, top=top, stop=stop, complaints=complaints)
+    return complaint_phrases(target, background, names, top=top, stop=vocab.stopwords, complaints=complaints,
+                             words=vocab.words)
 
 
 def complaint_keywords(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime, top: int = 10,

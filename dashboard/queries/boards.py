@@ -416,9 +416,10 @@ def complaint_keywords(db: Database, scope: Scope, limit: int = 10, sample: int 
                      .where(*back_where).order_by(MA.c.published_at.desc()).limit(background + len(skip)))
         rows = [(t, label, at) for i, t, label, at in conn.execute(back_stmt) if i not in skip][:background]
     back, complaints = split_baseline(rows, lo)
-    with db.session() as session:  # the chain's own stop words too
-        stop = vocabulary.from_session(session).stopwords
-    phrases = complaint_phrases(target, back, _catalog_names(db), top=limit, stop=stop, complaints=complaints)
+    with db.session() as session:  # the chain's own stop words and lexicon too
+        vocab = vocabulary.from_session(session)
+    phrases = complaint_phrases(target, back, _catalog_names(db), top=limit, stop=vocab.stopwords,
+                                complaints=complaints, words=vocab.words)
     return pd.DataFrame([(ph.term, ph.mentions, ph.example, ph.example_id) for ph in phrases],
                         columns=KEYWORD_COLUMNS)
 

@@ -152,3 +152,17 @@ def test_the_complaints_to_compare_with_are_the_negatives_before_the_period():
             ("好喝", "positive", datetime(2026, 11, 20, tzinfo=timezone.utc)), (None, "negative", start)]
     background, complaints = split_baseline(rows, start)
     assert background == ["音乐太吵", "又有头发", "好喝", ""] and complaints == ["音乐太吵"]
+
+
+def test_the_chains_lexicon_keeps_its_words_whole():
+    """小程序 is not in jieba's dictionary (小程 + 程序 are); the touchpoint lexicon has it."""
+    from nlp import segment, vocabulary
+    from nlp.keywords import terms
+
+    words = vocabulary.shipped().words
+    assert {"小程序", "没地方坐", "拉肚子"} <= words
+    plain, chain = segment.tokenizer(), segment.tokenizer((), words)
+    assert {"小程", "程序"} <= terms("小程序老是卡", plain)
+    assert terms("小程序老是卡", chain) == {"小程序"}
+    assert "没地方坐" in terms("座位太少，根本没地方坐", chain)
+    assert terms("等了半天才出杯", chain) == {"等了半天", "出杯"}  # never 天才 across its end
