@@ -341,8 +341,8 @@ def _sum(parts: Iterable[Totals]) -> Totals:
 def complaint_keywords(session: Session, scope: Scope, start: datetime, end: datetime, top: int,
                        exclude: Iterable[str] = (), db: Any = None) -> list[tuple[str, int]]:
     """The week's complaint phrases with the number of negative mentions using each, most
-    used first (``nlp.keywords.complaint_phrases``: over-represented against what customers
-    said in the ``HISTORY_DAYS`` before ``end``). Catalog names (``exclude``) are never
+    used first (``nlp.keywords.complaint_phrases``: over-represented against the
+    complaints of the ``HISTORY_DAYS`` before the week). Catalog names (``exclude``) are never
     keywords: that a complaint names the store says nothing about what went wrong.
     ``db`` is unused (kept for callers)."""
     del db
@@ -354,10 +354,12 @@ def complaint_keywords(session: Session, scope: Scope, start: datetime, end: dat
     ).all()
     if not target:
         return []
-    background = nlp_keywords.background_texts(session, start - timedelta(days=nlp_keywords.HISTORY_DAYS), end,
-                                           exclude=[mid for mid, _ in target])
+    background, complaints = nlp_keywords.baseline_texts(
+        session, start - timedelta(days=nlp_keywords.HISTORY_DAYS), end, exclude=[mid for mid, _ in target],
+        since=start)
+    vocab = nlp_vocabulary.from_session(session)
     phrases = nlp_keywords.complaint_phrases([(mid, text or "") for mid, text in target], background, exclude, top=top,
-                                             stop=nlp_vocabulary.from_session(session).stopwords)
+                                             stop=vocab.stopwords, complaints=complaints, words=vocab.words)
     return [(p.term, p.mentions) for p in phrases]
 
 

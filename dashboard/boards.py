@@ -189,16 +189,17 @@ def trend_block(ctx: Context, scope: object) -> None:
 
 
 def keywords_block(ctx: Context, scope: object) -> None:
-    """Why customers complain: the phrases over-represented in negative mentions, each with an example."""
+    """Why customers complain now: the phrases over-represented in negative mentions against the
+    complaints before, each with an example."""
     kw = cache.q(ctx.db_url, "complaint_keywords", scope)
     if kw.empty:
-        st.caption("没有突出的投诉词。")
+        st.caption("与此前相比，没有突出的投诉词。")
         return
     st.dataframe(pd.DataFrame({"投诉词": kw["keyword"], "负面提及": kw["count"].astype(int), "例句": kw["example"]}),
                  hide_index=True, width="stretch",
                  column_config={"负面提及": st.column_config.NumberColumn(help="用到该词的负面提及数"),
                                 "例句": st.column_config.TextColumn(width="large")})
-    st.caption("投诉词：负面提及中明显多于平时、多于其他门店/产品的词，按提及数排列。")
+    st.caption("投诉词：负面提及中明显多于此前的差评、也多于顾客平时所说的词，按提及数排列。")
 
 
 def alerts_block(ctx: Context, scope: object) -> None:

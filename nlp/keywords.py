@@ -13,8 +13,9 @@ a plain ratio it does not crown words seen once. Counts are per mention (a word 
 once per text), so one long rant cannot dominate.
 
 :func:`complaint_keywords` loads the texts for a scope and period from the database:
-the target is the period's negative mentions, the background the scope's own history
-(the ``history_days`` before the period).
+the target is the period's negative mentions of the scope, compared with the negative
+mentions of the ``history_days`` before the period and with everything said over both
+(see :func:`complaint_phrases`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from sqlmodel import select
@@ -36,6 +37,11 @@ from nlp.errors import UnknownScope
 
 MIN_COUNT = 2
 MIN_Z = 0.5  # below it a term is about as common in the background: chance, not a reason
+# against the earlier complaints a term must stand out beyond chance (about one-sided 92%):
+# two mentions in a store's month and none before reach it, 音乐 / 没地方 (as frequent in
+# the complaints before) score 0.3–1.0
+MIN_Z_COMPLAINTS = 1.4
+MIN_BASELINE = 20  # fewer complaints to compare with say nothing about what is usual
 HISTORY_DAYS = 90
 SCOPE_TYPES = ("brand", "region", "store", "product", "platform", "store_product", "touchpoint", "store_touchpoint")
 
@@ -75,11 +81,12 @@ def top_keywords(target: Mapping[str, int], background: Mapping[str, int], top: 
     return [(w, round(z, 3)) for w, z in ranked[:top]]
 
 
-def document_counts(texts: Iterable[str], names: Iterable[str] = (), stop: frozenset[str] | None = None
-                    ) -> Counter[str]:
-    """How many texts each complaint term appears in (see :func:`terms`)."""
+def document_counts(texts: Iterable[str], names: Iterable[str] = (), stop: frozenset[str] | None = None,
+                    words: Iterable[str] | None = None) -> Counter[str]:
+    """How many texts each complaint term appears in (see :func:`terms`; ``words``: as in
+    :func:`complaint_phrases`)."""
     names = list(names)
-    tok = segment.tokenizer(names)
+    tok = segment.tokenizer(names, vocabulary.shipped().words if words is None else words)
     fragments = name_fragments(names)
     counts: Counter[str] = Counter()
     for t in texts:
@@ -92,7 +99,19 @@ def document_counts(texts: Iterable[str], names: Iterable[str] = (), stop: froze
 ONE_CHAR_COMPLAINTS = frozenset("贵慢咸甜苦酸凉冷烫脏臭少差淡腥硬腻")
 _DEGREE = ("有点", "太", "很", "超", "巨", "好", "真", "特")
 _NEGATION = "不没"
+# characters that are never the verb of a verb + 不/没 complement (还不承认, 也不新鲜, 就没了)
+_NOT_VERB = frozenset("的了是我你他她它这那就都也还又在有和与跟及或被把让给对之而但才再很太挺真好更最超特巨不没却总")
 _CLAUSE = re.compile(r"[，,。.！!？?；;：:、~～…\s]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]+")
+_NUMERAL = r"[零〇一二两俩三四五六七八九十百千万亿半几多0-9０-９.．]"
+_UNIT = r"(?:分钟|小时|钟头|块钱|个|杯|份|块|元|钱|毛|角|分|秒|天|周|月|年|次|口|瓶|斤|克|件|遍|趟|号|岁|位|点|单)"
+_QUANTITY = re.compile(rf"(?:好|快|近|约|大约|差不多)?(?:{_NUMERAL}|{_UNIT})+")
+KEPT_NUMBERS = frozenset({"315", "12315"})  # the consumer-rights day and hotline: a complaint threat
+
+
+def is_quantity(term: str) -> bool:
+    """Whether ``term`` is only a number, price, amount or duration (二十八, 一个半, 三十块, 2杯,
+    四十分钟, 小时): it says how much, never what went wrong. 315 and 12315 are not."""
+    return term not in KEPT_NUMBERS and _QUANTITY.fullmatch(term) is not None
 
 
 @lru_cache(maxsize=8)
@@ -123,8 +142,10 @@ def terms(text: str, tok: Any, names: Iterable[str] = (), stop: frozenset[str] |
 
     Every dictionary word of two or more characters found anywhere in the text (jieba's
     word graph, so a mis-segmentation such as 冰沙全 / 味像 never becomes a term), a
-    negated word as one term (不舒服, not 舒服), and a degree word with a one-character
-    complaint (太腻, 很慢). Stop words, digits other than 315/12315 and anything that is
+    negated word as one term (不舒服, not 舒服), a one-character verb with its 不/没
+    complement (喝不下去, 退不了: never the fragment 不下去 / 不了) and a degree word with a
+    one-character complaint (太腻, 很慢). Stop words, quantities (:func:`is_quantity`:
+    二十八, 一个半, 三十块) and anything that is
     or contains a catalog name (门店, 产品, 品牌 and their aliases) or a fragment of one
     (:func:`name_fragments`; computed here when ``fragments`` is None) are left out.
     ``stop``: the chain's stop words (the shipped ones when None).
@@ -135,25 +156,41 @@ def terms(text: str, tok: Any, names: Iterable[str] = (), stop: frozenset[str] |
     out: set[str] = set()
     # names become clause breaks: no word across a name's edge (生椰拿铁料 → 铁料)
     for clause in _CLAUSE.split(_names_pattern(frozenset(names)).sub("，", text.lower())):
-        if not clause:
-            continue
-        dag = tok.get_DAG(clause)
-        spans = [(i, j) for i, ends in dag.items() for j in ends if j > i and tok.FREQ.get(clause[i:j + 1])]
-        for i, j in spans:
-            if any(a <= i and j <= b and (a, b) != (i, j) for a, b in spans):
-                continue  # 肚子 inside 拉肚子 / 肚子疼: the longer word says what happened
-            word = clause[i:j + 1]
-            if i and clause[i - 1] in _NEGATION and word[0] not in _NEGATION:
-                word = clause[i - 1] + word
-            out.add(word)
-        for i, c in enumerate(clause):
-            if c in ONE_CHAR_COMPLAINTS:
-                degree = next((d for d in _DEGREE if clause[:i].endswith(d)), None)
-                if degree or (i and clause[i - 1] in _NEGATION):
-                    out.add((degree or clause[i - 1]) + c)
-    return {w for w in out
-            if w not in stop and not (w.isdigit() and w not in {"315", "12315"})
+        if clause:
+            out.update(_clause_terms(clause, tok))
+    return {w for w in out if w not in stop and not is_quantity(w) and w[-1] not in _NEGATION  # 真不: debris
             and not _is_name(w, names, fragments)}
+
+
+def _clause_terms(clause: str, tok: Any) -> set[str]:
+    """The candidate terms of one clause (see :func:`terms`), before any filtering."""
+    dag = tok.get_DAG(clause)
+    spans = [(i, j) for i, ends in dag.items() for j in ends if j > i and tok.FREQ.get(clause[i:j + 1])]
+    word_ends = {j for _, j in spans}
+    found: list[tuple[int, int]] = []
+    for i, j in spans:
+        if i and clause[i - 1] in _NEGATION and clause[i] not in _NEGATION:
+            i -= 1  # a negated word is one term: 不舒服, not 舒服
+        if clause[i] in _NEGATION and i and _is_verb_before(clause, i, word_ends):
+            i -= 1  # a verb with its 不/没 complement is one term: 喝不下去, 退不了, not 不下去 / 不了
+        found.append((i, j))
+    out = {clause[i:j + 1] for i, j in found
+           # 肚子 inside 拉肚子 / 肚子疼, 不下 inside 喝不下去: the longer term says what happened;
+           # 天才 across the end of 等了半天(才出杯) is debris of the word graph
+           if not any((a <= i and j <= b or a < i <= b < j or i < a <= j < b) and b - a > j - i for a, b in found)}
+    for i, c in enumerate(clause):
+        if c in ONE_CHAR_COMPLAINTS:
+            degree = next((d for d in _DEGREE if clause[:i].endswith(d)), None)
+            if degree or (i and clause[i - 1] in _NEGATION):
+                out.add((degree or clause[i - 1]) + c)
+    return out
+
+
+def _is_verb_before(clause: str, i: int, word_ends: set[int]) -> bool:
+    """Whether the character before ``clause[i]`` (a 不/没) stands alone as a one-character
+    verb: Chinese, not a function character and not the end of a longer word (根本没 → no)."""
+    c = clause[i - 1]
+    return "\u4e00" <= c <= "\u9fff" and c not in _NOT_VERB and (i - 1) not in word_ends
 
 
 REDUNDANT = 0.8  # share of a term's mentions already explained by a chosen term that makes it redundant
@@ -186,30 +223,57 @@ def _example_clause(text: str, term: str, width: int = 40) -> str:
 
 
 def complaint_phrases(target: Sequence[tuple[Any, str]], background: Iterable[str], names: Iterable[str] = (),
-                      top: int = 10, min_count: int = MIN_COUNT, stop: frozenset[str] | None = None
+                      top: int = 10, min_count: int = MIN_COUNT, stop: frozenset[str] | None = None,
+                      *, complaints: Iterable[str] | None = None, words: Iterable[str] | None = None
                       ) -> list[Phrase]:
     """The terms most over-represented in ``target`` (``(id, text)`` pairs, e.g. the
-    period's negative mentions of a store) against ``background`` texts, each with an
-    example clause from the first target text that uses it.
+    period's negative mentions of a store), each with an example clause from the first
+    target text that uses it.
 
-    Ranked by the log-odds z (:func:`log_odds`); a term inside an already chosen one
-    (肚子 in 拉肚子) or around it is skipped. The ``top`` chosen come back ordered by how
-    many target mentions use them, most first. ``names``: the catalog's names and aliases
-    (never a term, nor their fragments); ``stop``: the chain's stop words.
+    A term must stand out against ``background`` (what customers say in general: it is a
+    complaint, not 奶茶) and, given at least :data:`MIN_BASELINE` ``complaints`` (the
+    chain's negative mentions before the period), against those too by
+    :data:`MIN_Z_COMPLAINTS`: what customers always complain about (没地方, 音乐 of the
+    noisy-shop reviews) is no more frequent now than then and does not rank, what went
+    wrong now (头发, 喝不下去) does. With fewer complaints (a new chain) there is nothing to
+    compare with but the background.
+
+    Ranked by the log-odds z (:func:`log_odds`) against the complaints when they are
+    compared with, else against the background; a term inside an already chosen one (肚子 in 拉肚子) or
+    around it is skipped. The ``top`` chosen come back ordered by how many target
+    mentions use them, most first. ``names``: the catalog's names and aliases (never a
+    term, nor their fragments); ``stop``: the chain's stop words; ``words``: the chain's
+    lexicon (:attr:`~nlp.vocabulary.Vocabulary.words`, whole terms where jieba's dictionary
+    would cut them: 小程序, 没地方坐); the shipped ones when None.
     """
     names = [n for n in names if n]
-    tok = segment.tokenizer(names)
+    words = vocabulary.shipped().words if words is None else frozenset(words)
+    tok = segment.tokenizer(names, words)
     fragments = name_fragments(names)
-    target_terms = [(mid, text, terms(textmod.clean(text), tok, names, stop, fragments)) for mid, text in target]
+    seen: dict[str, set[str]] = {}  # reviews repeat (templates, reposts): segment each text once
+
+    def terms_of(text: str) -> set[str]:
+        if text not in seen:
+            seen[text] = terms(textmod.clean(text), tok, names, stop, fragments)
+        return seen[text]
+
+    target_terms = [(mid, text, terms_of(text)) for mid, text in target]
     counts: Counter[str] = Counter()
     for _, _, ts in target_terms:
         counts.update(ts)
     back: Counter[str] = Counter()
     for t in background:
-        back.update(terms(textmod.clean(t), tok, names, stop, fragments))
+        back.update(terms_of(t))
     scores = log_odds(counts, back)
+    complaints = list(complaints or ())
+    if len(complaints) >= MIN_BASELINE:
+        against: Counter[str] = Counter()
+        for t in complaints:
+            against.update(terms_of(t))
+        scores = {w: z for w, z in log_odds(counts, against).items()
+                  if z >= MIN_Z_COMPLAINTS and scores.get(w, 0.0) >= MIN_Z}
     ranked = sorted(((w, z) for w, z in scores.items() if z >= MIN_Z and counts[w] >= min_count),
-                    key=lambda wz: (-wz[1], -len(wz[0]), wz[0]))
+                    key=lambda wz: (-wz[1], -len(wz[0]), wz[0] not in words, wz[0]))  # ties: longer, the chain's word
     used: dict[str, set[int]] = {}
     for i, (_, _, ts) in enumerate(target_terms):
         for w in ts:
@@ -271,25 +335,43 @@ def _texts(session: Any, scope_type: str, scope_id: str, start: datetime, end: d
     return [(mid, text or "") for mid, text, _ in session.exec(q).all()]
 
 
-def background_texts(session: Any, start: datetime, end: datetime, exclude: Iterable[int] = (),
-                     limit: int = BACKGROUND_SAMPLE) -> list[str]:
-    """The newest ``limit`` counted mentions of every scope in ``[start, end)``, but ``exclude``:
-    what customers say in general, against which a scope's complaints stand out."""
+def baseline_texts(session: Any, start: datetime, end: datetime, exclude: Iterable[int] = (),
+                   limit: int = BACKGROUND_SAMPLE, *, since: datetime | None = None) -> tuple[list[str], list[str]]:
+    """The newest ``limit`` counted mentions of every scope in ``[start, end)``, but
+    ``exclude``, and the negative ones among them published before ``since`` (the
+    period's start; default ``end``): (what customers say in general, what they used to
+    complain about), against which a scope's complaints stand out (:func:`complaint_phrases`'s
+    ``background`` and ``complaints``)."""
     from storage.models import Mention
     from storage.models import MentionAnalysis as A
 
     skip = set(exclude)
-    q = (select(Mention.id, Mention.text).join(A, A.mention_id == Mention.id)
+    since = end if since is None else since
+    q = (select(Mention.id, Mention.text, A.label, A.published_at).join(A, A.mention_id == Mention.id)
          .where(A.published_at >= start, A.published_at < end, A.counted.is_(True))
          .order_by(A.published_at.desc(), Mention.id.desc()).limit(limit + len(skip)))
-    return [text or "" for mid, text in session.exec(q).all() if mid not in skip][:limit]
+    rows = [r for r in session.exec(q).all() if r[0] not in skip][:limit]
+    return split_baseline([(text, label, at) for _, text, label, at in rows], since)
+
+
+def split_baseline(rows: Iterable[tuple[str | None, str, datetime]], since: datetime) -> tuple[list[str], list[str]]:
+    """(every text, the negative ones published before ``since``) of (text, label, published_at) rows."""
+    rows = list(rows)
+    since = _naive_utc(since)
+    return ([t or "" for t, _, _ in rows],
+            [t or "" for t, label, at in rows if label == "negative" and _naive_utc(at) < since])
+
+
+def _naive_utc(at: datetime) -> datetime:
+    """``at`` comparable with what either backend returns (SQLite drops the zone)."""
+    return at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at
 
 
 def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime,
                             top: int = 10, *, history_days: int = HISTORY_DAYS) -> list[Phrase]:
     """The complaint phrases of a catalog scope's negative mentions of ``[start, end)``
-    against everything customers said in the ``history_days`` before ``end``
-    (:func:`complaint_phrases`), each with an example.
+    against the complaints of the ``history_days`` before it and everything customers said
+    over both (:func:`complaint_phrases`), each with an example.
 
     ``db`` is a ``storage.Database``. For touchpoint scopes a mention is negative when that
     touchpoint's clause is.
@@ -298,13 +380,14 @@ def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: date
 
     with db.session() as session:
         names = load_catalog(session).names()
-        stop = vocabulary.from_session(session).stopwords
+        vocab = vocabulary.from_session(session)
         target = _texts(session, scope_type, scope_id, start, end)
         if not target:
             return []
-        background = background_texts(session, start - timedelta(days=history_days), end,
-                                      exclude=[mid for mid, _ in target])
-    return complaint_phrases(target, background, names, top=top, stop=stop)
+        background, complaints = baseline_texts(session, start - timedelta(days=history_days), end,
+                                                exclude=[mid for mid, _ in target], since=start)
+    return complaint_phrases(target, background, names, top=top, stop=vocab.stopwords, complaints=complaints,
+                             words=vocab.words)
 
 
 def complaint_keywords(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime, top: int = 10,

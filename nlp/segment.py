@@ -34,14 +34,20 @@ def _base():  # noqa: ANN202 - jieba has no types
     return tok
 
 
+LEXICON_FREQ = 10  # known to the word graph, too rare to change how jieba cuts a sentence
+
+
 @lru_cache(maxsize=8)
-def _tokenizer(names: frozenset[str]):  # noqa: ANN202 - jieba has no types
+def _tokenizer(names: frozenset[str], words: frozenset[str] = frozenset()):  # noqa: ANN202 - jieba has no types
     import jieba
 
     base = _base()
     tok = jieba.Tokenizer()
     # share the loaded default dictionary instead of re-reading it (jieba 0.42 internals)
     tok.FREQ, tok.total, tok.initialized = dict(base.FREQ), base.total, True
+    for word in sorted(words - names):
+        if not tok.FREQ.get(word):
+            tok.add_word(word, freq=LEXICON_FREQ)
     for name in sorted(names):
         tok.add_word(name, freq=CATALOG_FREQ)
     return tok
@@ -55,9 +61,11 @@ def stopwords() -> frozenset[str]:
     return shipped().stopwords
 
 
-def tokenizer(names: Iterable[str] = ()):  # noqa: ANN201 - jieba has no types
-    """The private jieba tokenizer for a catalog's names (built once per process)."""
-    return _tokenizer(frozenset(n.strip() for n in names if n and n.strip()))
+def tokenizer(names: Iterable[str] = (), words: Iterable[str] = ()):  # noqa: ANN201 - jieba has no types
+    """The private jieba tokenizer for a catalog's names (built once per process); ``words``
+    (the chain's lexicon: 小程序, 没地方坐 …) are added to its dictionary where jieba lacks them."""
+    return _tokenizer(frozenset(n.strip() for n in names if n and n.strip()),
+                      frozenset(w.strip().lower() for w in words if w and w.strip()))
 
 
 def tokens(text: str, names: Iterable[str] = ()) -> list[str]:

@@ -72,6 +72,12 @@ class Vocabulary:
         return dict(self.touchpoints)
 
     @cached_property
+    def words(self) -> frozenset[str]:
+        """Every touchpoint word and urgent term: words of the chain's trade, whole even where
+        jieba's dictionary lacks them (小程序, not 小程 + 程序)."""
+        return frozenset(w for _, ws in self.touchpoints for w in ws) | frozenset(self.urgent.terms)
+
+    @cached_property
     def touchpoint_matchers(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
         """One compiled alternation per touchpoint (longest words first), built once per vocabulary."""
         return tuple((tp, _alternation(words)) for tp, words in self.touchpoints)

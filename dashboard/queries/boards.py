@@ -19,7 +19,7 @@ from dashboard.scope import Plan, Scope
 from storage import Database
 from nlp.consistency import below_standard, touchpoints_below_standard
 from nlp import vocabulary
-from nlp.keywords import complaint_phrases
+from nlp.keywords import complaint_phrases, split_baseline
 from storage.models import Brand, Product, Store
 
 
@@ -392,9 +392,10 @@ def _catalog_names(db: Database) -> list[str]:
 def complaint_keywords(db: Database, scope: Scope, limit: int = 10, sample: int = 1000,
                        background: int = 4000) -> pd.DataFrame:
     """The complaint phrases of the scope's newest ``sample`` negative mentions
-    (``nlp.keywords.complaint_phrases``: over-represented against the newest ``background``
-    mentions of the brand filter's stores, all of them otherwise, over the period and the
-    ``KEYWORD_HISTORY_DAYS`` before it), most used first: keyword, count (negative
+    (``nlp.keywords.complaint_phrases``: over-represented against the newest
+    ``background`` mentions of the brand filter's stores, all of them otherwise, over the
+    period and the ``KEYWORD_HISTORY_DAYS`` before it, and against the negative ones
+    among them before the period), most used first: keyword, count (negative
     mentions using it), example (a clause of one of them) and example_id."""
     p = plan(db, scope)
     j = MA.join(M, M.c.id == MA.c.mention_id)
@@ -411,12 +412,14 @@ def complaint_keywords(db: Database, scope: Scope, limit: int = 10, sample: int 
         if not target:
             return pd.DataFrame(columns=KEYWORD_COLUMNS)
         skip = {i for i, _ in target}
-        back_stmt = (sa.select(MA.c.mention_id, M.c.text).select_from(j).where(*back_where)
-                     .order_by(MA.c.published_at.desc()).limit(background + len(skip)))
-        back = [t or "" for i, t in conn.execute(back_stmt) if i not in skip][:background]
-    with db.session() as session:  # the chain's own stop words too
-        stop = vocabulary.from_session(session).stopwords
-    phrases = complaint_phrases(target, back, _catalog_names(db), top=limit, stop=stop)
+        back_stmt = (sa.select(MA.c.mention_id, M.c.text, MA.c.label, MA.c.published_at).select_from(j)
+                     .where(*back_where).order_by(MA.c.published_at.desc()).limit(background + len(skip)))
+        rows = [(t, label, at) for i, t, label, at in conn.execute(back_stmt) if i not in skip][:background]
+    back, complaints = split_baseline(rows, lo)
+    with db.session() as session:  # the chain's own stop words and lexicon too
+        vocab = vocabulary.from_session(session)
+    phrases = complaint_phrases(target, back, _catalog_names(db), top=limit, stop=vocab.stopwords,
+                                complaints=complaints, words=vocab.words)
     return pd.DataFrame([(ph.term, ph.mentions, ph.example, ph.example_id) for ph in phrases],
                         columns=KEYWORD_COLUMNS)
 

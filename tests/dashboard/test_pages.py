@@ -303,6 +303,13 @@ def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None
     detail = _charts(at)[1:]  # trend (volume, net), its touchpoint row
     assert len(detail) == 3 and set(detail[2]["触点"]) == {"出品/商品", "服务"}
     assert (detail[2]["product_id"] == "yulu").all()
+    # the month's complaint (太难喝了，服务态度差) is what every negative of the month before said too
+    assert not [d for d in at.dataframe if "投诉词" in d.value.columns]
+    assert "与此前相比，没有突出的投诉词。" in [c.value for c in at.caption]
+    # over every seeded day there is nothing before to compare with, only everything said
+    last = at.date_input(key="dates").value[1]
+    at.date_input(key="dates").set_value((last - timedelta(days=59), last)).run()
+    assert not at.exception
     (why,) = [d.value for d in at.dataframe if "投诉词" in d.value.columns]  # why: phrase, count, an example
     assert why["投诉词"].iloc[0] in ("难喝", "服务态度") and "幽兰拿铁太难喝了" in why["例句"].iloc[0]
     assert not {"幽兰拿铁", "茶颜"} & set(why["投诉词"])

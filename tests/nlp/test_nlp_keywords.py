@@ -98,3 +98,71 @@ def test_fragments_of_product_names_are_never_keywords():
     got = [p.term for p in complaint_phrases(target, background, ["榴莲冰沙"], top=10)]
     assert "太腻" in got and not [t for t in got if "榴莲" in t]
     assert any("榴莲" in p.term for p in complaint_phrases(target, background, [], top=10))
+
+
+def test_numbers_prices_and_durations_are_quantities_not_complaints():
+    from nlp.keywords import is_quantity
+
+    for q in ("二十八", "一个半", "三十块", "2杯", "四十分钟", "小时", "半小时", "好几", "两口", "28元"):
+        assert is_quantity(q), q
+    for w in ("12315", "315", "太慢", "冰块", "不新鲜", "等了一个小时", "喝不下去", "半价"):
+        assert not is_quantity(w), w
+
+
+def test_a_verb_with_its_complement_is_one_term_never_the_fragment():
+    from nlp import segment
+    from nlp.keywords import terms
+
+    tok = segment.tokenizer(["榴莲冰沙"])
+    got = terms("新品榴莲冰沙太腻了，喝两口就喝不下去", tok, ["榴莲冰沙"])
+    assert "喝不下去" in got and not {"不下去", "不下"} & got
+    assert "退不了" in terms("真的很难喝，退不了", tok) and "付不了" in terms("点单付不了款", tok)
+    # an adverb or a function character before 不/没 is not a verb: 没地方, 不承认 stay as they are
+    assert "没地方" in terms("座位太少，根本没地方坐", tok) and "本没地方" not in terms("座位太少，根本没地方坐", tok)
+    assert "不承认" in terms("店员做错了单还不承认", tok)
+    assert not [t for t in terms("榴莲冰沙又贵又难喝，二十八块一杯不值，外卖送了一个半小时", tok, ["榴莲冰沙"])
+                if any(c in t for c in "二十八一半")]
+
+
+def test_phrases_are_whole_and_distinct_from_what_every_store_complains_about():
+    """The scope's complaints against the chain's: 喝不下去 (here only) ranks whole; 音乐, as
+    frequent in every store's complaints, and the price 二十八块 never do."""
+    from nlp.keywords import complaint_phrases
+
+    target = [(i, t) for i, t in enumerate(
+        ["新品太腻了，喝两口就喝不下去", "喝不下去，二十八块一杯不值", "真的喝不下去", "店里太吵了，音乐开得很大",
+         "甜到喝不下去，二十八块", "音乐开得很大，太吵", "二十八块买了个教训，喝不下去", "出杯太慢了"])]
+    complaints = ["店里太吵了，音乐开得很大", "出杯太慢了", "音乐太吵", "店员态度很差", "出杯太慢"] * 6
+    background = complaints + ["奶茶好喝", "环境不错", "店员热情"] * 100
+    got = [p.term for p in complaint_phrases(target, background, top=10, complaints=complaints)]
+    assert got[0] == "喝不下去"
+    assert not {"不下去", "不下", "音乐", "太吵", "太慢"} & set(got)
+    assert not [t for t in got if "二十八" in t or "块" in t]
+    # compared with everything customers say, 音乐 is a complaint: the comparison with complaints drops it
+    alone = [p.term for p in complaint_phrases(target, background, top=10)]
+    assert "喝不下去" in alone and "音乐" in alone
+
+
+def test_the_complaints_to_compare_with_are_the_negatives_before_the_period():
+    from nlp.keywords import split_baseline
+
+    start = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    rows = [("音乐太吵", "negative", datetime(2026, 11, 20)),  # SQLite: naive UTC
+            ("又有头发", "negative", datetime(2026, 12, 1, 8, tzinfo=timezone(timedelta(hours=8)))),
+            ("好喝", "positive", datetime(2026, 11, 20, tzinfo=timezone.utc)), (None, "negative", start)]
+    background, complaints = split_baseline(rows, start)
+    assert background == ["音乐太吵", "又有头发", "好喝", ""] and complaints == ["音乐太吵"]
+
+
+def test_the_chains_lexicon_keeps_its_words_whole():
+    """小程序 is not in jieba's dictionary (小程 + 程序 are); the touchpoint lexicon has it."""
+    from nlp import segment, vocabulary
+    from nlp.keywords import terms
+
+    words = vocabulary.shipped().words
+    assert {"小程序", "没地方坐", "拉肚子"} <= words
+    plain, chain = segment.tokenizer(), segment.tokenizer((), words)
+    assert {"小程", "程序"} <= terms("小程序老是卡", plain)
+    assert terms("小程序老是卡", chain) == {"小程序"}
+    assert "没地方坐" in terms("座位太少，根本没地方坐", chain)
+    assert terms("等了半天才出杯", chain) == {"等了半天", "出杯"}  # never 天才 across its end

@@ -133,7 +133,7 @@ def test_demo_has_competitors_side_by_side_with_us(demo_dir: tuple[Path, str]) -
 FOOD_SAFETY_TERMS = {"拉肚子", "头发", "异物", "虫子", "卫生", "肚子疼", "食物中毒", "馊味", "变质", "12315", "投诉",
                      "不新鲜", "曝光", "恶心"}
 NEW_PRODUCT_TERMS = {"太腻", "喝不下去", "奇怪", "味道", "不像", "难喝", "不值", "冰碴", "香精", "发齁", "不舒服",
-                     "踩雷", "口感", "很差", "分开", "二十八", "又贵"}
+                     "踩雷", "口感", "很差", "分开", "又贵", "退不了"}  # never 二十八: a price says how much, not what
 
 
 def _planted(phrase: str, terms: set[str]) -> bool:
