@@ -67,7 +67,8 @@ class AlertPolicy(BaseModel):
     share_cv: float = Field(0.25, gt=0, le=2, description="usual day-to-day relative spread of the negative share")
     max_concentration: float = Field(300.0, gt=0, description="cap on baseline certainty (day-to-day overdispersion)")
     cusum: bool = Field(True, description="also run a CUSUM scan that accumulates evidence over hours")
-    cusum_ratios: tuple[float, ...] = Field((3.0, 8.0), description="rises of the negative rate the CUSUM is tuned for")
+    cusum_ratios: tuple[float, ...] = Field(
+        (2.0, 3.0, 5.0, 8.0), description="rises of the negative rate the CUSUM scan tries (the best one counts)")
     cusum_max_hours: int = Field(48, ge=3, le=24 * 7, description="longest stretch the CUSUM scan looks back")
     cusum_threshold: float = Field(6.0, gt=0, description="log-likelihood ratio for a warning")
     cusum_threshold_critical: float = Field(11.0, gt=0, description="log-likelihood ratio for a critical alert")

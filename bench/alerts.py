@@ -23,8 +23,10 @@ streams have and the generator reproduces:
 Detectors: ``tingfeng`` (the calibrated detector, :func:`alerts.backtest.run_backtest`,
 the same code the live job runs, stepped hourly with no look-ahead), ``tingfeng, no
 explain-away`` (the same without :mod:`alerts.attribution`: what explaining away saves
-per incident), ``previous`` (the detector before calibration and explaining away,
-``AlertPolicy(calibrated=False)``), and two daily
+per incident), ``before: ×3/×8 scan`` (the calibrated detector whose CUSUM scan tried
+only rises of ×3 and ×8, with the table calibrated for it), ``previous`` (the detector
+before calibration and explaining away, ``AlertPolicy(calibrated=False)`` with that
+scan), and two daily
 store baselines: ``share>30%`` and ``mean+3σ`` (daily negatives above the trailing
 28-day mean + 3σ). The ``ceiling`` is a CUSUM handed each store's true hourly normal
 negative rate (no real detector has it), at the threshold that gives the same false
@@ -53,6 +55,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alerts.backtest import BacktestAlert, Record, build_grid, run_backtest  # noqa: E402
+from alerts.calibration import CalibrationTable, load_table  # noqa: E402
 from alerts.policy import AlertPolicy  # noqa: E402
 from nlp.models.base import NEUTRAL_LOW  # noqa: E402
 
@@ -454,14 +457,23 @@ def ceiling(world: World, false_store: float) -> tuple[dict[str, float], float]:
     return best
 
 
-def detectors(policy: AlertPolicy) -> dict[str, tuple[AlertPolicy, bool]]:
-    """The detector under test, it without explaining away, and the previous one, in the same run.
+# the scan before it tried ×2 and ×5 too (issue 12, 2026-12-07), with the table calibrated for it
+BEFORE_RATIOS = (3.0, 8.0)
+BEFORE_TABLE = Path(__file__).with_name("data") / "alert_calibration_x3x8.json"
 
-    Values: (policy, explain away across the hierarchy). ``previous`` is the detector
-    before calibration and before explaining away.
+
+def detectors(policy: AlertPolicy) -> dict[str, tuple[AlertPolicy, bool, CalibrationTable | None]]:
+    """The detector under test, it without explaining away, and earlier ones, in the same run.
+
+    Values: (policy, explain away across the hierarchy, calibration table; None: the
+    shipped one). ``before`` is the calibrated detector whose scan tried only ×3 and ×8
+    rises, with its own table; ``previous`` the detector before calibration and before
+    explaining away (with that ×3/×8 scan).
     """
-    return {"tingfeng": (policy, True), "tingfeng, no explain-away": (policy, False),
-            "previous": (policy.model_copy(update={"calibrated": False}), False)}
+    before = policy.model_copy(update={"cusum_ratios": BEFORE_RATIOS})
+    return {"tingfeng": (policy, True, None), "tingfeng, no explain-away": (policy, False, None),
+            "before: ×3/×8 scan": (before, True, load_table(BEFORE_TABLE)),
+            "previous": (before.model_copy(update={"calibrated": False}), False, None)}
 
 
 def run(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy) -> dict[str, list[dict]]:
@@ -471,8 +483,8 @@ def run(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy) -> dict
         t0 = time.perf_counter()
         world = generate(seed, n_stores, days)
         grid = build_grid(world.records, policy.scope_types, policy.lookback_hours)
-        for name, (pol, explain) in detectors(policy).items():
-            alerts = run_backtest(grid, pol, warmup_days=HISTORY_DAYS, explain=explain)
+        for name, (pol, explain, tab) in detectors(policy).items():
+            alerts = run_backtest(grid, pol, warmup_days=HISTORY_DAYS, table=tab, explain=explain)
             results.setdefault(name, []).append(score(world, alerts))
         for rule in ("share>30%", "mean+3σ"):
             results.setdefault(rule, []).append(score(world, baseline_alerts(world, rule)))
