@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pandas as pd
@@ -277,6 +278,29 @@ def test_alerts_page_pages_and_filters_by_state(seeded_sqlite, make_app) -> None
     assert at.number_input(key="al_page").value == 1 and len(at.dataframe[0].value) == 20
     at.multiselect(key="al_sev").set_value(["critical"]).run()
     assert list(at.dataframe[0].value["级别"]) == ["严重"]
+
+
+def test_a_long_alert_title_is_shown_whole_in_the_table_and_the_detail(seeded_sqlite, make_app) -> None:
+    db, info = seeded_sqlite
+    title = "【严重】青禾茶事 杭州西湖银泰店·榴莲冰沙 差评激增：近48小时差评 29 条（平时约 0.5 条），多条提到异物和拉肚子"
+    with db.session() as s:
+        s.add(Alert(kind="spike", scope_type="store", scope_id="bj-guomao", incident_key="long-title",
+                    severity="critical", status="open", title=title, reason="", opened_at=info["now"],
+                    updated_at=info["now"], evidence={}))
+    at = make_app(db).run().switch_page("views/alerts.py").run()
+    assert not at.exception
+    table = at.dataframe[0]
+    assert title in list(table.value["标题"])  # the whole text, not an ellipsis
+    # the grid wraps cells only when a row is taller than 4rem (64 px); the title column gets the room
+    assert table.proto.row_height > 64
+    assert json.loads(table.proto.columns)["标题"]["width"] == "large"
+    at.selectbox(key="al_pick").set_value(next(a.id for a in [*_alerts(db)] if a.incident_key == "long-title")).run()
+    assert title in "\n".join(m.value.replace("\\", "") for m in at.markdown)
+
+
+def _alerts(db):  # noqa: ANN001, ANN202
+    with db.session() as s:
+        return list(s.exec(select(Alert)).all())
 
 
 def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None:
