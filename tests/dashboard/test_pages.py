@@ -303,6 +303,20 @@ def _alerts(db):  # noqa: ANN001, ANN202
         return list(s.exec(select(Alert)).all())
 
 
+def test_sources_page_shows_display_names_not_config_ids(seeded_sqlite, make_app) -> None:
+    db, _ = seeded_sqlite
+    at = make_app(db).run().switch_page("views/sources.py").run()
+    assert not at.exception
+    shown = list(at.dataframe[0].value["数据源"])
+    # the catalog's name where set, else the platform in Chinese (rss-weibo was synced without one)
+    assert "南京西路店 点评导出" in shown and {"大众点评", "微博", "小红书"} <= set(shown)
+    text = _frames_text(at) + "\n".join(w.value for w in at.warning)
+    assert "南京西路店 点评导出（失败）" in "\n".join(w.value for w in at.warning)
+    assert "csv-nanjingxi" not in text and "rss-weibo" not in text
+    picker = at.selectbox(key="src_detail")
+    assert "南京西路店 点评导出" in picker.options and "csv-nanjingxi" not in picker.options
+
+
 def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None:
     db, _ = seeded_sqlite
     at = make_app(db).run().switch_page("views/products.py").run()
