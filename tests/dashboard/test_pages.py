@@ -304,7 +304,7 @@ def _alerts(db):  # noqa: ANN001, ANN202
 
 
 def test_sources_page_shows_display_names_not_config_ids(seeded_sqlite, make_app) -> None:
-    db, _ = seeded_sqlite
+    db, info = seeded_sqlite
     at = make_app(db).run().switch_page("views/sources.py").run()
     assert not at.exception
     shown = list(at.dataframe[0].value["数据源"])
@@ -315,6 +315,13 @@ def test_sources_page_shows_display_names_not_config_ids(seeded_sqlite, make_app
     assert "csv-nanjingxi" not in text and "rss-weibo" not in text
     picker = at.selectbox(key="src_detail")
     assert "南京西路店 点评导出" in picker.options and "csv-nanjingxi" not in picker.options
+    with db.session() as s:  # an alert about that source names it the same way
+        s.add(Alert(kind="source_health", scope_type="source", scope_id="csv-nanjingxi", incident_key="src",
+                    severity="warning", status="open", title="数据源连续失败", reason="", opened_at=info["now"],
+                    updated_at=info["now"], evidence={}))
+    at = make_app(db).run().switch_page("views/alerts.py").run()
+    scopes = list(at.dataframe[0].value["范围"])
+    assert "数据源 南京西路店 点评导出" in scopes and not any("csv-nanjingxi" in x for x in scopes)
 
 
 def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None:
