@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.source_names import PLATFORMS  # noqa: F401 - one platform table for dashboard and source names
+from storage.source_names import PLATFORMS, SOURCE_TYPES  # noqa: F401 - one table each for dashboard and source names
 
 TOUCHPOINTS: dict[str, str] = {
     "product": "出品/商品",

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import cache, ui
 from dashboard.context import current
-from dashboard.labels import PLATFORMS, RUN_STATUS, SOURCE_HEALTH, label
+from dashboard.labels import PLATFORMS, RUN_STATUS, SOURCE_HEALTH, SOURCE_TYPES, label
 
 ctx = current()
 st.title("数据源")
@@ -34,7 +34,7 @@ if not bad.empty:
 
 st.dataframe(pd.DataFrame({
     "数据源": health["name"],
-    "类型": health["type"],
+    "类型": health["type"].map(lambda t: label(SOURCE_TYPES, t)),
     "平台": health["platform"].map(lambda p: label(PLATFORMS, p)),
     "门店": health["store_id"].map(lambda s: ctx.name("stores", s) if isinstance(s, str) else "—"),
     "启用": health["enabled"].astype(bool),

@@ -310,6 +310,7 @@ def test_sources_page_shows_display_names_not_config_ids(seeded_sqlite, make_app
     shown = list(at.dataframe[0].value["数据源"])
     # the catalog's name where set, else the platform in Chinese (rss-weibo was synced without one)
     assert "南京西路店 点评导出" in shown and {"大众点评", "微博", "小红书"} <= set(shown)
+    assert set(at.dataframe[0].value["类型"]) == {"RSS", "文件导入"}
     text = _frames_text(at) + "\n".join(w.value for w in at.warning)
     assert "南京西路店 点评导出（失败）" in "\n".join(w.value for w in at.warning)
     assert "csv-nanjingxi" not in text and "rss-weibo" not in text
