@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from storage.models import Alert, CollectorRun, Mention, Source
+from storage.source_names import default_source_name
 
 FAILURE_STATUSES = frozenset({"failed", "blocked"})
 MIN_STALE = timedelta(hours=24)
@@ -96,15 +97,16 @@ def apply_health(session: Session, source: Source, run: CollectorRun, *, now: da
 
 def _describe(source: Source, run: CollectorRun, now: datetime) -> tuple[str, str]:
     last_error = run.errors[-1] if run.errors else ""
+    shown = source.name or default_source_name(source.type, source.platform)  # the id stays in the reason
     if source.health == "blocked":
-        return (f"数据源被拦截/需要登录: {source.id}",
+        return (f"数据源被拦截/需要登录: {shown}",
                 f"source {source.id} returned a block page or login wall (HTTP {run.http_status}): {last_error}")
     if source.health == "failing":
-        return (f"数据源连续失败 {source.consecutive_failures} 次: {source.id}",
+        return (f"数据源连续失败 {source.consecutive_failures} 次: {shown}",
                 f"source {source.id} failed {source.consecutive_failures} runs in a row: {last_error}")
     since = source.last_new_item_at
     hours = (now - since).total_seconds() / 3600 if since else 0
-    return (f"数据源长时间无新内容: {source.id}",
+    return (f"数据源长时间无新内容: {shown}",
             f"source {source.id} has had no new item for {hours:.0f} h, much longer than its usual rhythm")
 
 

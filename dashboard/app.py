@@ -100,7 +100,7 @@ def main() -> None:
     options = cache.q(settings.db_url, "filter_options", access)
     last_day = cache.q(settings.db_url, "latest_day", settings.timezone) or date.today()
     filters = filter_bar(options, last_day)
-    names = {kind: dict(options[kind]) for kind in ("brands", "regions", "stores", "products")}
+    names = {kind: dict(options.get(kind, [])) for kind in ("brands", "regions", "stores", "products", "sources")}
     publish(Context(settings=settings, db_url=settings.db_url, access=access,
                     scope=Scope(filters, access, settings.timezone), names=names))
     page.run()

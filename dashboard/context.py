@@ -59,7 +59,7 @@ class Context:
             return f"{store('stores', parts[0])} · {second}"
         if scope_type in ("touchpoint", "platform"):
             return label(TOUCHPOINTS if scope_type == "touchpoint" else PLATFORMS, scope_id)
-        return f"数据源 {scope_id}" if scope_type == "source" else str(scope_id)
+        return f"数据源 {self.name('sources', scope_id)}" if scope_type == "source" else str(scope_id)
 
 
 def publish(ctx: Context) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from storage.source_names import PLATFORMS, SOURCE_TYPES  # noqa: F401 - one table each for dashboard and source names
+
 TOUCHPOINTS: dict[str, str] = {
     "product": "出品/商品",
     "service": "服务",
@@ -15,24 +17,6 @@ TOUCHPOINT_COLUMNS: list[str] = list(TOUCHPOINTS.values())  # heatmap columns: t
 
 SENTIMENTS: dict[str, str] = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 
-PLATFORMS: dict[str, str] = {
-    "dianping": "大众点评",
-    "meituan": "美团",
-    "meituan_waimai": "美团外卖",
-    "eleme": "饿了么",
-    "weibo": "微博",
-    "xhs": "小红书",
-    "xiaohongshu": "小红书",
-    "douyin": "抖音",
-    "bilibili": "B站",
-    "zhihu": "知乎",
-    "tieba": "贴吧",
-    "taobao": "淘宝",
-    "tmall": "天猫",
-    "jd": "京东",
-    "miniprogram": "小程序",
-    "cs": "客服",
-}
 
 ALERT_STATUS: dict[str, str] = {"open": "待处理", "acknowledged": "已确认", "resolved": "已解决"}
 SEVERITY: dict[str, str] = {"info": "提示", "warning": "警告", "critical": "严重"}

@@ -125,6 +125,7 @@ class Source(SQLModel, table=True):
     __tablename__ = "sources"
     id: str = Field(primary_key=True)
     type: str  # registry key: feed | html | json | file | mediacrawler | ...
+    name: Optional[str] = None  # display name (catalog ``name`` or storage.source_names' default)
     platform: str = ""  # dianping | weibo | xhs | ... (display and rollups)
     schedule: str = "*/30 * * * *"  # cron, in the catalog's time zone
     enabled: bool = True

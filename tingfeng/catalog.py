@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from storage import Database
 from storage.models import Brand, CatalogSetting, Product, Recipient, Region, Source, Store
+from storage.source_names import default_source_name
 from storage.types import ZoneName
 from tingfeng.errors import CatalogError
 
@@ -68,6 +69,8 @@ class ProductConfig(_Strict):
 
 class SourceConfig(_Strict):
     id: str = Field(pattern=_ID)
+    name: str | None = Field(None, min_length=1, description="display name (default: platform or type in Chinese, "
+                                                              "with the store)")
     type: str
     platform: str = ""
     schedule: str = "*/30 * * * *"
@@ -476,8 +479,10 @@ def sync_catalog(db: Database, cat: Catalog) -> None:
             for row in wanted:
                 session.merge(row)
         existing_sources = {s.id: s for s in session.exec(select(Source)).all()}
+        store_names = {s.id: s.name for s in cat.stores}
         for src in cat.sources:
             row = existing_sources.pop(src.id, None) or Source(id=src.id, type=src.type)
+            row.name = src.name or default_source_name(src.type, src.platform, store_names.get(src.store or ""))
             row.type, row.platform, row.schedule, row.enabled = src.type, src.platform, src.schedule, src.enabled
             row.brand_id = src.brand or default_brand
             row.store_id, row.product_id, row.options = src.store, src.product, src.options

@@ -41,6 +41,7 @@ aliases = ["波霸", "珍珠奶茶"]
 # --- sources: where mentions come from (see docs/sources.md for every type) --------
 [[sources]]
 id = "weibo-keyword"
+name = "微博 · 品牌关键词"         # shown in the dashboard (default: the platform in Chinese, with the store)
 type = "feed"                    # RSS / Atom / JSON Feed, e.g. from RSSHub
 platform = "weibo"
 schedule = "*/15 * * * *"        # cron, in the catalog time zone

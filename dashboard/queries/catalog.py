@@ -12,6 +12,7 @@ from dashboard.access import Access
 from dashboard.queries.base import MA
 from storage import Database
 from storage.models import Brand, Product, Region, Source, Store
+from storage.source_names import default_source_name
 
 
 def filter_options(db: Database, access: Access) -> dict[str, list[tuple[str, str]]]:
@@ -27,6 +28,8 @@ def filter_options(db: Database, access: Access) -> dict[str, list[tuple[str, st
         regions = [(r[0], r[1]) for r in conn.execute(sa.select(RG.c.id, RG.c.name).order_by(RG.c.id))]
         products = [(r[0], r[1], r[2]) for r in conn.execute(sa.select(PT.c.id, PT.c.name, PT.c.brand_id).order_by(PT.c.id))]
         platforms = sorted({r[0] for r in conn.execute(sa.select(SR.c.platform).distinct()) if r[0]})
+        sources = [(r[0], r[1] or default_source_name(r[2], r[3] or ""))
+                   for r in conn.execute(sa.select(SR.c.id, SR.c.name, SR.c.type, SR.c.platform).order_by(SR.c.id))]
     if access.restricted:
         seen_brands = {s[2] for s in stores}
         seen_regions = {s[3] for s in stores}
@@ -42,6 +45,7 @@ def filter_options(db: Database, access: Access) -> dict[str, list[tuple[str, st
         "stores": [(s[0], s[1]) for s in stores],
         "products": [(p[0], p[1]) for p in products],
         "platforms": [(p, p) for p in platforms],
+        "sources": sources,  # display names, for alerts about a source
     }
 
 

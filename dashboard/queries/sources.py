@@ -12,8 +12,9 @@ from dashboard.queries.base import _frame
 from dashboard.scope import Scope
 from storage import Database
 from storage.models import CollectorRun, Source
+from storage.source_names import default_source_name
 
-SOURCE_COLUMNS = ["id", "type", "platform", "enabled", "health", "store_id", "last_run_at", "last_success_at",
+SOURCE_COLUMNS = ["id", "name", "type", "platform", "enabled", "health", "store_id", "last_run_at", "last_success_at",
                   "last_new_item_at", "consecutive_failures", "last_status", "last_errors", "runs", "avg_items",
                   "avg_new", "failed_runs", "stale_hours"]
 
@@ -22,13 +23,15 @@ def source_health(db: Database, scope: Scope, now: datetime | None = None, windo
     """Each visible source's health: last run and status, items per run, errors, staleness."""
     now = now or datetime.now(timezone.utc)
     SR, CR = Source.__table__, CollectorRun.__table__
-    stmt = sa.select(SR.c.id, SR.c.type, SR.c.platform, SR.c.enabled, SR.c.health, SR.c.store_id, SR.c.last_run_at,
+    stmt = sa.select(SR.c.id, SR.c.name, SR.c.type, SR.c.platform, SR.c.enabled, SR.c.health, SR.c.store_id, SR.c.last_run_at,
                      SR.c.last_success_at, SR.c.last_new_item_at, SR.c.consecutive_failures).order_by(SR.c.id)
     sources = _frame(db, stmt)
     if scope.access.restricted and not sources.empty:
         sources = sources[sources["store_id"].map(scope.access.allows_store)]
     if sources.empty:
         return pd.DataFrame(columns=SOURCE_COLUMNS)
+    sources["name"] = [n if isinstance(n, str) and n else default_source_name(t, p or "") for n, t, p in
+                       zip(sources["name"], sources["type"], sources["platform"])]  # synced before names existed
     since = now - timedelta(days=window_days)
     ids = list(sources["id"])
     failed = func.sum(case((CR.c.status.in_(("failed", "blocked")), 1), else_=0))

@@ -91,6 +91,9 @@ if token:
                 st.rerun()
 
 PAGE_SIZE = 20
+# Streamlit's grid wraps text only in rows taller than 4rem (64 px): two lines, so a 40–50 character
+# title is read whole instead of cut at the column edge
+TITLE_ROW_HEIGHT = 66
 
 # an e-mail's "在看板中查看" link: /alerts?alert=N opens alert N whatever the list shows
 linked_id = str(st.query_params.get("alert") or "")
@@ -137,8 +140,12 @@ st.dataframe(pd.DataFrame({
     "类型": table["kind"].map(lambda k: label(ALERT_KIND, k)),
     "范围": [_scope_name(ctx, a) for a in alerts],
     "标题": table["title"],
-}), hide_index=True, placeholder="—", width="stretch",
-    column_config={"时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+}), hide_index=True, placeholder="—", width="stretch", row_height=TITLE_ROW_HEIGHT,
+    column_config={"时间": st.column_config.DatetimeColumn(format="MM-DD HH:mm", width=90),
+                   "编号": st.column_config.TextColumn(width=50), "级别": st.column_config.TextColumn(width=50),
+                   "状态": st.column_config.TextColumn(width=60), "类型": st.column_config.TextColumn(width=80),
+                   "范围": st.column_config.TextColumn(width=170),
+                   "标题": st.column_config.TextColumn(width="large")})
 if pages > 1:
     p1, _ = st.columns([1, 4])
     p1.number_input(f"页码（共 {pages} 页）", min_value=1, max_value=pages, step=1, key="al_page")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import cache, ui
 from dashboard.context import current
-from dashboard.labels import PLATFORMS, RUN_STATUS, SOURCE_HEALTH, label
+from dashboard.labels import PLATFORMS, RUN_STATUS, SOURCE_HEALTH, SOURCE_TYPES, label
 
 ctx = current()
 st.title("数据源")
@@ -29,12 +29,12 @@ c1.metric("数据源", len(health), border=True)
 c2.metric("异常", len(bad), border=True)
 c3.metric("停用", int((~health["enabled"].astype(bool)).sum()), border=True)
 if not bad.empty:
-    st.warning("异常数据源：" + "、".join(f"{ui.md_escape(i)}（{label(SOURCE_HEALTH, h)}）"
-                                        for i, h in zip(bad["id"], bad["health"])))
+    st.warning("异常数据源：" + "、".join(f"{ui.md_escape(n)}（{label(SOURCE_HEALTH, h)}）"
+                                        for n, h in zip(bad["name"], bad["health"])))
 
 st.dataframe(pd.DataFrame({
-    "数据源": health["id"],
-    "类型": health["type"],
+    "数据源": health["name"],
+    "类型": health["type"].map(lambda t: label(SOURCE_TYPES, t)),
     "平台": health["platform"].map(lambda p: label(PLATFORMS, p)),
     "门店": health["store_id"].map(lambda s: ctx.name("stores", s) if isinstance(s, str) else "—"),
     "启用": health["enabled"].astype(bool),
@@ -53,7 +53,8 @@ st.dataframe(pd.DataFrame({
 })
 
 st.subheader("运行记录")
-source = st.selectbox("选择数据源", list(health["id"]), key="src_detail")
+names = dict(zip(health["id"], health["name"]))
+source = st.selectbox("选择数据源", list(names), key="src_detail", format_func=lambda i: names[i])
 if source:
     runs = cache.q(ctx.db_url, "recent_runs", ctx.scope, source)
     if runs.empty:

@@ -69,6 +69,7 @@ def test_failing_alert_only_after_n_consecutive_failures(db, server, fast_http, 
         assert len(alerts(db)) == (0 if n < 3 else 1)
     [alert] = alerts(db)
     assert alert.evidence["consecutive_failures"] == 4 and "4" in alert.title
+    assert alert.title.endswith(": RSS") and "source s failed" in alert.reason  # named for people, the id kept in the reason
 
 
 def test_stale_source_alert_uses_its_rhythm(db, server, fast_http, add_source) -> None:

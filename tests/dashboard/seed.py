@@ -63,7 +63,7 @@ def seed(db: Database, per_store_per_day: int = 2, days: int = 60) -> dict[str, 
         for p in PLATFORMS:
             s.add(Source(id=f"rss-{p}", type="feed", platform=p, last_run_at=now, last_success_at=now,
                          last_new_item_at=now - timedelta(hours=2)))
-        s.add(Source(id="csv-nanjingxi", type="file", platform="dianping", store_id="sh-nanjingxi", health="failing",
+        s.add(Source(id="csv-nanjingxi", name="南京西路店 点评导出", type="file", platform="dianping", store_id="sh-nanjingxi", health="failing",
                      consecutive_failures=3, last_run_at=now, last_new_item_at=now - timedelta(days=3)))
         s.add_all([
             Recipient(id="wang", name="王店长", role="manager", email="wang@example.com", stores=["sh-nanjingxi"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pandas as pd
@@ -277,6 +278,51 @@ def test_alerts_page_pages_and_filters_by_state(seeded_sqlite, make_app) -> None
     assert at.number_input(key="al_page").value == 1 and len(at.dataframe[0].value) == 20
     at.multiselect(key="al_sev").set_value(["critical"]).run()
     assert list(at.dataframe[0].value["级别"]) == ["严重"]
+
+
+def test_a_long_alert_title_is_shown_whole_in_the_table_and_the_detail(seeded_sqlite, make_app) -> None:
+    db, info = seeded_sqlite
+    title = "【严重】青禾茶事 杭州西湖银泰店·榴莲冰沙 差评激增：近48小时差评 29 条（平时约 0.5 条），多条提到异物和拉肚子"
+    with db.session() as s:
+        s.add(Alert(kind="spike", scope_type="store", scope_id="bj-guomao", incident_key="long-title",
+                    severity="critical", status="open", title=title, reason="", opened_at=info["now"],
+                    updated_at=info["now"], evidence={}))
+    at = make_app(db).run().switch_page("views/alerts.py").run()
+    assert not at.exception
+    table = at.dataframe[0]
+    assert title in list(table.value["标题"])  # the whole text, not an ellipsis
+    # the grid wraps cells only when a row is taller than 4rem (64 px); the title column gets the room
+    assert table.proto.row_height > 64
+    assert json.loads(table.proto.columns)["标题"]["width"] == "large"
+    at.selectbox(key="al_pick").set_value(next(a.id for a in [*_alerts(db)] if a.incident_key == "long-title")).run()
+    assert title in "\n".join(m.value.replace("\\", "") for m in at.markdown)
+
+
+def _alerts(db):  # noqa: ANN001, ANN202
+    with db.session() as s:
+        return list(s.exec(select(Alert)).all())
+
+
+def test_sources_page_shows_display_names_not_config_ids(seeded_sqlite, make_app) -> None:
+    db, info = seeded_sqlite
+    at = make_app(db).run().switch_page("views/sources.py").run()
+    assert not at.exception
+    shown = list(at.dataframe[0].value["数据源"])
+    # the catalog's name where set, else the platform in Chinese (rss-weibo was synced without one)
+    assert "南京西路店 点评导出" in shown and {"大众点评", "微博", "小红书"} <= set(shown)
+    assert set(at.dataframe[0].value["类型"]) == {"RSS", "文件导入"}
+    text = _frames_text(at) + "\n".join(w.value for w in at.warning)
+    assert "南京西路店 点评导出（失败）" in "\n".join(w.value for w in at.warning)
+    assert "csv-nanjingxi" not in text and "rss-weibo" not in text
+    picker = at.selectbox(key="src_detail")
+    assert "南京西路店 点评导出" in picker.options and "csv-nanjingxi" not in picker.options
+    with db.session() as s:  # an alert about that source names it the same way
+        s.add(Alert(kind="source_health", scope_type="source", scope_id="csv-nanjingxi", incident_key="src",
+                    severity="warning", status="open", title="数据源连续失败", reason="", opened_at=info["now"],
+                    updated_at=info["now"], evidence={}))
+    at = make_app(db).run().switch_page("views/alerts.py").run()
+    scopes = list(at.dataframe[0].value["范围"])
+    assert "数据源 南京西路店 点评导出" in scopes and not any("csv-nanjingxi" in x for x in scopes)
 
 
 def test_products_page_heatmaps_and_lazy_detail(seeded_sqlite, make_app) -> None:

@@ -141,6 +141,23 @@ def test_sync_is_idempotent_and_disables_removed_sources(db) -> None:
         assert s.exec(select(Source)).one().enabled is False
 
 
+def test_source_display_name_from_the_catalog_or_a_chinese_default(db) -> None:
+    named = GOOD.replace('id = "feed1"\n', 'id = "feed1"\nname = "万象城 点评导出"\n')
+    extra = ('\n[[sources]]\nid = "wb"\ntype = "feed"\nplatform = "weibo"\noptions = { url = "http://127.0.0.1:1/w" }\n'
+             '[[sources]]\nid = "dp-s1"\ntype = "feed"\nplatform = "dianping"\nstore = "s1"\n'
+             'options = { url = "http://127.0.0.1:1/d" }\n[[sources]]\nid = "csv"\ntype = "file"\n'
+             'options = { path = "/tmp/x.csv" }\n')
+    cat = parse_catalog(named.replace("[[recipients]]", extra + "[[recipients]]"))
+    assert cat.sources[0].name == "万象城 点评导出" and cat.sources[1].name is None
+    sync_catalog(db, cat)
+    with db.session() as s:
+        names = {src.id: src.name for src in s.exec(select(Source))}
+    assert names == {"feed1": "万象城 点评导出", "wb": "微博", "dp-s1": "大众点评 · 万象城店", "csv": "文件导入"}
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(GOOD.replace('id = "feed1"\n', 'id = "feed1"\nname = ""\n'))
+    assert "sources[0].name" in str(err.value)
+
+
 def test_unknown_time_zone_is_refused() -> None:
     with pytest.raises(CatalogError) as err:
         parse_catalog('timezone = "Asia/Beijing"\n' + GOOD)

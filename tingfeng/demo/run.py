@@ -79,7 +79,7 @@ def demo_catalog(chain: DemoChain, base_url: str) -> str:
     ]
     products = [{"id": p.id, "name": p.name, "category": p.category, "aliases": list(p.aliases)} for p in chain.products]
     sources = [
-        {"id": f"dianping-{s.id}", "type": "html", "platform": "dianping", "schedule": "*/30 * * * *", "store": s.id,
+        {"id": f"dianping-{s.id}", "name": f"大众点评 · {s.short}", "type": "html", "platform": "dianping", "schedule": "*/30 * * * *", "store": s.id,
          "options": {
              "url": f"{base_url}/shop/{s.id}/reviews?page=1",
              "item": "li.review",
@@ -92,15 +92,15 @@ def demo_catalog(chain: DemoChain, base_url: str) -> str:
         for s in chain.stores
     ]
     sources += [
-        {"id": "weibo-keyword", "type": "feed", "platform": "weibo", "schedule": "*/15 * * * *",
+        {"id": "weibo-keyword", "name": f"微博 · {chain.brand_name}关键词", "type": "feed", "platform": "weibo", "schedule": "*/15 * * * *",
          "options": {"url": f"{base_url}/feeds/weibo.xml"}},
-        {"id": "xhs-keyword", "type": "feed", "platform": "xhs", "schedule": "*/15 * * * *",
+        {"id": "xhs-keyword", "name": f"小红书 · {chain.brand_name}关键词", "type": "feed", "platform": "xhs", "schedule": "*/15 * * * *",
          "options": {"url": f"{base_url}/feeds/xhs.json"}},
     ]
     sources += [  # competitor keyword subscriptions, bound to the competitor brand
-        {"id": f"weibo-{cid}", "type": "feed", "platform": "weibo", "schedule": "*/30 * * * *", "brand": cid,
+        {"id": f"weibo-{cid}", "name": f"微博 · 竞品{cname}", "type": "feed", "platform": "weibo", "schedule": "*/30 * * * *", "brand": cid,
          "options": {"url": f"{base_url}/feeds/competitor-{cid}.xml"}}
-        for cid, *_ in chain.competitors
+        for cid, cname, *_ in chain.competitors
     ]
     header = (
         "# 听风 demo catalog, written by `tingfeng demo` — a tea-drink chain with 12 stores.\n"
