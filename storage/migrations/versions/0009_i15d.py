@@ -1,7 +1,7 @@
 """sources.name: a display name for each source
 
-Revision ID: 0008_i15d
-Revises: 0007_i14c
+Revision ID: 0009_i15d
+Revises: 0008_i14c
 Create Date: 2026-12-07
 
 Additive only: a nullable column; the next catalog sync fills it (the dashboard falls back to
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
-revision = '0008_i15d'
-down_revision = '0007_i14c'
+revision = '0009_i15d'
+down_revision = '0008_i14c'
 branch_labels = None
 depends_on = None
 
