@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from alerts.render.env import render
 from storage.models import Alert
 from storage.shares import share_note, stored_display
+from storage.source_names import PLATFORMS
 
 SEVERITY_LABELS = {"info": "提示", "warning": "预警", "critical": "严重"}
 SEVERITY_COLORS = {"info": "#2f6fb5", "warning": "#d98200", "critical": "#c62828"}
@@ -28,11 +29,7 @@ TOUCHPOINT_LABELS = {
     "product": "出品/商品", "service": "服务", "environment": "环境", "price": "价格",
     "delivery": "配送", "digital": "数字渠道",
 }
-PLATFORM_LABELS = {
-    "dianping": "大众点评", "meituan": "美团", "eleme": "饿了么", "weibo": "微博", "xhs": "小红书",
-    "douyin": "抖音", "bilibili": "B站", "zhihu": "知乎", "tieba": "贴吧", "taobao": "淘宝", "tmall": "天猫",
-    "jd": "京东", "miniprogram": "小程序",
-}
+PLATFORM_LABELS = PLATFORMS  # one platform table, shared with the dashboard and source names
 NUMBER_LABELS = {
     "negative": "负面数", "total": "总提及数", "positive": "正面数", "neutral": "中性数",
     "negative_share": "负面占比", "share": "负面占比", "expected": "预期负面数", "expected_negative": "平时同期负面数",
