@@ -31,6 +31,7 @@ from collectors.http import HttpSettings, PoliteClient, Response
 from collectors.registry import get_collector, option_problems
 from collectors.store import PreparedRows, prepare_rows, store_rows
 from storage import Database
+from storage.job_runs import INTERRUPTED
 from storage.models import Brand, CollectorRun, Mention, Source, utcnow
 
 log = logging.getLogger(__name__)
@@ -317,7 +318,7 @@ async def collect_source_async(db: Database, source_id: str, *, http: HttpSettin
         for stale_run in session.exec(select(CollectorRun).where(
                 CollectorRun.source_id == source_id, CollectorRun.status == "running")).all():
             stale_run.status = "failed"  # the process died during that run; its pages stay stored
-            stale_run.errors = [*stale_run.errors, "interrupted: the run never finished (crash or kill)"]
+            stale_run.errors = [*stale_run.errors, INTERRUPTED]
             session.add(stale_run)
         run = CollectorRun(source_id=source_id, started_at=started, status="running")
         session.add(run)
