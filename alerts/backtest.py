@@ -25,7 +25,7 @@ import numpy as np
 from alerts.attribution import Explained, affected_stores, explain_actions, explained_note, merge_stores
 from alerts.calibration import CalibrationTable, load_table, rarity_zh
 from alerts.errors import BacktestInputError
-from alerts.evidence import SEVERITY_ZH
+from alerts.evidence import SEVERITY_ZH, usual_count_zh
 from alerts.policy import AlertPolicy
 from alerts.spikes import (
     HOUR,
@@ -192,7 +192,7 @@ def build_grid(records: Sequence[Record], scope_types: Iterable[str], pad_hours:
 def backtest_reason(key: ScopeKey, severity: str, window: int, x: int, n: int, expected: float,
                     rarity: str = "") -> str:
     """The Chinese one-liner written in the output (same numbers as a live alert's headline)."""
-    return (f"【{SEVERITY_ZH.get(severity, severity)}】{key[1]} 差评激增：平时约 {expected:.1f} 条，"
+    return (f"【{SEVERITY_ZH.get(severity, severity)}】{key[1]} 差评激增：{usual_count_zh(expected)}，"
             f"近 {window} 小时 {x} 条差评（共 {n} 条提及）" + (f"，{rarity}" if rarity else ""))
 
 

@@ -118,12 +118,12 @@ def spike_shares(session: Session, result: Assessment, i: int) -> dict[str, Any]
 def spike_title(severity: str, name: str, numbers: dict[str, Any]) -> str:
     """【严重】上海万象城店 差评激增：近6小时差评 8 条（平时约 0.5 条）"""
     return (f"【{ev.SEVERITY_ZH.get(severity, severity)}】{name} 差评激增：近{numbers['window_hours']}小时差评 "
-            f"{numbers['negative']} 条（平时约 {numbers['expected_negative']:.1f} 条）")
+            f"{numbers['negative']} 条（{ev.usual_count_zh(numbers['expected_negative'])}）")
 
 
 def spike_headline(numbers: dict[str, Any]) -> str:
     """平时约 0.3 条，近 48 小时 7 条，约每 3 年一次的偶然 — observed vs expected, window, how unusual."""
-    text = (f"平时约 {numbers['expected_negative']:.1f} 条，近 {numbers['window_hours']} 小时 "
+    text = (f"{ev.usual_count_zh(numbers['expected_negative'])}，近 {numbers['window_hours']} 小时 "
             f"{numbers['negative']} 条差评")
     rarity = numbers.get("rarity") or f"偶然出现的概率约 {numbers['p_value']:.1g}"
     return f"{text}，{rarity}"

@@ -36,6 +36,12 @@ TOUCHPOINT_ZH = {
 SEVERITY_ZH = {"info": "提示", "warning": "预警", "critical": "严重"}
 
 
+def usual_count_zh(expected: float) -> str:
+    """How many negatives are usual, as an alert states it: 平时约 0.3 条, or 平时几乎没有
+    below 0.05 (which would print as a puzzling 平时约 0.0 条)."""
+    return f"平时约 {expected:.1f} 条" if expected >= 0.05 else "平时几乎没有"
+
+
 def scope_conditions(scope_type: str, scope_id: str) -> tuple[list[Any], str | None]:
     """SQL conditions selecting a scope's analysed mentions, and the touchpoint it needs (if any)."""
     c = _MA.c

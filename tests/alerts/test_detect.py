@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
+from alerts.evidence import usual_count_zh
 from alerts.detect import detect_alerts
 from alerts.policy import AlertPolicy
 from alerts.rollups import mark_all_dirty, update_rollups
@@ -127,7 +128,7 @@ def test_spike_cases(db, name, per_day, extra, expect):
         assert a.evidence["products"][0]["negative"] >= 3 and "涉及产品：p1" in a.reason
         # why, in plain Chinese: expected vs observed, the window, how unusual, the complaint terms
         n = a.evidence["numbers"]
-        assert a.reason.startswith(f"平时约 {n['expected_negative']:.1f} 条，近 {n['window_hours']} 小时 "
+        assert a.reason.startswith(f"{usual_count_zh(n['expected_negative'])}，近 {n['window_hours']} 小时 "
                                    f"{n['negative']} 条差评，{n['rarity']}；")
         assert n["rarity"].endswith("的偶然") and n["months_between"] > 1
         assert "主要抱怨：" in a.reason and "异味" in a.reason
@@ -247,3 +248,11 @@ def test_chain_product_incident_is_one_product_alert_naming_its_stores(db):
     named = [x["store"] for x in product.evidence["stores"]]
     assert len(named) >= 4 and set(named) <= set(stores)
     assert "涉及门店：" in product.reason and f"{named[0]}店" in product.reason
+
+
+def test_usual_count_never_reads_as_zero_point_zero() -> None:
+    """A scope that almost never gets a complaint says so instead of 平时约 0.0 条."""
+    assert usual_count_zh(0.3) == "平时约 0.3 条"
+    assert usual_count_zh(0.05) == "平时约 0.1 条"
+    assert usual_count_zh(0.02) == "平时几乎没有"
+    assert usual_count_zh(0.0) == "平时几乎没有"
