@@ -391,12 +391,14 @@ def filled_complaint_phrases(target: Sequence[tuple[Any, str]], background: Iter
                              vocab: vocabulary.Vocabulary | None = None) -> list[Phrase]:
     """The complaint phrases every consumer shows (alerts, digest, dashboard): the statistic's
     (:func:`complaint_phrases` with ``vocab``'s stop words and lexicon), then, when it has
-    fewer than :data:`FILL_BELOW`, the lexicon's (:func:`lexicon_phrases`) up to that many."""
+    fewer than :data:`FILL_BELOW`, the lexicon's (:func:`lexicon_phrases`) up to that many; most
+    used first (the statistic's first on ties)."""
     vocab = vocab or vocabulary.shipped()
     names = [n for n in names if n]
     stat = complaint_phrases(target, background, names, top=top, stop=vocab.stopwords, complaints=complaints,
                              words=vocab.words)
-    return stat + lexicon_phrases(target, stat, names, vocab, need=min(top, FILL_BELOW))
+    filled = lexicon_phrases(target, stat, names, vocab, need=min(top, FILL_BELOW))
+    return sorted(stat + filled, key=lambda p: -p.mentions) if filled else stat
 
 
 def _scope_filter(scope_type: str, scope_id: str) -> tuple[list[Any], bool]:

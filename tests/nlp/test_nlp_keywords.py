@@ -234,3 +234,13 @@ def test_complaint_words_are_touchpoint_words_never_stopwords():
     assert {"难喝", "排队", "不值"} <= v.complaints <= words
     assert not v.complaints & v.stopwords and min(map(len, v.complaints)) >= 2
     assert vocabulary.from_setting({"stopwords": ["哈哈"]}).complaints == v.complaints
+
+
+def test_filled_phrases_come_most_used_first():
+    from nlp.keywords import complaint_phrases, filled_complaint_phrases
+
+    target = [(1, "全是冰碴，难喝"), (2, "全是冰碴"), (6, "冰碴太多"), (3, "难喝"), (4, "真难喝"), (5, "难喝，排队半天")]
+    stat = complaint_phrases(target, _BACKGROUND, complaints=_EARLIER)
+    got = filled_complaint_phrases(target, _BACKGROUND, complaints=_EARLIER)
+    assert [p.term for p in stat] == ["冰碴"]
+    assert [(p.term, p.mentions, p.source) for p in got] == [("难喝", 4, "lexicon"), ("冰碴", 3, "statistic")]
