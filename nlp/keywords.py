@@ -15,7 +15,10 @@ once per text), so one long rant cannot dominate.
 :func:`complaint_keywords` loads the texts for a scope and period from the database:
 the target is the period's negative mentions of the scope, compared with the negative
 mentions of the ``history_days`` before the period and with everything said over both
-(see :func:`complaint_phrases`).
+(see :func:`complaint_phrases`). A scope too small for the statistic (an alert's five
+negatives) is filled up from the curated lexicon (:func:`lexicon_phrases`: urgent terms,
+complaint words, 态度差-style aspect + complaint); :func:`filled_complaint_phrases` is what
+every consumer shows.
 """
 
 from __future__ import annotations
