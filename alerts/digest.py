@@ -341,8 +341,9 @@ def _sum(parts: Iterable[Totals]) -> Totals:
 def complaint_keywords(session: Session, scope: Scope, start: datetime, end: datetime, top: int,
                        exclude: Iterable[str] = (), db: Any = None) -> list[tuple[str, int]]:
     """The week's complaint phrases with the number of negative mentions using each, most
-    used first (``nlp.keywords.complaint_phrases``: over-represented against the
-    complaints of the ``HISTORY_DAYS`` before the week). Catalog names (``exclude``) are never
+    used first (``nlp.keywords.filled_complaint_phrases``: over-represented against the
+    complaints of the ``HISTORY_DAYS`` before the week, filled up from the complaint lexicon
+    when they are few). Catalog names (``exclude``) are never
     keywords: that a complaint names the store says nothing about what went wrong.
     ``db`` is unused (kept for callers)."""
     del db
@@ -358,8 +359,8 @@ def complaint_keywords(session: Session, scope: Scope, start: datetime, end: dat
         session, start - timedelta(days=nlp_keywords.HISTORY_DAYS), end, exclude=[mid for mid, _ in target],
         since=start)
     vocab = nlp_vocabulary.from_session(session)
-    phrases = nlp_keywords.complaint_phrases([(mid, text or "") for mid, text in target], background, exclude, top=top,
-                                             stop=vocab.stopwords, complaints=complaints, words=vocab.words)
+    phrases = nlp_keywords.filled_complaint_phrases([(mid, text or "") for mid, text in target], background, exclude,
+                                                    top=top, complaints=complaints, vocab=vocab)
     return [(p.term, p.mentions) for p in phrases]
 
 

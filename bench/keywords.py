@@ -6,9 +6,11 @@ For each seed the demo generator (tingfeng/demo/generator.py, pure, no database)
 days of mentions; a mention is negative when it is rated 1–2 stars or is a planted
 incident post (the sentiment model is not measured here). For every store and the
 incident product, the negative mentions of the week and of the month are ranked by nlp.keywords.complaint_phrases
-(top 5) twice in the same run:
+(top 5) three times in the same run:
 
 - ranker: against the negatives before the period (``complaints``) and everything said;
+- filled: the ranker filled up to 3 from the complaint lexicon (nlp.keywords.filled_complaint_phrases,
+  what the alerts, digest and dashboard show);
 - baseline: against everything said only (the comparison used before #15 item 2).
 
 A phrase is *planted* when it is part of one of the planted incident templates
@@ -27,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nlp.keywords import complaint_phrases, is_quantity  # noqa: E402
+from nlp.keywords import complaint_phrases, filled_complaint_phrases, is_quantity  # noqa: E402
 from tingfeng.demo.chain import demo_chain  # noqa: E402
 from tingfeng.demo.generator import FOOD_SAFETY, NEW_PRODUCT_NEG, generate  # noqa: E402
 
@@ -55,7 +57,7 @@ def run(seed: int, days: int) -> dict[str, dict[str, list[str]]]:
     scopes = {f"store {s.id}": (lambda m, s=s: m.store_id == s.id) for s in chain.stores}
     scopes[f"product {chain.incident_product}"] = lambda m: m.product_id == chain.incident_product
     names = _names(chain)
-    out: dict[str, dict[str, list[str]]] = {"ranker": {}, "baseline": {}}
+    out: dict[str, dict[str, list[str]]] = {"ranker": {}, "filled": {}, "baseline": {}}
     for scope, inside in scopes.items():
         target = [(m.id, m.text) for m in negative if inside(m) and m.published_at >= start]
         ids = {i for i, _ in target}
@@ -63,6 +65,8 @@ def run(seed: int, days: int) -> dict[str, dict[str, list[str]]]:
         complaints = [m.text for m in mentions if m.id in neg_ids and m.published_at < start]
         out["ranker"][scope] = [p.term for p in complaint_phrases(target, background, names, top=5,
                                                                   complaints=complaints)]
+        out["filled"][scope] = [p.term for p in filled_complaint_phrases(target, background, names, top=5,
+                                                                         complaints=complaints)]
         out["baseline"][scope] = [p.term for p in complaint_phrases(target, background, names, top=5)]
     return out
 
@@ -73,7 +77,7 @@ def main() -> None:
     args = ap.parse_args()
     chain = demo_chain()
     incidents = (f"store {chain.incident_store}", f"product {chain.incident_product}")
-    totals = {(d, v): Counter() for d in PERIODS for v in ("ranker", "baseline")}
+    totals = {(d, v): Counter() for d in PERIODS for v in ("ranker", "filled", "baseline")}
     for seed, days in ((s, d) for s in range(20261122, 20261122 + args.seeds) for d in PERIODS):
         got = run(seed, days)
         for variant, by_scope in got.items():

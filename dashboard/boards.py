@@ -10,6 +10,7 @@ from dashboard.context import Context
 from dashboard.labels import ALERT_STATUS, SEVERITY, TOUCHPOINT_COLUMNS, TOUCHPOINTS, label
 from dashboard.queries import to_weekly
 from dashboard.queries.metrics import MIN_N
+from nlp.keywords import LEXICON_MIN_COUNT, URGENT_MIN_COUNT
 
 
 ALERT_MARK = {"critical": "严重", "warning": "警告", "info": "提示"}
@@ -190,7 +191,8 @@ def trend_block(ctx: Context, scope: object) -> None:
 
 def keywords_block(ctx: Context, scope: object) -> None:
     """Why customers complain now: the phrases over-represented in negative mentions against the
-    complaints before, each with an example."""
+    complaints before, filled up from the complaint lexicon when they are few (said so in a
+    caption), each with an example."""
     kw = cache.q(ctx.db_url, "complaint_keywords", scope)
     if kw.empty:
         st.caption("与此前相比，没有突出的投诉词。")
@@ -199,7 +201,12 @@ def keywords_block(ctx: Context, scope: object) -> None:
                  hide_index=True, width="stretch",
                  column_config={"负面提及": st.column_config.NumberColumn(help="用到该词的负面提及数"),
                                 "例句": st.column_config.TextColumn(width="large")})
-    st.caption("投诉词：负面提及中明显多于此前的差评、也多于顾客平时所说的词，按提及数排列。")
+    lexicon = kw.loc[kw["source"] == "lexicon", "keyword"].tolist()
+    if len(lexicon) < len(kw):
+        st.caption("投诉词：负面提及中明显多于此前的差评、也多于顾客平时所说的词，按提及数排列。")
+    if lexicon:  # filled in where the comparison finds too few (nlp.keywords.lexicon_phrases)
+        st.caption(f"{'、'.join(lexicon)}：投诉词表中的词，{'与此前相比没有突出的投诉词，' if len(lexicon) == len(kw) else ''}"
+                   f"负面提及中至少 {LEXICON_MIN_COUNT} 条用到（紧急词 {URGENT_MIN_COUNT} 条即可）。")
 
 
 def alerts_block(ctx: Context, scope: object) -> None:

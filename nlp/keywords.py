@@ -15,7 +15,10 @@ once per text), so one long rant cannot dominate.
 :func:`complaint_keywords` loads the texts for a scope and period from the database:
 the target is the period's negative mentions of the scope, compared with the negative
 mentions of the ``history_days`` before the period and with everything said over both
-(see :func:`complaint_phrases`).
+(see :func:`complaint_phrases`). A scope too small for the statistic (an alert's five
+negatives) is filled up from the curated lexicon (:func:`lexicon_phrases`: urgent terms,
+complaint words, 态度差-style aspect + complaint); :func:`filled_complaint_phrases` is what
+every consumer shows.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
@@ -32,6 +35,7 @@ from sqlmodel import select
 
 from nlp import segment
 from nlp import text as textmod
+from nlp import urgent as urgentmod
 from nlp import vocabulary
 from nlp.errors import UnknownScope
 
@@ -210,6 +214,7 @@ class Phrase:
     score: float
     example: str  # the clause of one target mention that contains the term
     example_id: Any = None  # that mention's id
+    source: str = "statistic"  # "lexicon": filled in by :func:`lexicon_phrases` (score 0, no z)
 
 
 def _example_clause(text: str, term: str, width: int = 40) -> str:
@@ -295,6 +300,110 @@ def complaint_phrases(target: Sequence[tuple[Any, str]], background: Iterable[st
     return sorted(out, key=lambda p: (-p.mentions, -p.score, p.term))
 
 
+FILL_BELOW = 3  # fewer statistical phrases leave a small scope unexplained: the lexicon fills up to this many
+LEXICON_MIN_COUNT = 2  # negatives a complaint word needs to fill in (one is an anecdote)
+URGENT_MIN_COUNT = 1  # an urgent term needs one: a single 拉肚子 is a reason already
+# between an aspect and a one-character complaint: 态度很差 → 态度差, 送餐也太慢 → 送餐慢
+_ASPECT_FILL = r"(?:也|都|还|又|实在|真的)?(?:有点|有些|非常|特别|超级|比较|太|很|超|巨|好|真|特|挺|蛮)?"
+
+
+@lru_cache(maxsize=8)
+def _lexicons(vocab: vocabulary.Vocabulary) -> tuple[Any, re.Pattern[str]]:
+    """(the complaint words as an urgent-style lexicon, so one negation logic judges both, and
+    the pattern of an aspect word followed by a one-character complaint) of ``vocab``."""
+    lex = replace(vocab.urgent, terms=tuple(sorted(vocab.complaints)))
+    aspects = sorted({w.lower() for _, ws in vocab.touchpoints for w in ws
+                      if len(w) >= 2 and w not in vocab.complaints and not set(w) & set(_NEGATION)},
+                     key=len, reverse=True)
+    chars = "".join(sorted(ONE_CHAR_COMPLAINTS))
+    aspect = "|".join(map(re.escape, aspects)) or r"(?!)"
+    # 服务差不多 is "about the same", not 服务差
+    return lex, re.compile(rf"(?P<a>{aspect}){_ASPECT_FILL}(?P<c>[{chars}])(?!不多)")
+
+
+def lexicon_terms(text: str, names: Iterable[str] = (), vocab: vocabulary.Vocabulary | None = None
+                  ) -> dict[str, tuple[str, bool, str]]:
+    """The curated complaint terms of one text: term → (its words in the text, whether urgent,
+    its core: the aspect of a composed term, else the term).
+
+    Urgent terms (拉肚子, 头发) and complaint words (难喝, 排队; ``vocab.complaints``) that
+    count (:func:`nlp.urgent.matches`: not negated, hedged or a false friend: 没有头发, 不用排队
+    are not), and an aspect word of the touchpoint lexicon with a one-character complaint
+    after it (态度很差 → 态度差, 送餐太慢 → 送餐慢). Never inside a catalog name.
+    """
+    vocab = vocab or vocabulary.shipped()
+    names = [n.lower() for n in names if n]
+    lex, aspect_rx = _lexicons(vocab)
+    masked = _names_pattern(frozenset(names)).sub("，", textmod.clean(text).lower())
+    composed = {m.group(0): (m.group("a") + m.group("c"), m.group("a")) for m in aspect_rx.finditer(masked)}
+    out: dict[str, tuple[str, bool, str]] = {}
+    for t in urgentmod.urgent_terms(masked, replace(lex, terms=lex.terms + tuple(composed))):
+        term, core = composed.get(t, (t, t))
+        out.setdefault(term, (t, False, core))
+    for t in urgentmod.urgent_terms(masked, vocab.urgent):
+        out[t] = (t, True, t)
+    return out
+
+
+def lexicon_phrases(target: Sequence[tuple[Any, str]], chosen: Iterable[Phrase | str] = (),
+                    names: Iterable[str] = (), vocab: vocabulary.Vocabulary | None = None,
+                    need: int = FILL_BELOW) -> list[Phrase]:
+    """Curated complaint terms filling ``chosen`` (the statistic's phrases) up to ``need``: the
+    "why" of a scope too small for :func:`complaint_phrases` to find anything beyond chance.
+
+    A term of :func:`lexicon_terms` in at least :data:`LEXICON_MIN_COUNT` of the ``target``
+    (``(id, text)``, the scope's negative mentions), an urgent one in
+    :data:`URGENT_MIN_COUNT`; ranked by how many use it (urgent first on ties, then longer),
+    each with the clause of the first that does. A term already chosen, inside or around
+    one (头发 / 一根头发), one whose aspect a chosen one names (态度差 after 服务态度), a stop
+    word or (part of) a catalog name is skipped. Pure; the
+    phrases have ``score`` 0 and ``source`` "lexicon".
+    """
+    vocab = vocab or vocabulary.shipped()
+    names = [n for n in names if n]
+    taken = [c.term if isinstance(c, Phrase) else c for c in chosen]
+    if len(taken) >= need:
+        return []
+    lowered = [n.lower() for n in names]
+    fragments = name_fragments(lowered)
+    counts: Counter[str] = Counter()
+    first: dict[str, tuple[Any, str, str, bool, str]] = {}
+    for mid, text in target:
+        for term, (words, is_urgent, core) in lexicon_terms(text, names, vocab).items():
+            counts[term] += 1
+            first.setdefault(term, (mid, text, words, is_urgent, core))
+    ranked = sorted((t for t, n in counts.items()
+                     if n >= (URGENT_MIN_COUNT if first[t][3] else LEXICON_MIN_COUNT)
+                     and t not in vocab.stopwords and not is_quantity(t) and not _is_name(t, lowered, fragments)),
+                    key=lambda t: (-counts[t], not first[t][3], -len(t), t))
+    out: list[Phrase] = []
+    for t in ranked:
+        if len(taken) >= need:
+            break
+        mid, text, words, _, core = first[t]
+        if any(core in c or c in t for c in taken):
+            continue
+        shown = text if words in text.lower() else textmod.clean(text)
+        out.append(Phrase(t, counts[t], 0.0, _example_clause(shown, words), mid, "lexicon"))
+        taken.append(t)
+    return out
+
+
+def filled_complaint_phrases(target: Sequence[tuple[Any, str]], background: Iterable[str], names: Iterable[str] = (),
+                             top: int = 10, *, complaints: Iterable[str] | None = None,
+                             vocab: vocabulary.Vocabulary | None = None) -> list[Phrase]:
+    """The complaint phrases every consumer shows (alerts, digest, dashboard): the statistic's
+    (:func:`complaint_phrases` with ``vocab``'s stop words and lexicon), then, when it has
+    fewer than :data:`FILL_BELOW`, the lexicon's (:func:`lexicon_phrases`) up to that many; most
+    used first (the statistic's first on ties)."""
+    vocab = vocab or vocabulary.shipped()
+    names = [n for n in names if n]
+    stat = complaint_phrases(target, background, names, top=top, stop=vocab.stopwords, complaints=complaints,
+                             words=vocab.words)
+    filled = lexicon_phrases(target, stat, names, vocab, need=min(top, FILL_BELOW))
+    return sorted(stat + filled, key=lambda p: -p.mentions) if filled else stat
+
+
 def _scope_filter(scope_type: str, scope_id: str) -> tuple[list[Any], bool]:
     """(where clauses on MentionAnalysis / MentionTouchpoint, whether the touchpoint join is needed)."""
     from storage.models import MentionAnalysis as A
@@ -371,7 +480,8 @@ def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: date
                             top: int = 10, *, history_days: int = HISTORY_DAYS) -> list[Phrase]:
     """The complaint phrases of a catalog scope's negative mentions of ``[start, end)``
     against the complaints of the ``history_days`` before it and everything customers said
-    over both (:func:`complaint_phrases`), each with an example.
+    over both, filled up from the lexicon when they are few (:func:`filled_complaint_phrases`),
+    each with an example.
 
     ``db`` is a ``storage.Database``. For touchpoint scopes a mention is negative when that
     touchpoint's clause is.
@@ -386,8 +496,7 @@ def scope_complaint_phrases(db: Any, scope_type: str, scope_id: str, start: date
             return []
         background, complaints = baseline_texts(session, start - timedelta(days=history_days), end,
                                                 exclude=[mid for mid, _ in target], since=start)
-    return complaint_phrases(target, background, names, top=top, stop=vocab.stopwords, complaints=complaints,
-                             words=vocab.words)
+    return filled_complaint_phrases(target, background, names, top=top, complaints=complaints, vocab=vocab)
 
 
 def complaint_keywords(db: Any, scope_type: str, scope_id: str, start: datetime, end: datetime, top: int = 10,

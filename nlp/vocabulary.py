@@ -1,7 +1,7 @@
-"""The chain's vocabulary: urgent terms, the touchpoint lexicon and stop words. Pure data.
+"""The chain's vocabulary: urgent terms, the touchpoint lexicon, complaint words and stop words. Pure data.
 
 The shipped lists live in ``nlp/data`` (``urgent.toml``, ``touchpoints.toml``,
-``stopwords.txt``), never in code. A chain adds its own words in the catalog's
+``complaints.txt``, ``stopwords.txt``), never in code. A chain adds its own words in the catalog's
 ``[vocabulary]`` section (``tingfeng.catalog`` validates it and syncs it into the
 ``vocabulary`` catalog setting); :func:`from_session` reads the shipped lists plus those
 additions. A :class:`Vocabulary` is built once per run and passed down to
@@ -66,6 +66,8 @@ class Vocabulary:
     urgent: UrgentLexicon
     touchpoints: tuple[tuple[str, tuple[str, ...]], ...]  # (touchpoint, words), in TOUCHPOINTS order
     stopwords: frozenset[str] = field(default_factory=frozenset)
+    # the touchpoint words that say on their own what went wrong (难喝, 排队; ``data/complaints.txt``)
+    complaints: frozenset[str] = field(default_factory=frozenset)
 
     def lexicon(self) -> dict[str, tuple[str, ...]]:
         """Touchpoint key -> its words."""
@@ -92,7 +94,8 @@ class Vocabulary:
                          false_friends=_merge(u.false_friends, extra.get("urgent_exclude")))
         more = extra.get("touchpoints") or {}
         touch = tuple((tp, _merge(words, more.get(tp))) for tp, words in self.touchpoints)
-        return Vocabulary(urgent, touch, self.stopwords | {w.strip() for w in extra.get("stopwords") or () if w.strip()})
+        return Vocabulary(urgent, touch, self.stopwords | {w.strip() for w in extra.get("stopwords") or () if w.strip()},
+                          self.complaints)
 
 
 def _merge(base: tuple[str, ...], more: Iterable[str] | None) -> tuple[str, ...]:
@@ -151,7 +154,7 @@ def read_touchpoints(path: Path) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def read_stopwords(path: Path) -> frozenset[str]:
-    """The words of a stop-word file: one or more a line, ``#`` starts a comment."""
+    """The words of a stop-word (or complaint-word) file: one or more a line, ``#`` starts a comment."""
     words: set[str] = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         words.update(line.split("#", 1)[0].split())
@@ -159,10 +162,12 @@ def read_stopwords(path: Path) -> frozenset[str]:
 
 
 def read(directory: Path) -> Vocabulary:
-    """The vocabulary of a directory holding ``urgent.toml``, ``touchpoints.toml`` and ``stopwords.txt``."""
-    stop = directory / "stopwords.txt"
+    """The vocabulary of a directory holding ``urgent.toml``, ``touchpoints.toml``, ``stopwords.txt``
+    and ``complaints.txt`` (the last two optional; same format: :func:`read_stopwords`)."""
+    stop, complaints = directory / "stopwords.txt", directory / "complaints.txt"
     return Vocabulary(read_urgent(directory / "urgent.toml"), read_touchpoints(directory / "touchpoints.toml"),
-                      read_stopwords(stop) if stop.exists() else frozenset())
+                      read_stopwords(stop) if stop.exists() else frozenset(),
+                      read_stopwords(complaints) if complaints.exists() else frozenset())
 
 
 @lru_cache(maxsize=1)

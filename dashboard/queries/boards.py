@@ -19,7 +19,7 @@ from dashboard.scope import Plan, Scope
 from storage import Database
 from nlp.consistency import below_standard, touchpoints_below_standard
 from nlp import vocabulary
-from nlp.keywords import complaint_phrases, split_baseline
+from nlp.keywords import filled_complaint_phrases, split_baseline
 from storage.models import Brand, Product, Store
 
 
@@ -392,11 +392,12 @@ def _catalog_names(db: Database) -> list[str]:
 def complaint_keywords(db: Database, scope: Scope, limit: int = 10, sample: int = 1000,
                        background: int = 4000) -> pd.DataFrame:
     """The complaint phrases of the scope's newest ``sample`` negative mentions
-    (``nlp.keywords.complaint_phrases``: over-represented against the newest
+    (``nlp.keywords.filled_complaint_phrases``: over-represented against the newest
     ``background`` mentions of the brand filter's stores, all of them otherwise, over the
     period and the ``KEYWORD_HISTORY_DAYS`` before it, and against the negative ones
-    among them before the period), most used first: keyword, count (negative
-    mentions using it), example (a clause of one of them) and example_id."""
+    among them before the period, filled up from the complaint lexicon when they are few),
+    most used first: keyword, count (negative mentions using it), example (a clause of one
+    of them), example_id and source ("statistic" or "lexicon")."""
     p = plan(db, scope)
     j = MA.join(M, M.c.id == MA.c.mention_id)
     target_stmt = (sa.select(MA.c.mention_id, M.c.text).select_from(j)
@@ -418,10 +419,9 @@ def complaint_keywords(db: Database, scope: Scope, limit: int = 10, sample: int 
     back, complaints = split_baseline(rows, lo)
     with db.session() as session:  # the chain's own stop words and lexicon too
         vocab = vocabulary.from_session(session)
-    phrases = complaint_phrases(target, back, _catalog_names(db), top=limit, stop=vocab.stopwords,
-                                complaints=complaints, words=vocab.words)
-    return pd.DataFrame([(ph.term, ph.mentions, ph.example, ph.example_id) for ph in phrases],
+    phrases = filled_complaint_phrases(target, back, _catalog_names(db), top=limit, complaints=complaints, vocab=vocab)
+    return pd.DataFrame([(ph.term, ph.mentions, ph.example, ph.example_id, ph.source) for ph in phrases],
                         columns=KEYWORD_COLUMNS)
 
 
-KEYWORD_COLUMNS = ["keyword", "count", "example", "example_id"]
+KEYWORD_COLUMNS = ["keyword", "count", "example", "example_id", "source"]

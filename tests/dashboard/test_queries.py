@@ -73,15 +73,21 @@ def test_leaderboards_and_matrices(seeded) -> None:
     split = q.daily(db, ADMIN, "platform")
     assert split["total"].sum() == q.totals(db, ADMIN)["total"] and set(split["key"]) == set(PLATFORMS)
     # every negative says 太难喝了，服务态度差, as every one of the month before did: against the
-    # chain's other complaints nothing stands out
-    assert q.complaint_keywords(db, ADMIN).empty
+    # chain's other complaints nothing stands out, so the complaint lexicon says what they are
+    month = q.complaint_keywords(db, ADMIN)
+    negative = q.leaderboard(db, ADMIN, "store")["negative"].sum()
+    assert set(month["source"]) == {"lexicon"} and list(month["keyword"][:2]) == ["态度差", "难喝"]
+    assert (month["count"][:2] == negative).all() and "服务态度差" in month["example"].iloc[0]
     # over all the seeded days there is no other complaint to compare with, only everything said:
-    # one complaint, one phrase for it, with its example
+    # one complaint, one phrase for it, with its example; the lexicon fills in the others, never
+    # what that phrase names already (态度差 after 服务态度)
     whole = Scope(Filters(start=LAST_DAY - timedelta(days=59), end=LAST_DAY), local_admin())
     kw = q.complaint_keywords(db, whole)
-    assert list(kw["keyword"]) in (["难喝"], ["服务态度"])
+    assert kw["keyword"].iloc[0] in ("难喝", "服务态度") and kw["source"].iloc[0] == "statistic"
     assert kw["count"].iloc[0] == q.leaderboard(db, whole, "store")["negative"].sum()
     assert "难喝" in kw["example"].iloc[0] and "态度差" in kw["example"].iloc[0]
+    filled = set(kw.loc[kw["source"] == "lexicon", "keyword"])
+    assert filled == ({"难喝", "态度差"} - {"难喝" if kw["keyword"].iloc[0] == "难喝" else "态度差"}) | {"拉肚子"}, kw
 
 
 def test_product_touchpoint_matrix(seeded) -> None:

@@ -166,3 +166,81 @@ def test_the_chains_lexicon_keeps_its_words_whole():
     assert terms("小程序老是卡", chain) == {"小程序"}
     assert "没地方坐" in terms("座位太少，根本没地方坐", chain)
     assert terms("等了半天才出杯", chain) == {"等了半天", "出杯"}  # never 天才 across its end
+
+
+# an alert's scope: a handful of negatives, against 25 earlier complaints the statistic finds nothing in
+_EARLIER = ["头发好多，排队太久", "一根头发", "店员态度很差", "太难喝了", "排队排了半天"] * 5
+_BACKGROUND = _EARLIER + ["奶茶好喝", "环境不错", "店员热情"] * 30
+
+
+def test_a_small_scope_the_statistic_cannot_explain_gets_its_lexicon_terms_with_an_example():
+    from nlp.keywords import complaint_phrases, filled_complaint_phrases
+
+    target = [(11, "杨枝甘露里有头发，太恶心了"), (12, "又喝出头发。"), (13, "头发！！杨枝甘露退不了"),
+              (14, "等了四十分钟"), (15, "杯子漏了")]
+    assert complaint_phrases(target, _BACKGROUND, ["杨枝甘露"], complaints=_EARLIER) == []
+    got = filled_complaint_phrases(target, _BACKGROUND, ["杨枝甘露"], complaints=_EARLIER)
+    assert [(p.term, p.mentions, p.source) for p in got] == [("头发", 3, "lexicon")]  # 漏了: one mention only
+    assert got[0].example == "杨枝甘露里有头发，太恶心了" and got[0].example_id == 11 and got[0].score == 0
+
+
+def test_the_lexicon_fills_in_urgent_terms_once_aspects_with_a_complaint_and_never_a_negated_term():
+    from nlp.keywords import lexicon_phrases, lexicon_terms
+
+    assert lexicon_terms("店员态度很差，送餐也太慢了") == {"态度差": ("态度很差", False, "态度"),
+                                                     "送餐慢": ("送餐也太慢", False, "送餐")}
+    assert lexicon_terms("没有头发，不用排队，服务差不多，也不难喝") == {}
+    got = lexicon_phrases([(1, "喝完拉肚子了，态度很差"), (2, "态度太差"), (3, "排队好久"), (4, "一直排队")])
+    assert [(p.term, p.mentions) for p in got] == [("态度差", 2), ("排队", 2), ("拉肚子", 1)]
+    assert got[0].example == "喝完拉肚子了，态度很差" and got[2].example_id == 1
+    assert lexicon_phrases([(1, "排队好久"), (2, "态度太差")]) == []  # a complaint word needs two mentions
+
+
+def test_the_lexicon_never_fills_in_a_catalog_name_a_stopword_or_what_the_statistic_chose():
+    from dataclasses import replace
+
+    from nlp import vocabulary
+    from nlp.keywords import Phrase, lexicon_phrases
+
+    target = [(1, "香精奶茶真难喝，头发"), (2, "香精奶茶难喝死了，一根头发"), (3, "难喝，排队半小时"), (4, "排队太久，难喝")]
+    names = ["香精奶茶"]  # a product named after a complaint word: never a term, nor inside its name
+    assert {p.term for p in lexicon_phrases(target, (), names, need=10)} == {"难喝", "头发", "排队"}
+    no_queue = replace(vocabulary.shipped(), stopwords=vocabulary.shipped().stopwords | {"排队"})
+    assert {p.term for p in lexicon_phrases(target, (), names, no_queue, need=10)} == {"难喝", "头发"}
+    chosen = [Phrase("太难喝", 2, 2.1, "太难喝", 3), Phrase("头发", 2, 1.9, "头发", 1)]
+    assert [p.term for p in lexicon_phrases(target, chosen, names)] == ["排队"]  # 难喝 is inside 太难喝
+    assert lexicon_phrases(target, chosen + [Phrase("排队", 2, 1.5, "排队", 3)], names) == []
+    # the statistic named the aspect already: 态度差 says nothing new after 服务态度
+    rude = [(1, "服务态度很差"), (2, "服务态度太差了")]
+    assert [p.term for p in lexicon_phrases(rude)] == ["态度差"]
+    assert lexicon_phrases(rude, [Phrase("服务态度", 2, 2.0, "服务态度很差", 1)]) == []
+
+
+def test_a_big_scope_the_statistic_explains_is_left_as_it_is():
+    from nlp.keywords import complaint_phrases, filled_complaint_phrases
+
+    target = [(i, t) for i, t in enumerate(
+        ["新品太腻了，喝两口就喝不下去", "喝不下去，二十八块一杯不值", "真的喝不下去，排队也久", "冰沙全是冰碴",
+         "全是冰碴，不舒服", "喝完嗓子不舒服，排队好久", "冰碴太多，喝不下去", "嗓子不舒服，态度很差", "态度太差"] * 3)]
+    stat = complaint_phrases(target, _BACKGROUND, complaints=_EARLIER)
+    assert len(stat) >= 3 and filled_complaint_phrases(target, _BACKGROUND, complaints=_EARLIER) == stat
+
+
+def test_complaint_words_are_touchpoint_words_never_stopwords():
+    from nlp import vocabulary
+
+    v = vocabulary.shipped()
+    words = {w for _, ws in v.touchpoints for w in ws}
+    assert {"难喝", "排队", "不值"} <= v.complaints <= words
+    assert not v.complaints & v.stopwords and min(map(len, v.complaints)) >= 2
+    assert vocabulary.from_setting({"stopwords": ["哈哈"]}).complaints == v.complaints
+
+
+def test_filled_phrases_come_most_used_first():
+    from nlp.keywords import complaint_phrases, filled_complaint_phrases
+
+    target = [(1, "全是冰碴，难喝"), (2, "全是冰碴"), (6, "冰碴太多"), (3, "难喝"), (4, "真难喝"), (5, "难喝，排队半天")]
+    stat = complaint_phrases(target, _BACKGROUND, complaints=_EARLIER)
+    got = filled_complaint_phrases(target, _BACKGROUND, complaints=_EARLIER)
+    assert [p.term for p in stat] == ["冰碴"]
+    assert [(p.term, p.mentions, p.source) for p in got] == [("难喝", 4, "lexicon"), ("冰碴", 3, "statistic")]
