@@ -23,7 +23,8 @@ streams have and the generator reproduces:
 Detectors: ``tingfeng`` (the calibrated detector, :func:`alerts.backtest.run_backtest`,
 the same code the live job runs, stepped hourly with no look-ahead), ``tingfeng, no
 explain-away`` (the same without :mod:`alerts.attribution`: what explaining away saves
-per incident), ``before: ×3/×8 scan`` (the calibrated detector whose CUSUM scan tried
+per incident), ``tingfeng, store warning budget 0.2`` (the same with the table fitted to
+the looser store budget it had before 2026-12-07), ``before: ×3/×8 scan`` (the calibrated detector whose CUSUM scan tried
 only rises of ×3 and ×8, with the table calibrated for it), ``previous`` (the detector
 before calibration and explaining away, ``AlertPolicy(calibrated=False)`` with that
 scan), and two daily
@@ -511,18 +512,22 @@ def ceiling(world: World, false_store: float, ratio: float | tuple[float, ...] =
 # the scan before it tried ×2 and ×5 too (issue 12, 2026-12-07), with the table calibrated for it
 BEFORE_RATIOS = (3.0, 8.0)
 BEFORE_TABLE = Path(__file__).with_name("data") / "alert_calibration_x3x8.json"
+# the shipped detector with the table fitted to a store warning budget of 0.2 (before 2026-12-07's 0.14)
+STORE020_TABLE = Path(__file__).with_name("data") / "alert_calibration_store020.json"
 
 
 def detectors(policy: AlertPolicy) -> dict[str, tuple[AlertPolicy, bool, CalibrationTable | None]]:
     """The detector under test, it without explaining away, and earlier ones, in the same run.
 
     Values: (policy, explain away across the hierarchy, calibration table; None: the
-    shipped one). ``before`` is the calibrated detector whose scan tried only ×3 and ×8
+    shipped one). ``store warning budget 0.2`` is the shipped detector with the table
+    fitted before the store warning budget went to 0.14; ``before`` is the calibrated detector whose scan tried only ×3 and ×8
     rises, with its own table; ``previous`` the detector before calibration and before
     explaining away (with that ×3/×8 scan).
     """
     before = policy.model_copy(update={"cusum_ratios": BEFORE_RATIOS})
     return {"tingfeng": (policy, True, None), "tingfeng, no explain-away": (policy, False, None),
+            "tingfeng, store warning budget 0.2": (policy, True, load_table(STORE020_TABLE)),
             "before: ×3/×8 scan": (before, True, load_table(BEFORE_TABLE)),
             "previous": (before.model_copy(update={"calibrated": False}), False, None)}
 

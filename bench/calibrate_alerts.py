@@ -33,9 +33,11 @@ from alerts.spikes import assess, family, local_calendar, multiplicity  # noqa: 
 
 BANDS = (2.0, 6.0, 20.0, 60.0)  # mentions/day: upper edges of the volume bands
 GAP_HOURS = 36  # resolve_after_hours + cooldown_hours: how far apart two alerts of one scope can open
-# budgets in alert episodes per scope-month on a quiet stream (a store family = store + its products)
+# budgets in alert episodes per scope-month on a quiet stream (a store family = store + its products);
+# store warnings 0.14, not 0.2: issue 12 wants at most 0.15 false store alerts per store-month on the
+# bench, and 0.2 gave 0.17 there (0.14 gives 0.13 at the same recall as 0.15 or 0.16, docs/benchmarks.md)
 BUDGETS = {
-    "store": {"warning": 0.2, "critical": 0.012},
+    "store": {"warning": 0.14, "critical": 0.012},
     "store_product": {"warning": 0.12, "critical": 0.008},
     "product": {"warning": 0.08, "critical": 0.008},
     "brand": {"warning": 0.10, "critical": 0.01},
