@@ -516,7 +516,8 @@ BEFORE_TABLE = Path(__file__).with_name("data") / "alert_calibration_x3x8.json"
 STORE020_TABLE = Path(__file__).with_name("data") / "alert_calibration_store020.json"
 
 
-def detectors(policy: AlertPolicy) -> dict[str, tuple[AlertPolicy, bool, CalibrationTable | None]]:
+def detectors(policy: AlertPolicy, table: CalibrationTable | None = None
+              ) -> dict[str, tuple[AlertPolicy, bool, CalibrationTable | None]]:
     """The detector under test, it without explaining away, and earlier ones, in the same run.
 
     Values: (policy, explain away across the hierarchy, calibration table; None: the
@@ -526,20 +527,21 @@ def detectors(policy: AlertPolicy) -> dict[str, tuple[AlertPolicy, bool, Calibra
     explaining away (with that ×3/×8 scan).
     """
     before = policy.model_copy(update={"cusum_ratios": BEFORE_RATIOS})
-    return {"tingfeng": (policy, True, None), "tingfeng, no explain-away": (policy, False, None),
+    return {"tingfeng": (policy, True, table), "tingfeng, no explain-away": (policy, False, table),
             "tingfeng, store warning budget 0.2": (policy, True, load_table(STORE020_TABLE)),
             "before: ×3/×8 scan": (before, True, load_table(BEFORE_TABLE)),
             "previous": (before.model_copy(update={"calibrated": False}), False, None)}
 
 
-def run(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy) -> dict[str, list[dict]]:
-    """Every detector on every seed."""
+def run(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy,
+        table: CalibrationTable | None = None) -> dict[str, list[dict]]:
+    """Every detector on every seed (``table``: tingfeng's calibration; None: the shipped one)."""
     results: dict[str, list[dict]] = {}
     for seed in seeds:
         t0 = time.perf_counter()
         world = generate(seed, n_stores, days)
         grid = build_grid(world.records, policy.scope_types, policy.lookback_hours)
-        for name, (pol, explain, tab) in detectors(policy).items():
+        for name, (pol, explain, tab) in detectors(policy, table).items():
             alerts = run_backtest(grid, pol, warmup_days=HISTORY_DAYS, table=tab, explain=explain)
             results.setdefault(name, []).append(score(world, alerts))
         for rule in ("share>30%", "mean+3σ"):
@@ -645,7 +647,8 @@ def breakdown_text(rows: list[dict], names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def breakdown(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy) -> str:
+def breakdown(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy,
+              table: CalibrationTable | None = None) -> str:
     """``--breakdown``: the target incidents of every seed under tingfeng, previous and both oracles."""
     rows: list[dict] = []
     names = ["tingfeng", "previous", "oracle ×5", "oracle ×2–×8"]
@@ -654,7 +657,7 @@ def breakdown(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy) -
         grid = build_grid(world.records, policy.scope_types, policy.lookback_hours)
         found = {}
         for name in ("tingfeng", "previous"):
-            pol, explain, tab = detectors(policy)[name]
+            pol, explain, tab = detectors(policy, table)[name]
             found[name] = run_backtest(grid, pol, warmup_days=HISTORY_DAYS, table=tab, explain=explain)
         false_store = score(world, found["tingfeng"])["false_store"]
         found["oracle ×5"] = ceiling(world, false_store)[2]
@@ -738,6 +741,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pg", default=None, help="PostgreSQL server URL for --rollups")
     parser.add_argument("--breakdown", action="store_true",
                         help="instead: the recall-target incidents one by one, and recall / delay per kind")
+    parser.add_argument("--table", type=Path, default=None,
+                        help="calibration table for tingfeng (default: the shipped alerts/data/alert_calibration.json)")
     args = parser.parse_args(argv)
     if args.rollups:
         print(bench_rollups(args.rollups, None))
@@ -745,11 +750,12 @@ def main(argv: list[str] | None = None) -> None:
             print(bench_rollups(args.rollups, args.pg))
         return
     policy = AlertPolicy(scope_types=("brand", "store", "product", "store_product"))
+    tingfeng_table = load_table(args.table) if args.table else None
     if args.breakdown:
-        print(breakdown(args.seeds, args.stores, args.days, policy))
+        print(breakdown(args.seeds, args.stores, args.days, policy, tingfeng_table))
         return
     t0 = time.perf_counter()
-    results = run(args.seeds, args.stores, args.days, policy)
+    results = run(args.seeds, args.stores, args.days, policy, tingfeng_table)
     print(table(results))
     print(f"\n{args.stores} stores × {args.days} days ({HISTORY_DAYS} history), seeds {args.seeds}, {time.perf_counter() - t0:.0f}s")
 

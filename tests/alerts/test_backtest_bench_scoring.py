@@ -120,3 +120,14 @@ def test_oracle_alerts_once_on_a_burst_and_never_at_its_true_rate():
     several = bench.oracle_alerts(burst, bench.ORACLE_RATIOS, 7.0)
     assert len(single) == len(several) == 1  # one incident, one alert (the hold)
     assert several[0].detected_at <= single[0].detected_at  # trying more rises never alerts later at one threshold
+
+
+def test_the_bench_runs_with_a_given_table(capsys, tmp_path):
+    """``--table`` hands tingfeng another calibration (how a budget is tried); a tiny chain keeps it quick."""
+    from alerts.calibration import DEFAULT_TABLE
+
+    path = tmp_path / "cal.json"
+    path.write_text(DEFAULT_TABLE.read_text(encoding="utf-8"), encoding="utf-8")
+    bench.main(["--seeds", "1", "--stores", "4", "--days", str(bench.HISTORY_DAYS + 8), "--table", str(path)])
+    out = capsys.readouterr().out
+    assert "| tingfeng |" in out and "| tingfeng, store warning budget 0.2 |" in out
