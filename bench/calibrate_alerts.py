@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/calibrate_alerts.py            # seeds 101-108, ~2 min
     .venv/bin/python bench/calibrate_alerts.py --check    # only print the rates of the shipped table
+    .venv/bin/python bench/calibrate_alerts.py --budget store.warning=0.16 --out /tmp/cal.json   # try a budget
 
 Null streams are the benchmark's realistic chains (``bench/alerts.py``: meal-hour
 and weekday seasonality per store, clumped mentions, classifier noise, promotions,
@@ -33,14 +34,29 @@ from alerts.spikes import assess, family, local_calendar, multiplicity  # noqa: 
 
 BANDS = (2.0, 6.0, 20.0, 60.0)  # mentions/day: upper edges of the volume bands
 GAP_HOURS = 36  # resolve_after_hours + cooldown_hours: how far apart two alerts of one scope can open
-# budgets in alert episodes per scope-month on a quiet stream (a store family = store + its products)
+# budgets in alert episodes per scope-month on a quiet stream (a store family = store + its products);
+# store warnings 0.14, not 0.2: issue 12 wants at most 0.15 false store alerts per store-month on the
+# bench, and 0.2 gave 0.17 there (0.14 gives 0.13 at the same recall as 0.15 or 0.16, docs/benchmarks.md)
 BUDGETS = {
-    "store": {"warning": 0.2, "critical": 0.012},
+    "store": {"warning": 0.14, "critical": 0.012},
     "store_product": {"warning": 0.12, "critical": 0.008},
     "product": {"warning": 0.08, "critical": 0.008},
     "brand": {"warning": 0.10, "critical": 0.01},
 }
 GRID = np.round(np.arange(0.5, 30.0, 0.1), 2)
+
+
+def budgets_with(overrides: list[str]) -> dict[str, dict[str, float]]:
+    """``BUDGETS`` with ``scope.tier=rate`` overrides applied (a copy; unknown names are an error)."""
+    budgets = {scope: dict(tiers) for scope, tiers in BUDGETS.items()}
+    for item in overrides:
+        name, _, rate = item.partition("=")
+        scope, _, tier = name.partition(".")
+        if scope not in budgets or tier not in budgets[scope]:
+            raise SystemExit(f"--budget {item!r}: expected SCOPE.TIER=RATE with SCOPE in {sorted(budgets)} "
+                             f"and TIER warning or critical")
+        budgets[scope][tier] = float(rate)
+    return budgets
 
 
 def null_evidence(seed: int, stores: int, days: int, policy: AlertPolicy
@@ -134,7 +150,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=75)
     parser.add_argument("--out", type=Path, default=cal.DEFAULT_TABLE)
     parser.add_argument("--check", action="store_true", help="measure the shipped table instead of fitting")
+    parser.add_argument("--budget", action="append", default=[], metavar="SCOPE.TIER=RATE",
+                        help="override one budget (episodes per scope-month), e.g. store.warning=0.16")
     args = parser.parse_args(argv)
+    budgets = budgets_with(args.budget)
     policy = AlertPolicy(scope_types=("brand", "store", "product", "store_product"), calibrated=False)
     series: dict[str, list] = {}
     t0 = time.perf_counter()
@@ -145,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.check:
         print(report(series, cal.load_table(args.out)))
         return
-    table = fit(series, BUDGETS)
+    table = fit(series, budgets)
     table = cal.CalibrationTable(table.bands, table.gap_hours, table.budgets, table.thresholds, tails=table.tails,
                                  source=f"bench/calibrate_alerts.py --seeds {' '.join(map(str, args.seeds))} "
                                         f"--stores {args.stores} --days {args.days}")

@@ -68,3 +68,66 @@ def test_alerts_per_incident_count_what_one_incident_raised():
     assert scored["per_chain"] == 4 and scored["stores_per_chain"] == 2
     # beside the detected store incident of s01: the brand alert (p3 got 6 of its negatives, p1 none)
     assert scored["aggregate_per_store"] == 1
+
+
+@pytest.mark.parametrize("local_start,local_onset", [
+    ("02:00", "08:00"),  # drawn while the store is closed: it can first show when it opens
+    ("23:00", "08:00"),
+    ("07:00", "08:00"),
+    ("08:00", "08:00"),
+    ("14:00", "14:00"),
+    ("22:00", "22:00"),  # the last opening hour
+])
+def test_onset_is_the_start_or_the_next_opening_hour(local_start, local_onset):
+    day = datetime(2026, 7, 1, tzinfo=timezone.utc) - bench.TZ_OFFSET  # local midnight
+    start = day + int(local_start[:2]) * H
+    inc = bench.Incident("s01", None, start, start + 20 * H, 5.0, 20.0, 12)
+    onset = bench.onset(inc) + bench.TZ_OFFSET
+    assert onset.strftime("%H:%M") == local_onset
+    assert timedelta(0) <= bench.onset(inc) - start < 24 * H
+
+
+def test_busy_store_delay_runs_from_the_onset_and_from_the_drawn_start():
+    """An incident drawn at 02:00 local and alerted at 11:00: 3 h after the store opened, 9 h after the draw."""
+    day = datetime(2026, 7, 1, tzinfo=timezone.utc) - bench.TZ_OFFSET
+    inc = bench.Incident("s01", None, day + 2 * H, day + 30 * H, 5.0, 20.0, 12)
+    world = bench.World(day - timedelta(days=bench.HISTORY_DAYS), bench.HISTORY_DAYS + 30, {"s01": 20.0}, ["p1"],
+                        [], [inc], {})
+    scored = bench.score(world, [alert("store", "s01", day + 11 * H)])
+    assert scored["recall"] == 1.0
+    assert scored["delay_busy_h"] == 3.0 and scored["delay_busy_start_h"] == 9.0
+
+
+def _oracle_world(burst_hours: int) -> "bench.World":
+    import numpy as np
+
+    from alerts.backtest import Record
+
+    days = bench.HISTORY_DAYS + 5
+    start = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    t0 = start + (bench.HISTORY_DAYS * 24 + 30) * H
+    records = [Record(t0 + h * H + timedelta(minutes=10 * j), "s01", "p1", "xhs", True)
+               for h in range(burst_hours) for j in range(3)]
+    return bench.World(start, days, {"s01": 20.0}, ["p1"], records, [], {"s01": np.full(days * 24, 0.1)})
+
+
+def test_oracle_alerts_once_on_a_burst_and_never_at_its_true_rate():
+    quiet = _oracle_world(0)
+    assert bench.oracle_alerts(quiet, 5.0, 7.0) == []
+    assert bench.oracle_alerts(quiet, bench.ORACLE_RATIOS, 7.0) == []
+    burst = _oracle_world(6)  # 3 negatives an hour where 0.1 is normal
+    single = bench.oracle_alerts(burst, 5.0, 7.0)
+    several = bench.oracle_alerts(burst, bench.ORACLE_RATIOS, 7.0)
+    assert len(single) == len(several) == 1  # one incident, one alert (the hold)
+    assert several[0].detected_at <= single[0].detected_at  # trying more rises never alerts later at one threshold
+
+
+def test_the_bench_runs_with_a_given_table(capsys, tmp_path):
+    """``--table`` hands tingfeng another calibration (how a budget is tried); a tiny chain keeps it quick."""
+    from alerts.calibration import DEFAULT_TABLE
+
+    path = tmp_path / "cal.json"
+    path.write_text(DEFAULT_TABLE.read_text(encoding="utf-8"), encoding="utf-8")
+    bench.main(["--seeds", "1", "--stores", "4", "--days", str(bench.HISTORY_DAYS + 8), "--table", str(path)])
+    out = capsys.readouterr().out
+    assert "| tingfeng |" in out and "| tingfeng, store warning budget 0.2 |" in out

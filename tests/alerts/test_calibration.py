@@ -100,12 +100,46 @@ def test_thresholds_set_severity_from_evidence():
     assert graded.severity[0] == 2 and graded.severity[1] == free.severity[1]  # NaN: nominal levels
 
 
+def _calibration_script():
+    spec = importlib.util.spec_from_file_location(
+        "bench_calibrate_alerts", Path(__file__).resolve().parents[2] / "bench" / "calibrate_alerts.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_a_budget_override_changes_that_budget_only():
+    script = _calibration_script()
+    tried = script.budgets_with(["store.warning=0.16"])
+    assert tried["store"] == {"warning": 0.16, "critical": script.BUDGETS["store"]["critical"]}
+    assert {k: v for k, v in tried.items() if k != "store"} == {k: v for k, v in script.BUDGETS.items() if k != "store"}
+    assert script.BUDGETS["store"]["warning"] == 0.14  # the declared budgets are left alone
+    with pytest.raises(SystemExit, match="SCOPE.TIER=RATE"):
+        script.budgets_with(["shop.warning=0.1"])
+
+
+def test_shipped_table_is_fitted_to_the_declared_budgets_and_the_store_goal():
+    """The table's budgets are the calibration script's, and store warnings stay within issue 12's goal.
+
+    Issue 12 allows at most 0.15 false store alerts per store-month; with a store warning
+    budget of 0.2 the bench gave 0.17, so the budget is 0.14 (docs/benchmarks.md).
+    """
+    script = _calibration_script()
+    table = cal.load_table()
+    assert table.budgets == script.BUDGETS
+    assert table.budgets["store"]["warning"] == 0.14
+    # a critical threshold is never below the warning one, so the warning budget bounds every store alert
+    assert all(c >= w for w, c in zip(table.thresholds["store"]["warning"], table.thresholds["store"]["critical"]))
+    assert table.budgets["store"]["warning"] <= 0.15
+
+
 def _false_alerts(policy: AlertPolicy, world) -> dict[str, int]:
     grid = build_grid(world.records, policy.scope_types, policy.lookback_hours)
     alerts = run_backtest(grid, policy, warmup_days=bench.HISTORY_DAYS)
-    out = {"store_family": 0, "product": 0, "brand": 0}
+    out = {"store_family": 0, "store": 0, "product": 0, "brand": 0}
     for a in alerts:
         out["store_family" if a.scope_type in ("store", "store_product") else a.scope_type] += 1
+        out["store"] += a.scope_type == "store"
     return out
 
 
@@ -122,6 +156,7 @@ def test_a_null_stream_raises_at_most_the_budgeted_alerts():
     months = (days - bench.HISTORY_DAYS) / 30
     budget = {
         "store_family": stores * months * (table.budgets["store"]["warning"] + table.budgets["store_product"]["warning"]),
+        "store": stores * months * table.budgets["store"]["warning"],
         "product": len(world.products) * months * table.budgets["product"]["warning"],
         "brand": months * table.budgets["brand"]["warning"],
     }
