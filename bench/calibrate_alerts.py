@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/calibrate_alerts.py            # seeds 101-108, ~2 min
     .venv/bin/python bench/calibrate_alerts.py --check    # only print the rates of the shipped table
-    .venv/bin/python bench/calibrate_alerts.py --budget store.warning=0.16 --out /tmp/cal.json   # try a budget
+    .venv/bin/python bench/calibrate_alerts.py --budget store.warning=0.16 --out var/cal.json   # try a budget
 
 Null streams are the benchmark's realistic chains (``bench/alerts.py``: meal-hour
 and weekday seasonality per store, clumped mentions, classifier noise, promotions,
