@@ -730,6 +730,22 @@ def bench_rollups(n: int, url: str | None) -> str:
             admin.dispose()
 
 
+def policy_overrides(items: list[str]) -> dict:
+    """``NAME=VALUE`` pairs for :class:`AlertPolicy` (VALUE parsed as JSON when it is JSON)."""
+    import json
+
+    out = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or name not in AlertPolicy.model_fields:
+            raise SystemExit(f"--policy {item!r}: expected NAME=VALUE with NAME a field of AlertPolicy")
+        try:
+            out[name] = json.loads(raw)
+        except ValueError:
+            out[name] = raw
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, run, print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -743,13 +759,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="instead: the recall-target incidents one by one, and recall / delay per kind")
     parser.add_argument("--table", type=Path, default=None,
                         help="calibration table for tingfeng (default: the shipped alerts/data/alert_calibration.json)")
+    parser.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
+                        help="override an AlertPolicy field for tingfeng, e.g. own_profile_mentions=0 "
+                             "(calibrate its table with the same overrides)")
     args = parser.parse_args(argv)
     if args.rollups:
         print(bench_rollups(args.rollups, None))
         if args.pg:
             print(bench_rollups(args.rollups, args.pg))
         return
-    policy = AlertPolicy(scope_types=("brand", "store", "product", "store_product"))
+    policy = AlertPolicy(scope_types=("brand", "store", "product", "store_product"), **policy_overrides(args.policy))
     tingfeng_table = load_table(args.table) if args.table else None
     if args.breakdown:
         print(breakdown(args.seeds, args.stores, args.days, policy, tingfeng_table))

@@ -59,15 +59,23 @@ def budgets_with(overrides: list[str]) -> dict[str, dict[str, float]]:
     return budgets
 
 
+def _bench():
+    """``bench/alerts.py`` as a module (the null streams' generator)."""
+    import importlib.util
+
+    if "bench_alerts" in sys.modules:
+        return sys.modules["bench_alerts"]
+    spec = importlib.util.spec_from_file_location("bench_alerts", Path(__file__).with_name("alerts.py"))
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_alerts"] = bench
+    spec.loader.exec_module(bench)
+    return bench
+
+
 def null_evidence(seed: int, stores: int, days: int, policy: AlertPolicy
                   ) -> dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """Per scope type: (evidence, critical evidence, volume band) hourly series of one null stream."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_alerts", Path(__file__).with_name("alerts.py"))
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_alerts", bench)
-    spec.loader.exec_module(bench)
+    bench = _bench()
     world = bench.generate(seed, stores, days, incidents=False)
     grid = build_grid(world.records, policy.scope_types, policy.lookback_hours)
     hod, dow = local_calendar(grid.start, grid.total.shape[1], policy.timezone)
@@ -152,9 +160,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--check", action="store_true", help="measure the shipped table instead of fitting")
     parser.add_argument("--budget", action="append", default=[], metavar="SCOPE.TIER=RATE",
                         help="override one budget (episodes per scope-month), e.g. store.warning=0.16")
+    parser.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
+                        help="override an AlertPolicy field, e.g. own_profile_mentions=0 (bench/alerts.py --policy)")
     args = parser.parse_args(argv)
     budgets = budgets_with(args.budget)
-    policy = AlertPolicy(scope_types=("brand", "store", "product", "store_product"), calibrated=False)
+    policy = AlertPolicy(scope_types=("brand", "store", "product", "store_product"), calibrated=False,
+                         **_bench().policy_overrides(args.policy))
     series: dict[str, list] = {}
     t0 = time.perf_counter()
     for seed in args.seeds:

@@ -131,3 +131,15 @@ def test_the_bench_runs_with_a_given_table(capsys, tmp_path):
     bench.main(["--seeds", "1", "--stores", "4", "--days", str(bench.HISTORY_DAYS + 8), "--table", str(path)])
     out = capsys.readouterr().out
     assert "| tingfeng |" in out and "| tingfeng, store warning budget 0.2 |" in out
+
+
+def test_policy_overrides_parse_values_and_name_the_bad_field():
+    from alerts.policy import AlertPolicy
+
+    got = bench.policy_overrides(["cusum_max_hours=72", "cusum_ratios=[2, 4]", "timezone=Asia/Urumqi"])
+    assert got == {"cusum_max_hours": 72, "cusum_ratios": [2, 4], "timezone": "Asia/Urumqi"}
+    assert AlertPolicy(**got).cusum_ratios == (2.0, 4.0)
+    with pytest.raises(SystemExit, match="cusum_hours"):
+        bench.policy_overrides(["cusum_hours=72"])
+    with pytest.raises(SystemExit, match="NAME=VALUE"):
+        bench.policy_overrides(["cusum_max_hours"])
