@@ -760,7 +760,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", type=Path, default=None,
                         help="calibration table for tingfeng (default: the shipped alerts/data/alert_calibration.json)")
     parser.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
-                        help="override an AlertPolicy field for tingfeng, e.g. own_profile_mentions=0 "
+                        help="override an AlertPolicy field for tingfeng, e.g. cusum_max_hours=72 "
                              "(calibrate its table with the same overrides)")
     args = parser.parse_args(argv)
     if args.rollups:

@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", action="append", default=[], metavar="SCOPE.TIER=RATE",
                         help="override one budget (episodes per scope-month), e.g. store.warning=0.16")
     parser.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
-                        help="override an AlertPolicy field, e.g. own_profile_mentions=0 (bench/alerts.py --policy)")
+                        help="override an AlertPolicy field, e.g. cusum_max_hours=72 (bench/alerts.py --policy)")
     args = parser.parse_args(argv)
     budgets = budgets_with(args.budget)
     policy = AlertPolicy(scope_types=("brand", "store", "product", "store_product"), calibrated=False,
