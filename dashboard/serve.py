@@ -5,13 +5,17 @@ one process, so SIGTERM still reaches the server itself. Before Streamlit starts
 modules every page needs are imported; once the server listens, one script run through
 Streamlit's script health check (loopback) pays the first session's remaining cost
 (compiling the script, the first database check and migration scripts) instead of the
-first manager who opens a page.
+first manager who opens a page. Every accepted connection gets ``TCP_NODELAY``
+(:func:`nodelay_on_accepted_sockets`), without which each keep-alive request after a
+connection's first waited 40 ms for the browser's delayed ACK.
 """
 
 from __future__ import annotations
 
+import asyncio.base_events
 import importlib
 import logging
+import socket
 import sys
 import threading
 import time
@@ -35,6 +39,30 @@ def preload(modules: tuple[str, ...] = PRELOAD) -> None:
     """Import ``modules`` now, so the first session finds them in ``sys.modules``."""
     for name in modules:
         importlib.import_module(name)
+
+
+_TCP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
+
+
+def _set_nodelay(sock: socket.socket) -> None:
+    """asyncio's ``_set_nodelay`` for any TCP stream socket, whatever protocol number it was made with."""
+    if sock.family in _TCP_FAMILIES and sock.type == socket.SOCK_STREAM:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def nodelay_on_accepted_sockets() -> None:
+    """Turn Nagle's algorithm off on every TCP connection this process's asyncio loops accept.
+
+    asyncio sets ``TCP_NODELAY`` on a new transport only when its socket reports
+    ``proto == IPPROTO_TCP``. Streamlit's server binds its listener itself with
+    ``socket.socket(family=…)`` (``proto`` 0, inherited by every accepted socket) and hands
+    it to uvicorn, so its connections kept Nagle on: a response written as headers then
+    body waited for the browser's delayed ACK, 40 ms on Linux, on every keep-alive request
+    after the first (and on websocket messages sent back to back). A fresh browser fetches
+    ≈180 JS modules over 6 connections, so that was ≈1 s of a first render. The same bug
+    in uvicorn's own pre-bound sockets: https://github.com/Kludex/uvicorn/issues/3149.
+    """
+    asyncio.base_events._set_nodelay = _set_nodelay  # noqa: SLF001 - the hook every selector transport calls
 
 
 def warm_url(address: str, port: int) -> str:
@@ -75,6 +103,7 @@ def main(argv: list[str]) -> None:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+    nodelay_on_accepted_sockets()
     preload()
     threading.Thread(target=_warm_and_report, args=(warm_url(address, port),), name="dashboard-warm-up", daemon=True).start()
     from streamlit.web import cli
