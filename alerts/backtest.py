@@ -23,13 +23,14 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from alerts.attribution import Explained, affected_stores, explain_actions, explained_note, merge_stores
-from alerts.calibration import CalibrationTable, load_table, rarity_zh
+from alerts.calibration import CALENDAR_TABLE, CalibrationTable, load_table, rarity_zh
 from alerts.errors import BacktestInputError
 from alerts.evidence import SEVERITY_ZH, usual_count_zh
 from alerts.policy import AlertPolicy
 from alerts.spikes import (
     HOUR,
     Incident,
+    Promotion,
     ScopeKey,
     SeriesGrid,
     aggregate_children,
@@ -40,6 +41,7 @@ from alerts.spikes import (
     floor_hour,
     local_calendar,
     multiplicity,
+    promotion_mask,
     severity_name,
     since_columns,
 )
@@ -197,16 +199,19 @@ def backtest_reason(key: ScopeKey, severity: str, window: int, x: int, n: int, e
 
 
 def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
-                 table: CalibrationTable | None = None, explain: bool = True) -> list[BacktestAlert]:
+                 table: CalibrationTable | None = None, explain: bool = True,
+                 promotions: Sequence[Promotion] = ()) -> list[BacktestAlert]:
     """Step the detector hour by hour over ``grid``; returns every alert it would have raised.
 
     The first evaluation is ``warmup_days`` after the first data; at each hour boundary
     only complete buckets before it are visible. ``table`` defaults to the shipped
     calibration when ``policy.calibrated``. ``explain=False`` skips
     :func:`alerts.attribution.explain_actions` (the benchmark measures what it saves).
+    ``promotions``: the chain's promotion calendar (see :func:`alerts.spikes.promotion_mask`);
+    the default table is then the one calibrated with a calendar.
     """
     if table is None and policy.calibrated:
-        table = load_table()
+        table = load_table(CALENDAR_TABLE if promotions else None)
     length = policy.lookback_hours
     hod, dow = local_calendar(grid.start, grid.total.shape[1], policy.timezone)
     data_start = int(np.argmax(grid.total.sum(0) > 0))
@@ -219,6 +224,7 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
     siblings = multiplicity(grid.keys)
     stores = {k[1] for k in grid.keys if k[0] == "store"}
     children = aggregate_children(grid.keys, {s: {"brand": BRAND_ID} for s in stores})
+    promo = promotion_mask(grid.keys, promotions, grid.start, grid.total.shape[1]) if promotions else None
     for end in range(first_eval, grid.total.shape[1] + 1):
         lo = end - length
         now = grid.start + end * HOUR
@@ -232,7 +238,8 @@ def run_backtest(grid: SeriesGrid, policy: AlertPolicy, warmup_days: int = 7,
                                   active_families={family(k) for k, inc in incidents.items() if inc.active},
                                   since=since_columns(grid.keys, incidents, first),
                                   exclude=exclusion_mask(grid.keys, past, first, length) if past else None,
-                                  multiplicity=siblings, table=table)
+                                  multiplicity=siblings, table=table,
+                                  promo=None if promo is None else promo[:, lo:end])
         actions = decide(grid.keys, result, incidents, now, policy)
         explained = (explain_actions(grid.keys, result, actions, grid.total[:, lo:end], grid.negative[:, lo:end],
                                      children, incidents, now=now) if explain else Explained(actions))

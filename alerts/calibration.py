@@ -29,6 +29,8 @@ import numpy as np
 from alerts.errors import PolicyError
 
 DEFAULT_TABLE = Path(__file__).with_name("data") / "alert_calibration.json"
+# fitted with the promotion calendar given (bench/calibrate_alerts.py --calendar): used when the catalog lists promotions
+CALENDAR_TABLE = DEFAULT_TABLE.with_name("alert_calibration_calendar.json")
 TIERS = ("warning", "critical")
 
 

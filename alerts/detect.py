@@ -23,8 +23,9 @@ from sqlmodel import Session, select
 
 from alerts import evidence as ev
 from alerts.attribution import Explained, affected_stores, explain_actions, explained_note, merge_stores
-from alerts.calibration import CalibrationTable, load_table, rarity_zh
+from alerts.calibration import CALENDAR_TABLE, CalibrationTable, load_table, rarity_zh
 from alerts.policy import AlertPolicy
+from alerts.promotions import load_promotions
 from alerts.spikes import (
     HOUR,
     Action,
@@ -39,6 +40,7 @@ from alerts.spikes import (
     last_bucket,
     local_calendar,
     multiplicity,
+    promotion_mask,
     severity_level,
     severity_name,
     since_columns,
@@ -79,6 +81,7 @@ def spike_numbers(result: Assessment, i: int, key: ScopeKey | None = None,
     ``rarity``, the same in words.
     """
     n, x = int(result.total[i]), int(result.negative[i])
+    lift = 1.0 if result.promotion_lift is None else float(result.promotion_lift[i])
     months = (table.months_between(key[0], float(result.per_day[i]), float(result.evidence[i]))
               if table is not None and key is not None else None)
     return {
@@ -94,6 +97,7 @@ def spike_numbers(result: Assessment, i: int, key: ScopeKey | None = None,
         "peer_share": round(float(result.peer_share[i]), 4),
         "peer_window_share": round(float(result.peer_window_share[i]), 4),
         "p_value": float(f"{float(result.p_value[i]):.3g}"),
+        "promotion_lift": round(lift, 1) if lift >= 1.05 else None,
     }
 
 
@@ -143,6 +147,9 @@ def spike_reason(numbers: dict[str, Any], touchpoints: list[dict[str, Any]], key
     if usual is not None:
         volume += f"；该范围平时差评占比 {usual}" + (f"，同类范围 {peers}" if peers is not None else "")
     parts = [spike_headline(numbers), volume]
+    if numbers.get("promotion_lift"):
+        parts.append(f"正值促销（日历中的活动），提及量约为平时的 {numbers['promotion_lift']:g} 倍，"
+                     "“平时”已按促销客流计算")
     if keywords:
         parts.append("主要抱怨：" + "、".join(keywords[:5]))
     if touchpoints:
@@ -317,7 +324,8 @@ def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: date
     if not keys:
         return
     groups = peer_groups(session, keys)
-    table = load_table() if policy.calibrated else None
+    promotions = load_promotions(session)
+    table = load_table(CALENDAR_TABLE if promotions else None) if policy.calibrated else None
     hod, dow = local_calendar(first, total.shape[1], policy.timezone)
     stores = session.execute(sa.select(Store.id, Store.brand_id, Store.region_id)).all()
     parents = {s.id: {k: v for k, v in (("brand", s.brand_id), ("region", s.region_id)) if v} for s in stores}
@@ -328,7 +336,8 @@ def detect_spikes(db: Database, session: Session, policy: AlertPolicy, now: date
                               since=since_columns(keys, incidents, first),
                               exclude=exclusion_mask(keys, history, first, total.shape[1]),
                               multiplicity=multiplicity(keys),
-                              table=table)
+                              table=table,
+                              promo=promotion_mask(keys, promotions, first, total.shape[1]) if promotions else None)
     explained = explain_actions(keys, result, decide(keys, result, incidents, now, policy), total, negative,
                                 children, incidents, now=now)
     for action in explained.actions:

@@ -95,6 +95,7 @@ class Assessment:
     evidence: np.ndarray  # −log10 of the smallest corrected p over windows and the scan
     evidence_critical: np.ndarray  # the same over windows with at least min_negative_critical negatives
     per_day: np.ndarray  # mentions per day over the baseline (assess_explained: of the family, picks the band)
+    promotion_lift: np.ndarray | None = None  # volume multiplier expected in the window (planned promotion; 1: none)
 
 
 def _seasonal_weights(total: np.ndarray, b: int, hod: np.ndarray, dow: np.ndarray) -> np.ndarray:
@@ -127,6 +128,7 @@ def assess(
     exclude: np.ndarray | None = None,
     multiplicity: np.ndarray | None = None,
     thresholds: tuple[np.ndarray, np.ndarray] | None = None,
+    promo: np.ndarray | None = None,
 ) -> Assessment:
     """Assess every scope at the last column of ``total``/``negative`` (shape S × L).
 
@@ -139,7 +141,11 @@ def assess(
     of sibling scopes tested for the same family (see :func:`multiplicity`).
     ``thresholds`` (warning, critical evidence per scope; NaN = not calibrated) replace
     the nominal ``alpha_*`` levels by calibrated false-alarm budgets
-    (:mod:`alerts.calibration`).
+    (:mod:`alerts.calibration`). ``promo`` (S × L bool, see :func:`promotion_mask`) marks
+    the hours of planned promotions: they are left out of the baseline, and in the recent
+    hours the scope's expected volume there is lifted by the promotion's own lift (its
+    non-negative mentions against their usual level), so the count tests stay on during a
+    promotion and a promotion in the history does not inflate the norm.
     """
     total = np.asarray(total, dtype=np.float64)
     negative = np.asarray(negative, dtype=np.float64)
@@ -147,6 +153,8 @@ def assess(
     windows = np.asarray(policy.windows_hours)
     b = length - policy.recent_hours
     keep = np.ones((s_count, b)) if exclude is None else (~exclude[:, :b]).astype(np.float64)
+    if promo is not None:
+        keep = keep * ~promo[:, :b]
     nb = (total[:, :b] * keep).sum(1)
     xb = (negative[:, :b] * keep).sum(1)
 
@@ -180,6 +188,12 @@ def assess(
     # expected negatives per unit of seasonal weight, shrunk towards the peers' mean (24 h worth)
     neg_rate = (xb + 24.0 * peer_rate) / (fb + 24.0)
     other_rate = (nb - xb + 24.0 * peer_other) / (fb + 24.0)
+    lift = np.ones(s_count)
+    if promo is not None and promo[:, b:].any():
+        multiplier = promotion_lift(total[:, b:] - negative[:, b:], other_rate[:, None] * weights[:, b:],
+                                    promo[:, b:], b)
+        weights = weights * multiplier
+        lift = multiplier.max(1)
     r_disp = policy.volume_dispersion
     paths = 2.0 if policy.count_path else 1.0
 
@@ -242,6 +256,9 @@ def assess(
     order = sev * 10.0 - np.log10(np.maximum(p_all, 1e-300)) / 400.0
     best = order.argmax(1)
     idx = np.arange(s_count)
+    if promo is not None:  # the lift applies when the reported window reaches into the promotion
+        reached = np.cumsum(promo[:, ::-1], 1)[idx, np.clip(win_all[idx, best], 1, length).astype(int) - 1] > 0
+        lift = np.where(reached, lift, 1.0)
     return Assessment(
         severity=sev[idx, best],
         p_value=np.minimum(p_all[idx, best], 1.0),
@@ -260,7 +277,23 @@ def assess(
         evidence=evidence_cols.max(1),
         evidence_critical=np.where(strong, evidence_cols, 0.0).max(1),
         per_day=total[:, :b].sum(1) / max(b / 24.0, 1e-9),
+        promotion_lift=lift,
     )
+
+
+def promotion_lift(other: np.ndarray, expected_other: np.ndarray, promo: np.ndarray, offset: int) -> np.ndarray:
+    """S × (offset + R) multipliers of the expected volume: 1, and in the recent promotion hours
+    the promotion's lift, its non-negative mentions against their usual level (at least 1).
+
+    The lift is read from the non-negative mentions because an incident during a promotion
+    adds negatives, not praise; 2 pseudo-mentions keep a promotion's first quiet hours at 1.
+    """
+    seen = np.where(promo, other, 0.0).sum(1)
+    usual = np.where(promo, expected_other, 0.0).sum(1)
+    lift = np.maximum((seen + 2.0) / (usual + 2.0), 1.0)
+    out = np.ones((promo.shape[0], offset + promo.shape[1]))
+    out[:, offset:] = np.where(promo, lift[:, None], 1.0)
+    return out
 
 
 @dataclass(frozen=True)
@@ -353,6 +386,7 @@ def assess_explained(
     exclude: np.ndarray | None = None,
     multiplicity: np.ndarray | None = None,
     table: CalibrationTable | None = None,
+    promo: np.ndarray | None = None,
 ) -> Assessment:
     """:func:`assess`, then re-assess aggregate scopes without the stores already alerting.
 
@@ -368,7 +402,7 @@ def assess_explained(
         b = total.shape[1] - policy.recent_hours
         per_day = np.asarray(total, np.float64)[:, :b].sum(1) / max(b / 24.0, 1e-9)
         thresholds = row_thresholds(keys, family_volume(keys, per_day), table)
-    result = assess(total, negative, hod, dow, groups, policy, since, exclude, multiplicity, thresholds)
+    result = assess(total, negative, hod, dow, groups, policy, since, exclude, multiplicity, thresholds, promo)
     hot = set(active_families) | {
         family(keys[i]) for i in np.nonzero(result.severity > 0)[0] if keys[i][0] in STORE_FAMILY_TYPES
     }
@@ -386,9 +420,12 @@ def assess_explained(
     pick = (lambda arr: None if arr is None else arr[rows])
     sub = assess(np.maximum(sub_total, 0), np.maximum(sub_negative, 0), hod, dow, groups[rows], policy,
                  pick(since), pick(exclude), pick(multiplicity),
-                 None if thresholds is None else (thresholds[0][rows], thresholds[1][rows]))
+                 None if thresholds is None else (thresholds[0][rows], thresholds[1][rows]), pick(promo))
     merged = {}
     for name, values in result.__dict__.items():
+        if values is None:
+            merged[name] = None
+            continue
         values = values.copy()
         values[rows] = getattr(sub, name)
         merged[name] = values
@@ -563,6 +600,43 @@ def exclusion_mask(
             z = min(length, int((floor_hour(hi) - first_bucket) / HOUR) + 1)
             if z > a:
                 mask[i, a:z] = True
+    return mask
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A planned promotion from the chain's calendar: one store's, or every store's (``store=None``)."""
+
+    store: str | None
+    start: datetime
+    end: datetime  # exclusive
+
+
+def promotion_mask(
+    keys: Sequence[ScopeKey], promotions: Sequence[Promotion], first_bucket: datetime, length: int
+) -> np.ndarray:
+    """S × L mask of the hours each scope is under a planned promotion.
+
+    A store's promotion marks its store and store × product rows; a chain-wide one marks
+    every row. Aggregates (brand, region, product) are not marked by one store's
+    promotion: it moves their volume only a little, and marking them for every store's
+    promotions would leave them without a baseline.
+    """
+    mask = np.zeros((len(keys), length), dtype=bool)
+    if not promotions:
+        return mask
+    stores = [family(k)[1] if family(k)[0] == "store" else None for k in keys]
+    for promo in promotions:
+        a = max(0, int((floor_hour(promo.start) - first_bucket) / HOUR))
+        z = min(length, -int(-(promo.end - first_bucket) // HOUR))  # an hour partly promoted counts
+        if z <= a:
+            continue
+        if promo.store is None:
+            mask[:, a:z] = True
+        else:
+            for i, store in enumerate(stores):
+                if store == promo.store:
+                    mask[i, a:z] = True
     return mask
 
 

@@ -65,8 +65,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alerts.backtest import BacktestAlert, Record, build_grid, run_backtest  # noqa: E402
-from alerts.calibration import CalibrationTable, load_table  # noqa: E402
+from alerts.calibration import CALENDAR_TABLE, CalibrationTable, load_table  # noqa: E402
 from alerts.policy import AlertPolicy  # noqa: E402
+from alerts.spikes import Promotion  # noqa: E402
 from nlp.models.base import NEUTRAL_LOW  # noqa: E402
 
 UTC = timezone.utc
@@ -117,6 +118,7 @@ class World:
     records: list[Record]
     incidents: list[Incident]
     normal_negative_rate: dict[str, np.ndarray]  # store -> expected negative-labelled mentions per hour, no incident
+    promotions: list[Promotion] = field(default_factory=list)  # the chain's promotion calendar (what marketing planned)
 
 
 @dataclass
@@ -179,6 +181,7 @@ def generate(seed: int, n_stores: int, days: int, n_products: int = 6, incidents
     size_neg, size_other = 1 + CLUMP_NEG, 1 + CLUMP_OTHER
     p_neg, p_fp = _p_label_negative(True), _p_label_negative(False)
     incidents: list[Incident] = []
+    promotions: list[Promotion] = []
     truth: dict[str, np.ndarray] = {}
     visit_rate: dict[str, np.ndarray] = {}
     share_of: dict[str, np.ndarray] = {}
@@ -200,7 +203,9 @@ def generate(seed: int, n_stores: int, days: int, n_products: int = 6, incidents
         promo = np.ones(hours)
         for _ in range(rng.poisson(2.5)):  # promotions: volume x3, same share (some in the history too)
             d0 = int(rng.integers(0, days - 3))
-            promo[d0 * 24: (d0 + int(rng.integers(1, 4))) * 24] = 3.0
+            d1 = d0 + int(rng.integers(1, 4))
+            promo[d0 * 24: d1 * 24] = 3.0
+            promotions.append(Promotion(store, start + d0 * 24 * HOUR, start + d1 * 24 * HOUR))
         mention_rate = per_day / 24 * _season(rng, days, start) * wobble * promo
         mean_size = hourly_share * size_neg + (1 - hourly_share) * size_other
         vr = mention_rate / mean_size  # visits per hour
@@ -268,7 +273,7 @@ def generate(seed: int, n_stores: int, days: int, n_products: int = 6, incidents
         if not inc.chain and neg_at.size >= 3:
             inc.third_at = start + (int(neg_at[2]) + 1) * HOUR
     records.sort(key=lambda r: r.time)
-    return World(start, days, stores, products, records, incidents, truth)
+    return World(start, days, stores, products, records, incidents, truth, promotions)
 
 
 # --------------------------------------------------------------------------- baselines
@@ -534,8 +539,12 @@ def detectors(policy: AlertPolicy, table: CalibrationTable | None = None
 
 
 def run(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy,
-        table: CalibrationTable | None = None) -> dict[str, list[dict]]:
-    """Every detector on every seed (``table``: tingfeng's calibration; None: the shipped one)."""
+        table: CalibrationTable | None = None, calendar: CalibrationTable | None = None) -> dict[str, list[dict]]:
+    """Every detector on every seed (``table``: tingfeng's calibration; None: the shipped one).
+
+    ``calendar``: also run ``tingfeng, promotion calendar`` (tingfeng given the generated
+    promotions as the chain's calendar) with that table.
+    """
     results: dict[str, list[dict]] = {}
     for seed in seeds:
         t0 = time.perf_counter()
@@ -544,6 +553,9 @@ def run(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy,
         for name, (pol, explain, tab) in detectors(policy, table).items():
             alerts = run_backtest(grid, pol, warmup_days=HISTORY_DAYS, table=tab, explain=explain)
             results.setdefault(name, []).append(score(world, alerts))
+        if calendar is not None:
+            alerts = run_backtest(grid, policy, warmup_days=HISTORY_DAYS, table=calendar, promotions=world.promotions)
+            results.setdefault("tingfeng, promotion calendar", []).append(score(world, alerts))
         for rule in ("share>30%", "mean+3σ"):
             results.setdefault(rule, []).append(score(world, baseline_alerts(world, rule)))
         ceil, h, _ = ceiling(world, results["tingfeng"][-1]["false_store"])
@@ -759,6 +771,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="instead: the recall-target incidents one by one, and recall / delay per kind")
     parser.add_argument("--table", type=Path, default=None,
                         help="calibration table for tingfeng (default: the shipped alerts/data/alert_calibration.json)")
+    parser.add_argument("--calendar", type=Path, nargs="?", const=CALENDAR_TABLE, default=None, metavar="TABLE",
+                        help="also run tingfeng given the promotion calendar, with its calibration (default: the "
+                             "shipped alerts/data/alert_calibration_calendar.json; bench/calibrate_alerts.py "
+                             "--calendar --out TABLE)")
     parser.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
                         help="override an AlertPolicy field for tingfeng, e.g. cusum_max_hours=72 "
                              "(calibrate its table with the same overrides)")
@@ -774,7 +790,8 @@ def main(argv: list[str] | None = None) -> None:
         print(breakdown(args.seeds, args.stores, args.days, policy, tingfeng_table))
         return
     t0 = time.perf_counter()
-    results = run(args.seeds, args.stores, args.days, policy, tingfeng_table)
+    results = run(args.seeds, args.stores, args.days, policy, tingfeng_table,
+                  load_table(args.calendar) if args.calendar else None)
     print(table(results))
     print(f"\n{args.stores} stores × {args.days} days ({HISTORY_DAYS} history), seeds {args.seeds}, {time.perf_counter() - t0:.0f}s")
 

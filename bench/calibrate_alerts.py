@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from alerts import calibration as cal  # noqa: E402
 from alerts.backtest import build_grid  # noqa: E402
 from alerts.policy import AlertPolicy  # noqa: E402
-from alerts.spikes import assess, family, local_calendar, multiplicity  # noqa: E402
+from alerts.spikes import assess, family, local_calendar, multiplicity, promotion_mask  # noqa: E402
 
 
 BANDS = (2.0, 6.0, 20.0, 60.0)  # mentions/day: upper edges of the volume bands
@@ -72,9 +72,12 @@ def _bench():
     return bench
 
 
-def null_evidence(seed: int, stores: int, days: int, policy: AlertPolicy
+def null_evidence(seed: int, stores: int, days: int, policy: AlertPolicy, calendar: bool = False
                   ) -> dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """Per scope type: (evidence, critical evidence, volume band) hourly series of one null stream."""
+    """Per scope type: (evidence, critical evidence, volume band) hourly series of one null stream.
+
+    ``calendar``: the detector is given the stream's promotions as the chain's calendar.
+    """
     bench = _bench()
     world = bench.generate(seed, stores, days, incidents=False)
     grid = build_grid(world.records, policy.scope_types, policy.lookback_hours)
@@ -82,6 +85,7 @@ def null_evidence(seed: int, stores: int, days: int, policy: AlertPolicy
     length = policy.lookback_hours
     first_eval = max(length, int(np.argmax(grid.total.sum(0) > 0)) + bench.HISTORY_DAYS * 24)
     siblings = multiplicity(grid.keys)
+    promo = promotion_mask(grid.keys, world.promotions, grid.start, grid.total.shape[1]) if calendar else None
     steps = grid.total.shape[1] + 1 - first_eval
     ev = np.zeros((len(grid.keys), steps))
     evc = np.zeros((len(grid.keys), steps))
@@ -89,7 +93,7 @@ def null_evidence(seed: int, stores: int, days: int, policy: AlertPolicy
     for j, end in enumerate(range(first_eval, grid.total.shape[1] + 1)):
         lo = end - length
         r = assess(grid.total[:, lo:end], grid.negative[:, lo:end], hod[lo:end], dow[lo:end], grid.groups,
-                   policy, multiplicity=siblings)
+                   policy, multiplicity=siblings, promo=None if promo is None else promo[:, lo:end])
         ev[:, j], evc[:, j] = r.evidence, r.evidence_critical
         vol[:, j] = cal.family_volume(grid.keys, r.per_day)
     table = cal.CalibrationTable(BANDS, GAP_HOURS, {}, {})
@@ -160,6 +164,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--check", action="store_true", help="measure the shipped table instead of fitting")
     parser.add_argument("--budget", action="append", default=[], metavar="SCOPE.TIER=RATE",
                         help="override one budget (episodes per scope-month), e.g. store.warning=0.16")
+    parser.add_argument("--calendar", action="store_true",
+                        help="calibrate the detector that is given the promotion calendar (bench/alerts.py --calendar)")
     parser.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
                         help="override an AlertPolicy field, e.g. cusum_max_hours=72 (bench/alerts.py --policy)")
     args = parser.parse_args(argv)
@@ -169,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     series: dict[str, list] = {}
     t0 = time.perf_counter()
     for seed in args.seeds:
-        for scope_type, items in null_evidence(seed, args.stores, args.days, policy).items():
+        for scope_type, items in null_evidence(seed, args.stores, args.days, policy, args.calendar).items():
             series.setdefault(scope_type, []).extend(items)
         print(f"seed {seed}: {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     if args.check:
@@ -178,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     table = fit(series, budgets)
     table = cal.CalibrationTable(table.bands, table.gap_hours, table.budgets, table.thresholds, tails=table.tails,
                                  source=f"bench/calibrate_alerts.py --seeds {' '.join(map(str, args.seeds))} "
-                                        f"--stores {args.stores} --days {args.days}")
+                                        f"--stores {args.stores} --days {args.days}"
+                                        + (" --calendar" if args.calendar else ""))
     args.out.write_text(table.to_json() + "\n", encoding="utf-8")
     print(report(series, table))
     print(f"wrote {args.out}")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlmodel import select
 
 from storage import Database
@@ -207,6 +208,37 @@ def _check_word(i: int, word: str) -> None:
                          "so it could never match")
 
 
+class PromotionConfig(_Strict):
+    """A promotion marketing has planned (团购、节日活动、新品首发): its hours are left out of
+    the stores' norms, and during it the detector expects the promotion's extra volume, so
+    a busy promotion is not a spike and a real one inside it is still caught."""
+
+    name: str = ""
+    stores: list[str] = Field([], description="the stores it runs in; empty: every store")
+    start: datetime | date = Field(description="a date (from its first hour) or a local date and time")
+    end: datetime | date = Field(description="a date (through that whole day) or a local date and time (until then)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PromotionConfig":
+        start, end = promotion_hours(self, "UTC")
+        if end <= start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        return self
+
+
+def promotion_hours(promo: PromotionConfig, tz: str) -> tuple[datetime, datetime]:
+    """The promotion's UTC start and (exclusive) end: dates are whole local days, a date
+    ``end`` included; times without an offset are local to the catalog's ``tz``."""
+    zone = ZoneInfo(tz)
+
+    def instant(value: datetime | date, day_after: bool) -> datetime:
+        if not isinstance(value, datetime):
+            value = datetime.combine(value + timedelta(days=1) if day_after else value, time())
+        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(ZoneInfo("UTC"))
+
+    return instant(promo.start, False), instant(promo.end, True)
+
+
 class ScheduleConfig(_Strict):
     """When the processing jobs run (cron, catalog time zone)."""
 
@@ -237,6 +269,7 @@ class Catalog(_Strict):
     retention: RetentionConfig = RetentionConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     vocabulary: VocabularyConfig = VocabularyConfig()
+    promotions: list[PromotionConfig] = []
 
     def own_brands(self) -> list[BrandConfig]:
         """The chain's own brands (competitors are watched, never the default of a store or source)."""
@@ -318,6 +351,9 @@ def _cross_check(cat: Catalog) -> list[str]:
             ref(f"recipients[{i}].escalates_to[{j}]", slug(e), recipients, "recipient")
         if not rec.email and not rec.channels:
             problems.append(f"recipients[{i}]: {rec.name!r} has neither an email nor a chat channel")
+    for i, promo in enumerate(cat.promotions):
+        for j, s in enumerate(promo.stores):
+            ref(f"promotions[{i}].stores[{j}]", s, stores, "store")
     return problems
 
 
@@ -358,7 +394,8 @@ def _plugin_checks(cat: Catalog) -> list[str]:
 
 _SECTIONS: tuple[tuple[str, type[_Strict]], ...] = (
     ("brands", BrandConfig), ("regions", RegionConfig), ("stores", StoreConfig), ("products", ProductConfig),
-    ("sources", SourceConfig), ("recipients", RecipientConfig))
+    ("sources", SourceConfig), ("recipients", RecipientConfig), ("promotions", PromotionConfig))
+_WITHOUT_ID = ("recipients", "promotions")
 
 
 def _checks_of_the_rest(raw: dict[str, Any]) -> list[str]:
@@ -374,7 +411,7 @@ def _checks_of_the_rest(raw: dict[str, Any]) -> list[str]:
             try:
                 kept.append(model.model_validate(entry))
             except ValidationError:
-                if isinstance(entry, dict) and (isinstance(entry.get("id"), str) or name == "recipients"):
+                if isinstance(entry, dict) and (isinstance(entry.get("id"), str) or name in _WITHOUT_ID):
                     kept.append(model.model_construct(**{k: v for k, v in entry.items() if k in model.model_fields}))
         sections[name] = kept
     alerts = raw.get("alerts") if isinstance(raw.get("alerts"), dict) else {}
@@ -505,4 +542,8 @@ def _dashboard_settings(cat: Catalog) -> dict[str, dict[str, Any]]:
         "reply_templates": cat.replies.all_templates(),
         "privacy": {"see_authors": list(cat.privacy.see_authors)},
         "vocabulary": cat.vocabulary.model_dump(),  # nlp.vocabulary.SETTING_KEY
+        "promotions": {"entries": [  # alerts.promotions.SETTING_KEY
+            {"name": p.name, "stores": list(p.stores),
+             **dict(zip(("start", "end"), (t.isoformat() for t in promotion_hours(p, cat.timezone))))}
+            for p in cat.promotions]},
     }

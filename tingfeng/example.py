@@ -95,6 +95,15 @@ regions = ["sh"]
 escalate_after_minutes = 120
 quiet_hours = ["22:00", "08:00"]  # non-critical chat pushes wait until morning
 
+# --- promotions marketing has planned: their hours stay out of the stores' norms, and ----
+# during one an alert expects its extra volume (the alert says so). List every promotion:
+# with a calendar the detector uses lower thresholds, calibrated for promotions it knows of.
+[[promotions]]
+name = "双十二第二杯半价"
+stores = ["sh-wxc"]             # empty or left out: every store
+start = 2026-12-12               # a date is the whole local day; a time (2026-12-12T14:00:00) is exact
+end = 2026-12-13                 # a date end is included
+
 # --- data protection ------------------------------------------------------------------
 [privacy]
 see_authors = ["admin"]          # roles shown author nicknames; everyone else sees 张*** (pages and exports)

@@ -274,3 +274,43 @@ def test_chain_vocabulary_is_synced_and_used_by_scoring(db) -> None:
     assert got.urgent_terms == ("碎瓷片",) and "service" in [h.touchpoint for h in got.touchpoints]
     shipped_only = score_texts(["奶茶里有碎瓷片，进门也没人打招呼"], get_model())[0]
     assert shipped_only.urgent_terms == () and "service" not in [h.touchpoint for h in shipped_only.touchpoints]
+
+
+def test_promotion_calendar_is_synced_in_utc_with_dates_as_whole_local_days(db) -> None:
+    from storage.models import CatalogSetting
+
+    cat = parse_catalog(GOOD + """
+[[promotions]]
+name = "双十二"
+stores = ["s1"]
+start = 2026-12-12
+end = 2026-12-12
+[[promotions]]
+name = "下午茶第二杯半价"
+start = 2026-12-20T14:00:00
+end = 2026-12-20T17:30:00
+""")
+    sync_catalog(db, cat)
+    with db.session() as s:
+        entries = s.get(CatalogSetting, "promotions").value["entries"]
+    assert entries == [
+        {"name": "双十二", "stores": ["s1"], "start": "2026-12-11T16:00:00+00:00", "end": "2026-12-12T16:00:00+00:00"},
+        {"name": "下午茶第二杯半价", "stores": [], "start": "2026-12-20T06:00:00+00:00",
+         "end": "2026-12-20T09:30:00+00:00"},
+    ]
+
+
+def test_promotion_problems_name_the_entry() -> None:
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(GOOD + """
+[[promotions]]
+stores = ["s9"]
+start = 2026-12-12
+end = 2026-12-13
+[[promotions]]
+start = 2026-12-12T18:00:00
+end = 2026-12-12T09:00:00
+""")
+    text = str(err.value)
+    assert "promotions[0].stores[0]: unknown store 's9'" in text
+    assert "promotions[1]" in text and "is not after start" in text
