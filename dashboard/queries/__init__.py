@@ -23,7 +23,7 @@ from dashboard.queries.boards import (
     SPARK_DAYS, STANDING_COLUMNS, complaint_keywords, leaderboard, product_store_matrix, product_touchpoint_matrix,
     touchpoint_matrix, touchpoint_standing,
 )
-from dashboard.queries.catalog import catalog_counts, filter_options, latest_day
+from dashboard.queries.catalog import catalog_counts, filter_options, latest_day, promotion_calendar
 from dashboard.queries.handling import (
     HANDLING_COLUMNS, REPLY_STATUSES, catalog_setting, competitor_benchmark, handling_deadlines, handling_kpis,
     mention_store, own_brand_ids, reply_draft, reply_queue, touchpoint_trend,
@@ -48,7 +48,7 @@ __all__ = [
     "TOUCHPOINT_KEYS", "MentionFilters", "access_for_account", "access_for_email", "access_for_session",
     "account_fingerprint", "alert_counts", "alerted",
     "attention", "concern_board", "rank_by_concern",
-    "alert_for_viewer", "alert_mentions", "alerts_page", "alerts_table", "catalog_counts",
+    "alert_for_viewer", "alert_mentions", "promotion_calendar", "alerts_page", "alerts_table", "catalog_counts",
     "complaint_keywords", "correction_rates", "daily", "evidence_mention_ids", "filter_options", "kpis", "latest_day",
     "leaderboard", "mention_touchpoints", "mentions_by_ids", "mentions_export", "mentions_page", "model_registry",
     "net_sentiment", "plan",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import sqlalchemy as sa
@@ -10,6 +10,8 @@ from sqlalchemy import func
 
 from dashboard.access import Access
 from dashboard.queries.base import MA
+from dashboard.queries.handling import catalog_setting
+from dashboard.scope import Scope
 from storage import Database
 from storage.models import Brand, Product, Region, Source, Store
 from storage.source_names import default_source_name
@@ -70,3 +72,37 @@ def catalog_counts(db: Database) -> dict[str, int]:
             "stores": int(conn.execute(sa.select(func.count()).select_from(Store.__table__)).scalar() or 0),
             "scored": int(conn.execute(sa.select(func.count()).select_from(sa.select(MA.c.mention_id).limit(1).subquery())).scalar() or 0),
         }
+
+
+#: how far past the picked range the promotion calendar looks ahead
+PROMOTION_LOOKAHEAD = timedelta(days=30)
+PROMOTION_COLUMNS = ("name", "stores", "start", "end", "status")
+
+
+def promotion_calendar(db: Database, scope: Scope, now: datetime | None = None) -> pd.DataFrame:
+    """The catalog's ``[[promotions]]`` the viewer's stores take part in (chain-wide ones for
+    everyone) that overlap the picked range or start within 30 days after it, soonest first.
+
+    ``stores`` holds store names (empty: every store); ``start``/``end`` are UTC (end exclusive);
+    ``status`` is running / upcoming / ended at ``now``. The detector reads the same setting
+    (``alerts.promotions``): these are the hours whose norm it lifts.
+    """
+    now = now or datetime.now(timezone.utc)
+    lo, hi = scope.bounds()
+    entries = (catalog_setting(db, "promotions") or {}).get("entries", [])
+    allowed = scope.access.stores
+    with db.engine.connect() as conn:
+        names = dict(conn.execute(sa.select(Store.__table__.c.id, Store.__table__.c.name)).fetchall())
+    rows = []
+    for entry in entries:
+        start, end = datetime.fromisoformat(entry["start"]), datetime.fromisoformat(entry["end"])
+        stores = list(entry.get("stores") or [])
+        if allowed is not None and stores and not set(stores) & allowed:
+            continue
+        if end <= lo or start >= hi + PROMOTION_LOOKAHEAD:
+            continue
+        shown = [s for s in stores if allowed is None or s in allowed]
+        rows.append({"name": entry.get("name") or "", "stores": [names.get(s, s) for s in shown], "start": start,
+                     "end": end, "status": "running" if start <= now < end else "upcoming" if now < start else "ended"})
+    return pd.DataFrame(rows, columns=list(PROMOTION_COLUMNS)).sort_values("start", kind="stable",
+                                                                         ignore_index=True)

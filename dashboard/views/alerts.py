@@ -108,6 +108,24 @@ if linked_id:
         st.divider()
 
 
+PROMOTION_STATUS = {"running": "进行中", "upcoming": "即将开始", "ended": "已结束"}
+promotions = cache.q(ctx.db_url, "promotion_calendar", ctx.scope)
+if not promotions.empty:
+    running = int((promotions["status"] == "running").sum())
+    with st.expander(f"促销日历（{len(promotions)} 个活动" + (f"，{running} 个进行中）" if running else "）")):
+        st.caption("目录（tingfeng.toml 的 [[promotions]]）登记的促销：期间的提及量不计入门店的平时水平，"
+                   "活动中的预警按促销客流计算“平时”。")
+        local = (lambda col: pd.to_datetime(promotions[col], utc=True).dt.tz_convert(ctx.scope.tz).dt.tz_localize(None))
+        st.dataframe(pd.DataFrame({
+            "活动": promotions["name"].replace("", "（未命名）"),
+            "门店": promotions["stores"].map(lambda names: "、".join(names) if names else "全部门店"),
+            "开始": local("start"), "结束": local("end"),
+            "状态": promotions["status"].map(PROMOTION_STATUS),
+        }), hide_index=True, width="stretch",
+            column_config={"开始": st.column_config.DatetimeColumn(format="MM-DD HH:mm"),
+                           "结束": st.column_config.DatetimeColumn(format="MM-DD HH:mm")})
+
+
 def _first_page() -> None:
     """A new state or severity filter starts again at page 1."""
     st.session_state["al_page"] = 1

@@ -586,3 +586,28 @@ def test_a_store_with_few_mentions_a_day_shows_its_trend_by_week(seeded_sqlite, 
     days = pd.to_datetime(volume["日期"])
     assert len(days) > 1 and (days.dt.day_of_week == 0).all()  # one bar per week, on its Monday
     assert any("按周显示" in c.value for c in at.caption)
+
+
+def test_alerts_page_lists_the_promotion_calendar_by_name(seeded_sqlite, make_app) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from storage.models import CatalogSetting
+    from tests.dashboard.seed import LAST_DAY
+
+    db, _ = seeded_sqlite
+    at = make_app(db)
+    at.switch_page("views/alerts.py").run()
+    assert not any(e.label.startswith("促销日历") for e in at.expander)  # nothing listed, nothing shown
+    start = datetime(LAST_DAY.year, LAST_DAY.month, LAST_DAY.day, tzinfo=timezone.utc) - timedelta(days=1)
+    with db.session() as s:
+        s.add(CatalogSetting(key="promotions", value={"entries": [
+            {"name": "徐家汇周年庆<b>", "stores": ["sh-xujiahui"], "start": start.isoformat(),
+             "end": (start + timedelta(days=400)).isoformat()}]}))
+    at = make_app(db)
+    at.switch_page("views/alerts.py").run()
+    assert not at.exception
+    (box,) = [e for e in at.expander if e.label.startswith("促销日历")]
+    assert box.label == "促销日历（1 个活动，1 个进行中）"
+    table = box.dataframe[0].value
+    assert list(table["活动"]) == ["徐家汇周年庆<b>"] and list(table["门店"]) == ["上海徐家汇店"]
+    assert list(table["状态"]) == ["进行中"]

@@ -332,3 +332,40 @@ def test_audit_events_are_for_admins_only(seeded) -> None:
     assert events["detail"].iloc[1]["note"] == "已处理"
     assert q.audit_events(db, WANG).empty
     assert list(q.audit_events(db, local_admin(), actions=("login",))["actor"]) == ["admin"]
+
+
+def _calendar(db, entries) -> None:
+    from storage.models import CatalogSetting
+
+    with db.session() as s:
+        s.merge(CatalogSetting(key="promotions", value={"entries": entries}))
+
+
+def test_promotion_calendar_is_scoped_to_the_viewers_stores_and_the_range(seeded) -> None:
+    from datetime import datetime, timezone
+
+    db, _ = seeded
+    day = (lambda d, h=0: datetime(d.year, d.month, d.day, h, tzinfo=timezone.utc).isoformat())
+    _calendar(db, [
+        {"name": "徐家汇周年庆", "stores": ["sh-xujiahui"], "start": day(LAST_DAY - timedelta(days=2)),
+         "end": day(LAST_DAY + timedelta(days=1))},
+        {"name": "全国第二杯半价", "stores": [], "start": day(LAST_DAY + timedelta(days=3)),
+         "end": day(LAST_DAY + timedelta(days=5))},
+        {"name": "双店联名", "stores": ["sh-nanjingxi", "sh-xujiahui"], "start": day(LAST_DAY - timedelta(days=90)),
+         "end": day(LAST_DAY - timedelta(days=80))},  # ended before the range
+        {"name": "", "stores": ["sh-nanjingxi"], "start": day(LAST_DAY + timedelta(days=60)),
+         "end": day(LAST_DAY + timedelta(days=61))},  # beyond the 30-day look-ahead
+    ])
+    now = datetime(LAST_DAY.year, LAST_DAY.month, LAST_DAY.day, 12, tzinfo=timezone.utc)
+    admin = q.promotion_calendar(db, ADMIN, now=now)
+    assert list(admin["name"]) == ["徐家汇周年庆", "全国第二杯半价"]
+    assert list(admin["stores"]) == [["上海徐家汇店"], []]
+    assert list(admin["status"]) == ["running", "upcoming"]
+    wang = q.promotion_calendar(db, Scope(F30, WANG), now=now)
+    assert list(wang["name"]) == ["全国第二杯半价"]  # another store's promotion is not his to see
+    wide = Scope(F30.previous().previous().previous(), WANG)  # a range that holds the ended joint promotion
+    joint = q.promotion_calendar(db, wide, now=now)
+    assert list(joint["name"]) == ["双店联名"] and list(joint["stores"]) == [["上海南京西路店"]]
+    assert list(joint["status"]) == ["ended"]
+    _calendar(db, [])
+    assert q.promotion_calendar(db, ADMIN, now=now).empty
