@@ -423,9 +423,6 @@ def assess_explained(
                  None if thresholds is None else (thresholds[0][rows], thresholds[1][rows]), pick(promo))
     merged = {}
     for name, values in result.__dict__.items():
-        if values is None:
-            merged[name] = None
-            continue
         values = values.copy()
         values[rows] = getattr(sub, name)
         merged[name] = values
@@ -623,20 +620,15 @@ def promotion_mask(
     promotions would leave them without a baseline.
     """
     mask = np.zeros((len(keys), length), dtype=bool)
-    if not promotions:
-        return mask
-    stores = [family(k)[1] if family(k)[0] == "store" else None for k in keys]
+    rows: dict[str, list[int]] = {}  # store -> its store and store × product rows
+    for i, key in enumerate(keys):
+        if family(key)[0] == "store":
+            rows.setdefault(family(key)[1], []).append(i)
     for promo in promotions:
         a = max(0, int((floor_hour(promo.start) - first_bucket) / HOUR))
         z = min(length, -int(-(promo.end - first_bucket) // HOUR))  # an hour partly promoted counts
-        if z <= a:
-            continue
-        if promo.store is None:
-            mask[:, a:z] = True
-        else:
-            for i, store in enumerate(stores):
-                if store == promo.store:
-                    mask[i, a:z] = True
+        if z > a:
+            mask[slice(None) if promo.store is None else rows.get(promo.store, []), a:z] = True
     return mask
 
 

@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from storage import Database
 from storage.models import Brand, CatalogSetting, Product, Recipient, Region, Source, Store
+from storage.promotions import SETTING_KEY as PROMOTIONS_KEY, PlannedPromotion, promotions_setting
 from storage.source_names import default_source_name
 from storage.types import ZoneName
 from tingfeng.errors import CatalogError
@@ -542,8 +543,6 @@ def _dashboard_settings(cat: Catalog) -> dict[str, dict[str, Any]]:
         "reply_templates": cat.replies.all_templates(),
         "privacy": {"see_authors": list(cat.privacy.see_authors)},
         "vocabulary": cat.vocabulary.model_dump(),  # nlp.vocabulary.SETTING_KEY
-        "promotions": {"entries": [  # alerts.promotions.SETTING_KEY
-            {"name": p.name, "stores": list(p.stores),
-             **dict(zip(("start", "end"), (t.isoformat() for t in promotion_hours(p, cat.timezone))))}
-            for p in cat.promotions]},
+        PROMOTIONS_KEY: promotions_setting(
+            PlannedPromotion(p.name, tuple(p.stores), *promotion_hours(p, cat.timezone)) for p in cat.promotions),
     }

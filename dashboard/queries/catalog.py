@@ -14,6 +14,7 @@ from dashboard.queries.handling import catalog_setting
 from dashboard.scope import Scope
 from storage import Database
 from storage.models import Brand, Product, Region, Source, Store
+from storage.promotions import SETTING_KEY as PROMOTIONS_KEY, promotions_from
 from storage.source_names import default_source_name
 
 
@@ -89,20 +90,18 @@ def promotion_calendar(db: Database, scope: Scope, now: datetime | None = None) 
     """
     now = now or datetime.now(timezone.utc)
     lo, hi = scope.bounds()
-    entries = (catalog_setting(db, "promotions") or {}).get("entries", [])
     allowed = scope.access.stores
     with db.engine.connect() as conn:
         names = dict(conn.execute(sa.select(Store.__table__.c.id, Store.__table__.c.name)).fetchall())
     rows = []
-    for entry in entries:
-        start, end = datetime.fromisoformat(entry["start"]), datetime.fromisoformat(entry["end"])
-        stores = list(entry.get("stores") or [])
-        if allowed is not None and stores and not set(stores) & allowed:
+    for p in promotions_from(catalog_setting(db, PROMOTIONS_KEY)):
+        if allowed is not None and p.stores and not set(p.stores) & allowed:
             continue
-        if end <= lo or start >= hi + PROMOTION_LOOKAHEAD:
+        if p.end <= lo or p.start >= hi + PROMOTION_LOOKAHEAD:
             continue
-        shown = [s for s in stores if allowed is None or s in allowed]
-        rows.append({"name": entry.get("name") or "", "stores": [names.get(s, s) for s in shown], "start": start,
-                     "end": end, "status": "running" if start <= now < end else "upcoming" if now < start else "ended"})
+        shown = [s for s in p.stores if allowed is None or s in allowed]
+        status = "running" if p.start <= now < p.end else "upcoming" if now < p.start else "ended"
+        rows.append({"name": p.name, "stores": [names.get(s, s) for s in shown], "start": p.start, "end": p.end,
+                     "status": status})
     return pd.DataFrame(rows, columns=list(PROMOTION_COLUMNS)).sort_values("start", kind="stable",
                                                                          ignore_index=True)
