@@ -1,8 +1,9 @@
 """Backtest: the live detector's code run causally over a mentions CSV (or records).
 
 Input CSV columns: ``time`` (ISO 8601 with offset), ``store``, ``product`` (may be
-empty), ``platform``, ``score`` (probability of positive, 0–1), optional ``id``,
-``text``. Rows that cannot be used are reported with their line number and skipped.
+empty), ``platform``, ``score`` (probability of positive, 0–1), optional ``rating``
+(0–5 stars, empty when unrated: where clear the stars decide the label, as in the NLP
+stage), ``id``, ``text``. Rows that cannot be used are reported with their line number and skipped.
 
 The mentions are binned into the same hourly grid the rollups give the live
 detector; then, hour by hour, :func:`alerts.spikes.assess` sees only the buckets
@@ -95,14 +96,13 @@ class CsvErrors:
     rows: list[tuple[int, str]] = field(default_factory=list)
 
 
-def is_negative(score: float) -> bool:
-    """The NLP stage's labelling rule: negative below its neutral band."""
-    try:
-        from nlp.models.base import NEGATIVE, label_for
+def is_negative(score: float, rating: float | None = None) -> bool:
+    """The NLP stage's labelling rule: the stars where they are clear, else negative below
+    the model's neutral band."""
+    from nlp.models.base import NEGATIVE, label_for
+    from nlp.ratings import label_with_rating
 
-        return label_for(score) == NEGATIVE
-    except ImportError:  # pragma: no cover - nlp always ships with alerts
-        return score < 0.4
+    return label_with_rating(label_for(score), rating) == NEGATIVE
 
 
 def read_mentions_csv(path: Path) -> tuple[list[Record], CsvErrors]:
@@ -138,15 +138,22 @@ def _record(row: dict[str, str | None]) -> Record:
     store = (row.get("store") or "").strip()
     if not store:
         raise ValueError("store is empty")
-    raw_score = (row.get("score") or "").strip()
-    try:
-        score = float(raw_score)
-    except ValueError:
-        raise ValueError(f"score {raw_score!r} is not a number") from None
-    if not 0.0 <= score <= 1.0:
-        raise ValueError(f"score {score} is outside 0–1")
+    score = _bounded(row, "score", 1.0)
+    rating = _bounded(row, "rating", 5.0) if (row.get("rating") or "").strip() else None
     return Record(at.astimezone(timezone.utc), store, (row.get("product") or "").strip(),
-                  (row.get("platform") or "").strip(), is_negative(score))
+                  (row.get("platform") or "").strip(), is_negative(score, rating))
+
+
+def _bounded(row: dict[str, str | None], name: str, high: float) -> float:
+    """The row's ``name`` as a number in 0–``high``; ValueError naming the field otherwise."""
+    raw = (row.get(name) or "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} {raw!r} is not a number") from None
+    if not 0.0 <= value <= high:
+        raise ValueError(f"{name} {value} is outside 0–{high:g}")
+    return value
 
 
 def scope_ids(record: Record, scope_type: str) -> str | None:

@@ -34,6 +34,7 @@ from nlp import metrics
 from nlp.errors import AdaptError
 from nlp.models import SentimentModel
 from nlp.pipeline import mention_text
+from nlp.ratings import rating_label
 from nlp.registry import current_model, ensure_registered, record, validation_figures
 from nlp.train import DEFAULT_DATA, RECIPE, Example, Recipe, train
 
@@ -41,17 +42,6 @@ CHAIN_DOMAIN = "chain"
 CANDIDATE_NAME = "ngram-lr-chain"
 MIN_PER_CLASS = 10
 _CORRECTION_LABELS = {"positive": 1, "negative": 0}
-
-
-def rating_label(rating: float | None) -> int | None:
-    """1 for 4–5 stars, 0 for 1–2 stars, None otherwise (3 stars, no rating, 0 = unrated)."""
-    if rating is None or rating < 1:
-        return None
-    if rating <= 2:
-        return 0
-    if rating >= 4:
-        return 1
-    return None
 
 
 def chain_examples(db: Database) -> tuple[list[Example], int]:

@@ -12,6 +12,8 @@ building an ORM object per row cost more than the analysis itself (docs/benchmar
 
 The text analysed is the cleaned title + body (:func:`nlp.text.clean`); touchpoint
 ``start``/``end`` offsets point into that cleaned text, and ``evidence`` holds the clause.
+A rated mention's label is its stars' where they are clear (:mod:`nlp.ratings`: 1–2
+negative, 4–5 positive); ``score`` stays the model's reading of the words.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from nlp import segment
 from nlp import text as textmod
 from nlp import vocabulary
 from nlp.linking import Catalog, Evidence, LinkResult, link
+from nlp.ratings import label_with_rating
 from nlp.models import SentimentModel, get_model
 from nlp.scoring import TextScore, score_texts
 from nlp.vocabulary import Vocabulary
@@ -61,6 +64,7 @@ class MentionInput:
     platform: str
     duplicate_of: int | None = None
     evidence: Evidence = field(default_factory=Evidence)
+    rating: float | None = None  # 0–5 stars; where clear they decide the label (:mod:`nlp.ratings`)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ def _inputs(rows: Iterable[tuple[Mention, Source | None]]) -> list[MentionInput]
             published_at=m.published_at,
             platform=m.platform or (s.platform if s else ""),
             duplicate_of=m.duplicate_of,
+            rating=m.rating,
             evidence=Evidence(
                 brand_id=s.brand_id if s else None,
                 store_id=s.store_id if s else None,
@@ -159,7 +164,7 @@ def _row(m: MentionInput, lk: LinkResult, model: SentimentModel, s: TextScore,
         "model": model.name,
         "model_version": model.version,
         "score": round(s.score, 6),
-        "label": s.label,
+        "label": label_with_rating(s.label, m.rating),
         "urgent": bool(s.urgent_terms),
         "urgent_terms": list(s.urgent_terms),
         "keywords": keywords,

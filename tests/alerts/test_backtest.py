@@ -18,7 +18,9 @@ START = datetime(2026, 9, 1, tzinfo=SH)
 INCIDENT = START + timedelta(days=35, hours=12)
 
 
-def write_csv(path: Path, *, until: datetime | None = None, bad_row: bool = True) -> None:
+def write_csv(path: Path, *, until: datetime | None = None, bad_row: bool = True, stars: str | None = None) -> None:
+    """``stars``: add a ``rating`` column; the bad evening's reviews get these stars and texts the model
+    reads as fine (score 0.9), a bad rating row is added, every other row is unrated."""
     rng = np.random.default_rng(3)
     rows = []
     for d in range(38):
@@ -28,17 +30,20 @@ def write_csv(path: Path, *, until: datetime | None = None, bad_row: bool = True
                 score = 0.1 if rng.random() < 0.1 else 0.9
                 rows.append((at, store, "p1" if rng.random() < 0.5 else "", "dianping", score))
     for k in range(12):  # a bad evening at s1
-        rows.append((INCIDENT + timedelta(minutes=20 * k), "s1", "p1", "meituan", 0.05))
+        rows.append((INCIDENT + timedelta(minutes=20 * k), "s1", "p1", "meituan", 0.05 if stars is None else 0.9))
     rows.sort()
     with open(path, "w", newline="", encoding="utf-8") as handle:
         w = csv.writer(handle)
-        w.writerow(["time", "store", "product", "platform", "score", "id", "text"])
+        w.writerow(["time", "store", "product", "platform", "score", "id", "text"] + ([] if stars is None else ["rating"]))
         for i, (at, store, product, platform, score) in enumerate(rows):
             if until is not None and at >= until:
                 break
-            w.writerow([at.isoformat(), store, product, platform, score, i, "评论"])
+            rating = [] if stars is None else [stars if platform == "meituan" else ""]
+            w.writerow([at.isoformat(), store, product, platform, score, i, "评论"] + rating)
             if bad_row and i == 5:
-                w.writerow(["yesterday", "s1", "", "dianping", 0.5, "x", "坏行"])
+                w.writerow(["yesterday", "s1", "", "dianping", 0.5, "x", "坏行"] + rating)
+            if stars is not None and i == 6:
+                w.writerow([at.isoformat(), "s1", "", "dianping", 0.5, "y", "坏星", "六星"])
 
 
 def run(tmp_path: Path, src: Path, name: str) -> tuple[object, list[dict]]:
@@ -65,6 +70,26 @@ def test_round_trip_with_bad_row(tmp_path):
     quiet_stores = [r for r in rows if r["scope_id"] in ("s2", "s3")
                     and datetime.fromisoformat(r["detected_at"]) > near]
     assert not quiet_stores
+
+
+def _s1_alerts_near_incident(rows: list[dict]) -> list[dict]:
+    near = INCIDENT - timedelta(days=2)
+    return [r for r in rows if r["scope_id"].split("|")[0] == "s1" and datetime.fromisoformat(r["detected_at"]) > near]
+
+
+def test_one_star_reviews_count_as_negative_whatever_the_score(tmp_path):
+    """The bad evening's reviews read as fine to the model but carry 1 star: the stars decide, as in
+    the NLP stage; with 3 stars the model's reading stands and nothing is raised."""
+    alerted = {}
+    for stars in ("1", "3"):
+        src = tmp_path / f"rated{stars}.csv"
+        write_csv(src, bad_row=False, stars=stars)
+        result, rows = run(tmp_path, src, f"alerts{stars}.csv")
+        assert result.exit_code == 0, result.output
+        assert ":9: skipped: rating '六星' is not a number" in result.output
+        alerted[stars] = _s1_alerts_near_incident(rows)
+    assert len(alerted["1"]) == 1 and "差评激增" in alerted["1"][0]["reason"]
+    assert alerted["3"] == []
 
 
 def test_no_look_ahead(tmp_path):

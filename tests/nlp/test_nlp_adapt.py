@@ -19,7 +19,8 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from nlp.adapt import adapt, chain_examples, rating_label
+from nlp.adapt import adapt, chain_examples
+from nlp.ratings import rating_label
 from nlp.errors import AdaptError
 from nlp.pipeline import score_pending
 from nlp.registry import current_model, record, validation_figures
@@ -141,7 +142,7 @@ def test_corrections_feed_adapt_and_too_few_labels_are_refused(db, data_dir, tmp
         ids = {m.external_id: m.id for m in s.exec(select(Mention))}
     record_correction(db, Target(ids["three-stars"]), "negative", by="u")  # unrated by stars, labelled by hand
     record_correction(db, Target(ids["1"]), "negative", by="u")  # 4–5 stars, but the correction wins
-    record_correction(db, Target(ids["3"]), "positive", by="u")
+    record_correction(db, Target(ids["3"]), "negative", by="u")  # stars already said positive
     record_correction(db, Target(ids["3"]), "neutral", by="u")  # the latest: no longer an example
     examples, from_corrections = chain_examples(db)
     by_id = {e.id: e.label for e in examples}

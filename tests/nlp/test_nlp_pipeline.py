@@ -228,3 +228,17 @@ def test_two_runners_at_once_share_the_backlog_without_crashing(db):
     with db.session() as s:
         ids = s.exec(select(MentionAnalysis.mention_id)).all()
     assert sorted(ids) == sorted(set(ids)) and len(ids) == 600 and _queued(db) == []
+
+
+def test_a_rated_review_is_counted_by_its_stars_and_keeps_the_models_score(db):
+    _seed(db)
+    with db.session() as s:
+        at = datetime(2026, 11, 21, 4, 0, tzinfo=timezone.utc)
+        for ext, text, rating in (("r1", "环境不错，下次再来", 1.0), ("r2", "排队太慢了", 5.0),
+                                  ("r3", "排队太慢了", 3.0)):
+            s.add(Mention(source_id="dp-s2", external_id=ext, text=text, rating=rating, published_at=at,
+                          collected_at=at, content_hash=ext))
+    score_pending(db, model=FakeModel(), now=NOW)
+    analyses, _, _ = _snapshot(db)
+    rated = {a["mention_id"]: (a["label"], a["score"]) for a in analyses if a["mention_id"] > 5}
+    assert sorted(rated.values()) == [("negative", 0.1), ("negative", 0.9), ("positive", 0.1)]
