@@ -14,6 +14,10 @@ streams have and the generator reproduces:
 * classifier noise: every mention gets a score from a noisy classifier with about
   12 % of mentions on the wrong side of 0.5; the detector sees only the label
   (negative below 0.4) the NLP stage would give it;
+* star ratings (``--ratings`` only): mentions on the review platforms (dianping, meituan:
+  half of them) carry stars, 1–2 / 3 / 4–5 with probabilities 0.70 / 0.20 / 0.10 for a
+  bad visit and 0.03 / 0.12 / 0.85 otherwise, and are labelled by them where clear, as
+  the NLP stage does (:mod:`nlp.ratings`); the streams are otherwise the same;
 * promotions: volume ×3 for 1–3 days at the same negative share;
 * store incidents: the negative rate ×2–×10 for 4–72 h; their negatives land on the
   store's products like any other mention; some incidents are one store's product;
@@ -88,6 +92,10 @@ SCORE_SHIFT, SCORE_NOISE = 1.76, 1.5
 CLUMP_NEG, CLUMP_OTHER = 0.1, 0.05  # extra mentions per visit (cross-posts, friends at the table)
 PRODUCT_WOBBLE = 0.4  # day-to-day relative spread of a product's negative share, chain-wide
 PLATFORMS = ("dianping", "meituan", "xhs", "douyin")
+# star ratings (``--ratings``): the review platforms carry them; P(1–2 / 3 / 4–5 stars | the visit)
+RATED = ("dianping", "meituan")
+STARS_NEGATIVE = (0.70, 0.20, 0.10)  # a bad visit: mostly 1–2 stars, some 3, a few 4 with a complaint
+STARS_OTHER = (0.03, 0.12, 0.85)
 
 
 @dataclass
@@ -143,6 +151,20 @@ def _p_label_negative(truly_negative: bool) -> float:
     return float(norm.cdf((cut - (-SCORE_SHIFT if truly_negative else SCORE_SHIFT)) / SCORE_NOISE))
 
 
+def _p_rated_negative(truly_negative: bool) -> float:
+    """P(negative | a rated mention): 1–2 stars, or 3 stars and the classifier says negative."""
+    low, mid, _ = STARS_NEGATIVE if truly_negative else STARS_OTHER
+    return low + mid * _p_label_negative(truly_negative)
+
+
+def _stars_label(rng: np.random.Generator, negative: np.ndarray, classifier: np.ndarray) -> np.ndarray:
+    """The label of rated mentions: their stars where clear (1–2, 4–5), the classifier's at 3."""
+    u = rng.random(negative.size)
+    low = np.where(negative, STARS_NEGATIVE[0], STARS_OTHER[0])
+    mid = np.where(negative, STARS_NEGATIVE[1], STARS_OTHER[1])
+    return (u < low) | ((u < low + mid) & classifier)
+
+
 def _season(rng: np.random.Generator, days: int, start: datetime) -> np.ndarray:
     """A store's own weekday × meal-hour volume profile, mean 1."""
     lunch = rng.uniform(0.2, 0.8)
@@ -158,14 +180,19 @@ def _incident_span(rng: np.random.Generator, lo: float, hi: float) -> int:
     return int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
 
 
-def generate(seed: int, n_stores: int, days: int, n_products: int = 6, incidents: bool = True) -> World:
+def generate(seed: int, n_stores: int, days: int, n_products: int = 6, incidents: bool = True,
+             ratings: bool = False) -> World:
     """A synthetic chain: ``HISTORY_DAYS`` without incidents, then days with them.
 
     ``incidents=False`` gives a null stream (everything but incidents), as the
-    calibration of false-alarm budgets needs.
+    calibration of false-alarm budgets needs. ``ratings``: mentions on the review
+    platforms (:data:`RATED`) carry stars, and their label is the stars' where they are
+    clear (what the NLP stage does); the same streams otherwise (stars have their own
+    random draws).
     """
     with_incidents = incidents
     rng = np.random.default_rng(seed)
+    star_rng = np.random.default_rng([seed, 5])
     start = datetime(2026, 6, 1, tzinfo=UTC) - TZ_OFFSET
     hours = days * 24
     products = [f"p{i}" for i in range(n_products)]
@@ -180,6 +207,10 @@ def generate(seed: int, n_stores: int, days: int, n_products: int = 6, incidents
     cum_mix = np.cumsum(mix, 0)
     size_neg, size_other = 1 + CLUMP_NEG, 1 + CLUMP_OTHER
     p_neg, p_fp = _p_label_negative(True), _p_label_negative(False)
+    if ratings:  # platforms are drawn uniformly: half the mentions are rated
+        rated = len(RATED) / len(PLATFORMS)
+        p_neg = (1 - rated) * p_neg + rated * _p_rated_negative(True)
+        p_fp = (1 - rated) * p_fp + rated * _p_rated_negative(False)
     incidents: list[Incident] = []
     promotions: list[Promotion] = []
     truth: dict[str, np.ndarray] = {}
@@ -254,9 +285,12 @@ def generate(seed: int, n_stores: int, days: int, n_products: int = 6, incidents
         at = np.repeat(hrs + rng.random(hrs.size), size)
         first = np.repeat(np.cumsum(size) - size, size)
         at = at + np.where(np.arange(at.size) == first, 0.0, rng.exponential(1.0, at.size))  # cross-posts lag
-        neg = _label_negative(rng, np.repeat(negative, size))
+        truly = np.repeat(negative, size)
+        neg = _label_negative(rng, truly)
         prod = np.repeat(prods, size)
         plat = rng.choice(PLATFORMS, size=at.size)
+        if ratings:
+            neg = np.where(np.isin(plat, RATED), _stars_label(star_rng, truly, neg), neg)
         keep = at < hours
         for a, s_neg, p, pl in zip(at[keep], neg[keep], prod[keep], plat[keep]):
             records.append(Record(start + float(a) * HOUR, store, str(p), str(pl), bool(s_neg)))
@@ -539,16 +573,18 @@ def detectors(policy: AlertPolicy, table: CalibrationTable | None = None
 
 
 def run(seeds: list[int], n_stores: int, days: int, policy: AlertPolicy,
-        table: CalibrationTable | None = None, calendar: CalibrationTable | None = None) -> dict[str, list[dict]]:
+        table: CalibrationTable | None = None, calendar: CalibrationTable | None = None,
+        ratings: bool = False) -> dict[str, list[dict]]:
     """Every detector on every seed (``table``: tingfeng's calibration; None: the shipped one).
 
     ``calendar``: also run ``tingfeng, promotion calendar`` (tingfeng given the generated
-    promotions as the chain's calendar) with that table.
+    promotions as the chain's calendar) with that table. ``ratings``: streams whose
+    review-platform mentions carry stars (:func:`generate`).
     """
     results: dict[str, list[dict]] = {}
     for seed in seeds:
         t0 = time.perf_counter()
-        world = generate(seed, n_stores, days)
+        world = generate(seed, n_stores, days, ratings=ratings)
         grid = build_grid(world.records, policy.scope_types, policy.lookback_hours)
         for name, (pol, explain, tab) in detectors(policy, table).items():
             alerts = run_backtest(grid, pol, warmup_days=HISTORY_DAYS, table=tab, explain=explain)
@@ -778,6 +814,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
                         help="override an AlertPolicy field for tingfeng, e.g. cusum_max_hours=72 "
                              "(calibrate its table with the same overrides)")
+    parser.add_argument("--ratings", action="store_true",
+                        help="streams whose review-platform mentions carry star ratings, labelled by them where clear")
     args = parser.parse_args(argv)
     if args.rollups:
         print(bench_rollups(args.rollups, None))
@@ -791,9 +829,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     t0 = time.perf_counter()
     results = run(args.seeds, args.stores, args.days, policy, tingfeng_table,
-                  load_table(args.calendar) if args.calendar else None)
+                  load_table(args.calendar) if args.calendar else None, args.ratings)
     print(table(results))
-    print(f"\n{args.stores} stores × {args.days} days ({HISTORY_DAYS} history), seeds {args.seeds}, {time.perf_counter() - t0:.0f}s")
+    print(f"\n{args.stores} stores × {args.days} days ({HISTORY_DAYS} history), seeds {args.seeds}"
+          f"{', star ratings' if args.ratings else ''}, {time.perf_counter() - t0:.0f}s")
 
 
 if __name__ == "__main__":

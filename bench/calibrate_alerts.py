@@ -72,14 +72,15 @@ def _bench():
     return bench
 
 
-def null_evidence(seed: int, stores: int, days: int, policy: AlertPolicy, calendar: bool = False
-                  ) -> dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+def null_evidence(seed: int, stores: int, days: int, policy: AlertPolicy, calendar: bool = False,
+                  ratings: bool = False) -> dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """Per scope type: (evidence, critical evidence, volume band) hourly series of one null stream.
 
-    ``calendar``: the detector is given the stream's promotions as the chain's calendar.
+    ``calendar``: the detector is given the stream's promotions as the chain's calendar;
+    ``ratings``: the stream's review-platform mentions carry stars (``bench/alerts.py --ratings``).
     """
     bench = _bench()
-    world = bench.generate(seed, stores, days, incidents=False)
+    world = bench.generate(seed, stores, days, incidents=False, ratings=ratings)
     grid = build_grid(world.records, policy.scope_types, policy.lookback_hours)
     hod, dow = local_calendar(grid.start, grid.total.shape[1], policy.timezone)
     length = policy.lookback_hours
@@ -168,6 +169,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="calibrate the detector that is given the promotion calendar (bench/alerts.py --calendar)")
     parser.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
                         help="override an AlertPolicy field, e.g. cusum_max_hours=72 (bench/alerts.py --policy)")
+    parser.add_argument("--ratings", action="store_true",
+                        help="null streams whose review-platform mentions carry stars (bench/alerts.py --ratings)")
     args = parser.parse_args(argv)
     budgets = budgets_with(args.budget)
     policy = AlertPolicy(scope_types=("brand", "store", "product", "store_product"), calibrated=False,
@@ -175,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     series: dict[str, list] = {}
     t0 = time.perf_counter()
     for seed in args.seeds:
-        for scope_type, items in null_evidence(seed, args.stores, args.days, policy, args.calendar).items():
+        for scope_type, items in null_evidence(seed, args.stores, args.days, policy, args.calendar, args.ratings).items():
             series.setdefault(scope_type, []).extend(items)
         print(f"seed {seed}: {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     if args.check:
@@ -185,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     table = cal.CalibrationTable(table.bands, table.gap_hours, table.budgets, table.thresholds, tails=table.tails,
                                  source=f"bench/calibrate_alerts.py --seeds {' '.join(map(str, args.seeds))} "
                                         f"--stores {args.stores} --days {args.days}"
-                                        + (" --calendar" if args.calendar else ""))
+                                        + (" --calendar" if args.calendar else "")
+                                        + (" --ratings" if args.ratings else ""))
     args.out.write_text(table.to_json() + "\n", encoding="utf-8")
     print(report(series, table))
     print(f"wrote {args.out}")

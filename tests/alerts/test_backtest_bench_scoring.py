@@ -143,3 +143,14 @@ def test_policy_overrides_parse_values_and_name_the_bad_field():
         bench.policy_overrides(["cusum_hours=72"])
     with pytest.raises(SystemExit, match="NAME=VALUE"):
         bench.policy_overrides(["cusum_max_hours"])
+
+
+def test_star_ratings_change_only_the_labels_of_rated_mentions_and_match_the_stated_rate():
+    plain, rated = bench.generate(4, 6, 20, incidents=False), bench.generate(4, 6, 20, incidents=False, ratings=True)
+    assert [(r.time, r.store, r.platform) for r in plain.records] == [(r.time, r.store, r.platform) for r in rated.records]
+    changed = [a.platform for a, b in zip(plain.records, rated.records) if a.negative != b.negative]
+    assert changed and set(changed) <= set(bench.RATED)
+    # the truth the oracle is handed follows the rated labels: negatives summed over the stream
+    expected = sum(rated.normal_negative_rate[s].sum() for s in rated.stores)
+    assert sum(r.negative for r in rated.records) == pytest.approx(expected, rel=0.1)
+    assert expected < sum(plain.normal_negative_rate[s].sum() for s in plain.stores)  # fewer false negatives
