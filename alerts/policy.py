@@ -66,6 +66,9 @@ class AlertPolicy(BaseModel):
     prior_strength: float = Field(20.0, gt=0, description="pseudo-mentions of the peer share in each baseline")
     share_cv: float = Field(0.25, gt=0, le=2, description="usual day-to-day relative spread of the negative share")
     max_concentration: float = Field(300.0, gt=0, description="cap on baseline certainty (day-to-day overdispersion)")
+    promotion_aggregate_share: float = Field(
+        0.1, gt=0, le=1, description="share of a brand's or product's usual volume at stores under a planned "
+                                     "promotion from which its own expected volume is lifted too")
     cusum: bool = Field(True, description="also run a CUSUM scan that accumulates evidence over hours")
     cusum_ratios: tuple[float, ...] = Field(
         (2.0, 3.0, 5.0, 8.0), description="rises of the negative rate the CUSUM scan tries (the best one counts)")

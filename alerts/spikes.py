@@ -396,8 +396,13 @@ def assess_explained(
     family is hot under that aggregate, so a brand or product alert means something
     beyond the one store already alerted: one incident, one alert. With a calibration
     ``table`` (and ``policy.calibrated``) severities follow its false-alarm budgets.
+    Aggregates whose stores are largely under promotion are lifted too
+    (:func:`aggregate_promotion`).
     """
     thresholds = None
+    if promo is not None:
+        promo = aggregate_promotion(promo, total, children, total.shape[1] - policy.recent_hours,
+                                    policy.promotion_aggregate_share)
     if table is not None and policy.calibrated:
         b = total.shape[1] - policy.recent_hours
         per_day = np.asarray(total, np.float64)[:, :b].sum(1) / max(b / 24.0, 1e-9)
@@ -617,7 +622,8 @@ def promotion_mask(
     A store's promotion marks its store and store × product rows; a chain-wide one marks
     every row. Aggregates (brand, region, product) are not marked by one store's
     promotion: it moves their volume only a little, and marking them for every store's
-    promotions would leave them without a baseline.
+    promotions would leave them without a baseline. When promoted stores carry enough of
+    an aggregate's volume, :func:`aggregate_promotion` marks its recent hours.
     """
     mask = np.zeros((len(keys), length), dtype=bool)
     rows: dict[str, list[int]] = {}  # store -> its store and store × product rows
@@ -630,6 +636,29 @@ def promotion_mask(
         if z > a:
             mask[slice(None) if promo.store is None else rows.get(promo.store, []), a:z] = True
     return mask
+
+
+def aggregate_promotion(promo: np.ndarray, total: np.ndarray, children: dict[int, list[int]],
+                        baseline_hours: int, min_share: float) -> np.ndarray:
+    """``promo`` with aggregate rows also marked in the recent hours where stores under a
+    promotion carry at least ``min_share`` of the aggregate's usual volume.
+
+    Several big stores on promotion at once lift a product's or the brand's volume by a
+    third or more, negatives included, at no worse a share. Marked only in the recent
+    hours (after ``baseline_hours``), such an aggregate keeps its whole baseline (it is
+    nearly always partly promoted) and its expected volume there is lifted by its own
+    measured lift, as a store's is (:func:`promotion_lift`).
+    """
+    out = promo.copy()
+    usual = np.asarray(total, np.float64)[:, :baseline_hours].sum(1)
+    for a, kids in children.items():
+        kids = np.asarray(kids)
+        weight = usual[kids]
+        if not weight.sum():
+            continue
+        promoted = (promo[kids, baseline_hours:] * weight[:, None]).sum(0) / weight.sum()
+        out[a, baseline_hours:] |= promoted >= min_share
+    return out
 
 
 @dataclass

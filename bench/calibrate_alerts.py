@@ -27,9 +27,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alerts import calibration as cal  # noqa: E402
-from alerts.backtest import build_grid  # noqa: E402
+from alerts.backtest import BRAND_ID, build_grid  # noqa: E402
 from alerts.policy import AlertPolicy  # noqa: E402
-from alerts.spikes import assess, family, local_calendar, multiplicity, promotion_mask  # noqa: E402
+from alerts.spikes import (  # noqa: E402
+    aggregate_children, aggregate_promotion, assess, family, local_calendar, multiplicity, promotion_mask,
+)
 
 
 BANDS = (2.0, 6.0, 20.0, 60.0)  # mentions/day: upper edges of the volume bands
@@ -87,14 +89,18 @@ def null_evidence(seed: int, stores: int, days: int, policy: AlertPolicy, calend
     first_eval = max(length, int(np.argmax(grid.total.sum(0) > 0)) + bench.HISTORY_DAYS * 24)
     siblings = multiplicity(grid.keys)
     promo = promotion_mask(grid.keys, world.promotions, grid.start, grid.total.shape[1]) if calendar else None
+    children = aggregate_children(grid.keys, {k[1]: {"brand": BRAND_ID} for k in grid.keys if k[0] == "store"})
     steps = grid.total.shape[1] + 1 - first_eval
     ev = np.zeros((len(grid.keys), steps))
     evc = np.zeros((len(grid.keys), steps))
     vol = np.zeros((len(grid.keys), steps))
     for j, end in enumerate(range(first_eval, grid.total.shape[1] + 1)):
         lo = end - length
+        window_promo = None if promo is None else aggregate_promotion(
+            promo[:, lo:end], grid.total[:, lo:end], children, length - policy.recent_hours,
+            policy.promotion_aggregate_share)
         r = assess(grid.total[:, lo:end], grid.negative[:, lo:end], hod[lo:end], dow[lo:end], grid.groups,
-                   policy, multiplicity=siblings, promo=None if promo is None else promo[:, lo:end])
+                   policy, multiplicity=siblings, promo=window_promo)
         ev[:, j], evc[:, j] = r.evidence, r.evidence_critical
         vol[:, j] = cal.family_volume(grid.keys, r.per_day)
     table = cal.CalibrationTable(BANDS, GAP_HOURS, {}, {})

@@ -11,7 +11,8 @@ import pytest
 from alerts.detect import detect_alerts
 from alerts.errors import PolicyError
 from alerts.promotions import SETTING_KEY, promotions_from
-from alerts.spikes import HOUR, Promotion, assess, promotion_lift, promotion_mask
+from alerts.spikes import (HOUR, Promotion, aggregate_children, aggregate_promotion, assess, assess_explained,
+                          promotion_lift, promotion_mask)
 from storage.models import CatalogSetting, Store
 from tests.alerts.test_detect import DAY0, STORES_ONLY, Stream, afternoon, peers, spikes
 from tests.alerts.test_spikes import POLICY, grid
@@ -130,3 +131,40 @@ def test_a_listed_promotion_without_complaints_raises_nothing(db) -> None:
     for h in range(0, 48, 3):
         detect_alerts(db, STORES_ONLY, now=DAY0 + timedelta(hours=h))
     assert [a.title for a in spikes(db) if a.scope_id.startswith("s1")] == []
+
+
+def test_an_aggregate_is_marked_in_recent_hours_where_promoted_stores_carry_its_volume() -> None:
+    keys = [("store_product", "s1|p1"), ("store_product", "s2|p1"), ("product", "p1")]
+    total = np.array([[8.0] * 6, [2.0] * 6, [10.0] * 6])  # s1 carries 80 % of p1
+    promo = np.zeros((3, 6), bool)
+    promo[0, 1:5] = True  # s1's promotion, from the baseline into the recent hours
+    children = {2: [0, 1]}
+    marked = aggregate_promotion(promo, total, children, baseline_hours=3, min_share=0.5)
+    assert marked[2].tolist() == [False, False, False, True, True, False]  # its baseline stays whole
+    assert (marked[:2] == promo[:2]).all()
+    assert not aggregate_promotion(promo, total, children, 3, min_share=0.9)[2].any()
+    promo[:, :] = False
+    promo[1, 3:] = True  # only the small store: 20 %
+    assert not aggregate_promotion(promo, total, children, 3, min_share=0.5)[2].any()
+
+
+def test_a_big_stores_promotion_lifts_its_products_norm() -> None:
+    """Same share, three times the volume at the store carrying 80 % of a product: the product's
+    expected negatives follow its measured lift (about 2.6), as the store's follow its own."""
+    keys = [("store", "s1"), ("store_product", "s1|p1"), ("store", "s2"), ("store_product", "s2|p1"),
+            ("product", "p1")]
+    total, negative, hod, dow, _ = _shifted(40, 0.15, None, 3.0)
+    small, _, _, _, _ = _shifted(10, 0.15, None, 1.0)
+    s1, s1n, s2, s2n = total[0], negative[0], small[0], small[0] * 0.15
+    total = np.stack([s1, s1, s2, s2, s1 + s2])
+    negative = np.stack([s1n, s1n, s2n, s2n, s1n + s2n])
+    groups = np.array([0, 1, 0, 1, 2])
+    mask = np.zeros(total.shape, bool)
+    mask[:2, -55:] = True  # the last 48 h of the grid before the roll: s1's promotion
+    children = aggregate_children(keys, {})
+    run = (lambda policy: assess_explained(keys, total, negative, hod, dow, groups, policy, children=children,
+                                           active_families=set(), promo=mask))
+    lifted, unlifted = run(POLICY), run(POLICY.model_copy(update={"promotion_aggregate_share": 1.0}))
+    assert lifted.promotion_lift[4] > 2.0 and unlifted.promotion_lift[4] == 1.0
+    assert lifted.expected[4] == pytest.approx(unlifted.expected[4] * lifted.promotion_lift[4], rel=0.05)
+    assert lifted.promotion_lift[0] == unlifted.promotion_lift[0] > 2.5  # the store's own lift is unchanged
