@@ -108,6 +108,15 @@ def _content(df: pd.DataFrame) -> pd.Series:
     return content.mask(content == "", PRUNED_NOTE)
 
 
+def stars_zh(rating: object) -> str:
+    """"2星" for a rating (the stars decide the 情感 where clear: :mod:`nlp.ratings`), "" when unrated."""
+    try:
+        value = float(rating)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return f"{value:g}星" if value >= 1 else ""
+
+
 def present_mentions(ctx: Context, df: pd.DataFrame, short: bool = True) -> pd.DataFrame:
     """Mentions with Chinese headers, local times and names, ready for a table or export:
     what was said and the link to it first, the bookkeeping after. ``short``: store names
@@ -120,6 +129,7 @@ def present_mentions(ctx: Context, df: pd.DataFrame, short: bool = True) -> pd.D
         "情感": df["label"].map(lambda s: label(SENTIMENTS, s)),
         "内容": _content(df),
         "原文链接": df["url"].map(safe_url),
+        "星级": df["rating"].map(stars_zh) if "rating" in df else "",
         "平台": df["platform"].map(lambda p: label(PLATFORMS, p)),
         "紧急": df["urgent"].map(lambda u: "是" if bool(u) else ""),
         "正面概率": pd.to_numeric(df["score"]).round(2),

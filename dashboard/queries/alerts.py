@@ -9,8 +9,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashboard.access import Access
-from dashboard.queries.base import AL, MA, M, STORE_SCOPES, _frame, _private, store_universe
-from dashboard.queries.mentions import MENTION_COLUMNS, mentions_by_ids
+from dashboard.queries.base import AL, MA, STORE_SCOPES, _frame, _private, store_universe
+from dashboard.queries.mentions import MENTION_COLUMNS, mention_select, mentions_by_ids
 from dashboard.scope import Scope
 from storage import Database
 from storage.models import Product, Region, Source, Store
@@ -184,10 +184,7 @@ def alert_mentions(db: Database, scope: Scope, alert: dict[str, Any], limit: int
     where = _alert_scope_where(alert)
     start, end = alert.get("window_start"), alert.get("window_end")  # None, or NaT from a page's frame
     if where is not None and not pd.isna(start) and not pd.isna(end):
-        j = MA.join(M, M.c.id == MA.c.mention_id)
-        stmt = (sa.select(MA.c.mention_id.label("id"), MA.c.published_at, MA.c.platform, MA.c.store_id,
-                          MA.c.product_id, MA.c.label, MA.c.score, MA.c.urgent, M.c.author, M.c.title, M.c.text,
-                          M.c.url).select_from(j)
+        stmt = (mention_select()
                 .where(*where, MA.c.published_at >= start, MA.c.published_at <= end,
                        MA.c.label == "negative", MA.c.counted.is_(True))
                 .order_by(MA.c.published_at.desc(), MA.c.mention_id.desc()).limit(limit))

@@ -40,14 +40,18 @@ def _mention_where(scope: Scope, p: Plan, mf: MentionFilters) -> list[Any]:
 
 
 MENTION_COLUMNS = ["id", "published_at", "platform", "store_id", "product_id", "label", "score", "urgent",
-                   "author", "title", "text", "url"]
+                   "rating", "author", "title", "text", "url"]
+
+
+def mention_select() -> Any:
+    """SELECT of :data:`MENTION_COLUMNS` over analyses joined to their mentions (add the WHERE)."""
+    return sa.select(MA.c.mention_id.label("id"), MA.c.published_at, MA.c.platform, MA.c.store_id, MA.c.product_id,
+                     MA.c.label, MA.c.score, MA.c.urgent, M.c.rating, M.c.author, M.c.title, M.c.text, M.c.url
+                     ).select_from(MA.join(M, M.c.id == MA.c.mention_id))
 
 
 def _mention_select(scope: Scope, p: Plan, mf: MentionFilters) -> Any:
-    j = MA.join(M, M.c.id == MA.c.mention_id)
-    stmt = sa.select(MA.c.mention_id.label("id"), MA.c.published_at, MA.c.platform, MA.c.store_id, MA.c.product_id,
-                     MA.c.label, MA.c.score, MA.c.urgent, M.c.author, M.c.title, M.c.text, M.c.url).select_from(j)
-    return stmt.where(*_mention_where(scope, p, mf))
+    return mention_select().where(*_mention_where(scope, p, mf))
 
 
 COUNT_CAP = 10_000
@@ -104,10 +108,7 @@ def mentions_by_ids(db: Database, scope: Scope, ids: Iterable[int], cap: int = 2
     ids = [int(i) for i in ids][:cap]
     if not ids:
         return pd.DataFrame(columns=MENTION_COLUMNS)
-    j = MA.join(M, M.c.id == MA.c.mention_id)
-    stmt = sa.select(MA.c.mention_id.label("id"), MA.c.published_at, MA.c.platform, MA.c.store_id, MA.c.product_id,
-                     MA.c.label, MA.c.score, MA.c.urgent, M.c.author, M.c.title, M.c.text, M.c.url
-                     ).select_from(j).where(MA.c.mention_id.in_(ids)).order_by(MA.c.published_at.desc())
+    stmt = mention_select().where(MA.c.mention_id.in_(ids)).order_by(MA.c.published_at.desc())
     df = _frame(db, stmt, MENTION_COLUMNS)
     if scope.access.restricted:
         df = df[df["store_id"].map(scope.access.allows_store)]

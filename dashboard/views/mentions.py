@@ -32,7 +32,8 @@ pages = max(1, math.ceil(total / page_size))
 page = ui.page_number(p2, pages, key="m_page")
 rows = probe if page == 1 else cache.q(ctx.db_url, "mentions_page", ctx.scope, mf, int(page), page_size)[0]
 
-st.caption(f"共 {total:,} 条提及" if exact else f"超过 {total:,} 条提及（仅可翻阅前 {total:,} 条，请缩小筛选范围）")
+st.caption((f"共 {total:,} 条提及" if exact else f"超过 {total:,} 条提及（仅可翻阅前 {total:,} 条，请缩小筛选范围）")
+           + "。带星级的评价按顾客自己的星级计情感（1–2星负面、4–5星正面），3星和无星级的按文本模型判断。")
 if total == 0:
     ui.empty_state(ctx, "符合条件的提及")
     st.stop()

@@ -479,7 +479,7 @@ def test_mention_table_leads_with_text_and_link_and_opens_a_row_in_full(seeded_s
     db, _ = seeded_sqlite
     at = make_app(db).run().switch_page("views/mentions.py").run()
     grid = at.dataframe[0].value
-    assert list(grid.columns)[:6] == ["时间", "门店", "产品", "情感", "内容", "原文链接"]
+    assert list(grid.columns)[:7] == ["时间", "门店", "产品", "情感", "内容", "原文链接", "星级"]
     assert grid["原文链接"].str.startswith("https://example.com/m/").all()
     assert "点选一行，在这里查看全文和原文链接。" in [c.value for c in at.caption]
     at.session_state["m_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}

@@ -369,3 +369,18 @@ def test_promotion_calendar_is_scoped_to_the_viewers_stores_and_the_range(seeded
     assert list(joint["status"]) == ["ended"]
     _calendar(db, [])
     assert q.promotion_calendar(db, ADMIN, now=now).empty
+
+
+def test_a_mentions_stars_reach_the_list_and_read_as_stars(seeded) -> None:
+    """The stars decide a rated review's 情感, so the list shows them beside it."""
+    from dashboard.ui import stars_zh
+    from storage.models import Mention
+
+    db, _ = seeded
+    newest = int(q.mentions_page(db, ADMIN, page_size=1)[0]["id"].iloc[0])
+    with db.session() as s:
+        s.execute(sa.update(Mention).where(Mention.id == newest).values(rating=1.0))
+    rows = q.mentions_page(db, ADMIN, page_size=2)[0]
+    assert rows["rating"].tolist()[0] == 1.0 and pd.isna(rows["rating"].tolist()[1])
+    assert [stars_zh(r) for r in rows["rating"]] == ["1星", ""]
+    assert [stars_zh(r) for r in (4.5, 0.0, None, "x")] == ["4.5星", "", "", ""]
