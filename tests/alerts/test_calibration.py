@@ -114,10 +114,11 @@ def _calibration_script():
 
 def test_a_budget_override_changes_that_budget_only():
     script = _calibration_script()
+    declared = script.BUDGETS["store"]["warning"]
     tried = script.budgets_with(["store.warning=0.16"])
     assert tried["store"] == {"warning": 0.16, "critical": script.BUDGETS["store"]["critical"]}
     assert {k: v for k, v in tried.items() if k != "store"} == {k: v for k, v in script.BUDGETS.items() if k != "store"}
-    assert script.BUDGETS["store"]["warning"] == 0.14  # the declared budgets are left alone
+    assert script.BUDGETS["store"]["warning"] == declared != 0.16  # the declared budgets are left alone
     with pytest.raises(SystemExit, match="SCOPE.TIER=RATE"):
         script.budgets_with(["shop.warning=0.1"])
 
@@ -126,14 +127,14 @@ def test_a_budget_override_changes_that_budget_only():
 def test_shipped_table_is_fitted_to_the_declared_budgets_and_the_store_goal(path):
     """The table's budgets are the calibration script's, and store warnings stay within issue 12's goal.
 
-    Issue 12 allows at most 0.15 false store alerts per store-month; with a store warning
-    budget of 0.2 the bench gave 0.17, so the budget is 0.14 (docs/benchmarks.md).
+    Issue 12 allows at most 0.15 false store alerts per store-month; a store warning budget
+    of 0.14 gave 0.20 on seeds 4–6 of the bench, so the budget is 0.11 (docs/benchmarks.md).
     """
     script = _calibration_script()
     table = cal.load_table(path)
     assert table.budgets == script.BUDGETS
     assert ("--calendar" in table.source) == (path == cal.CALENDAR_TABLE)
-    assert table.budgets["store"]["warning"] == 0.14
+    assert table.budgets["store"]["warning"] == 0.11
     # a critical threshold is never below the warning one, so the warning budget bounds every store alert
     assert all(c >= w for w, c in zip(table.thresholds["store"]["warning"], table.thresholds["store"]["critical"]))
     assert table.budgets["store"]["warning"] <= 0.15
