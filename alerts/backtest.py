@@ -46,6 +46,8 @@ from alerts.spikes import (
     severity_name,
     since_columns,
 )
+from nlp.models.base import NEGATIVE, label_for
+from nlp.ratings import label_with_rating
 
 REQUIRED = ("time", "store", "product", "platform", "score")
 OUTPUT = ("scope_type", "scope_id", "detected_at", "window_start", "window_end", "severity", "reason")
@@ -99,9 +101,6 @@ class CsvErrors:
 def is_negative(score: float, rating: float | None = None) -> bool:
     """The NLP stage's labelling rule: the stars where they are clear, else negative below
     the model's neutral band."""
-    from nlp.models.base import NEGATIVE, label_for
-    from nlp.ratings import label_with_rating
-
     return label_with_rating(label_for(score), rating) == NEGATIVE
 
 

@@ -129,7 +129,7 @@ def present_mentions(ctx: Context, df: pd.DataFrame, short: bool = True) -> pd.D
         "情感": df["label"].map(lambda s: label(SENTIMENTS, s)),
         "内容": _content(df),
         "原文链接": df["url"].map(safe_url),
-        "星级": df["rating"].map(stars_zh) if "rating" in df else "",
+        "星级": df["rating"].map(stars_zh),
         "平台": df["platform"].map(lambda p: label(PLATFORMS, p)),
         "紧急": df["urgent"].map(lambda u: "是" if bool(u) else ""),
         "正面概率": pd.to_numeric(df["score"]).round(2),

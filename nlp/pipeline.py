@@ -44,8 +44,8 @@ from nlp import segment
 from nlp import text as textmod
 from nlp import vocabulary
 from nlp.linking import Catalog, Evidence, LinkResult, link
-from nlp.ratings import label_with_rating
 from nlp.models import SentimentModel, get_model
+from nlp.ratings import label_with_rating
 from nlp.scoring import TextScore, score_texts
 from nlp.vocabulary import Vocabulary
 

@@ -41,4 +41,3 @@ def promotions_from(value: dict[str, Any] | None) -> list[PlannedPromotion]:
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"catalog setting {SETTING_KEY!r} entries[{i}]: {exc!r}; run `tingfeng sync`") from exc
     return out
-
